@@ -1,0 +1,1 @@
+//! gardencity file formats: city GeoPackages, snapshots, Parquet/CSV outputs.

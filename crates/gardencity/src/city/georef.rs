@@ -1,0 +1,73 @@
+//! Georeference: where the block grid sits on the map (SPEC section 2, "Output coordinates").
+
+use crate::city::Point;
+
+/// Maps block coordinates to Web Mercator metres and longitude/latitude.
+///
+/// `x_m = L*x + origin_x`, `y_m = L*y + origin_y`, then a rotation by `-rotation_deg`
+/// about `rotation_origin` undoes the rotation applied before rasterizing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Georeference {
+    /// Side of one block in metres (`L`, 15 by default).
+    pub block_side: f64,
+    /// Web Mercator x of the grid's `(0, 0)` corner.
+    pub origin_x: f64,
+    /// Web Mercator y of the grid's `(0, 0)` corner.
+    pub origin_y: f64,
+    /// Rotation (degrees) applied to the input before rasterizing; 0 for none.
+    pub rotation_deg: f64,
+    /// Centre of that rotation in Web Mercator metres.
+    pub rotation_origin: (f64, f64),
+}
+
+impl Default for Georeference {
+    fn default() -> Self {
+        Georeference { block_side: 15.0, origin_x: 0.0, origin_y: 0.0, rotation_deg: 0.0, rotation_origin: (0.0, 0.0) }
+    }
+}
+
+/// Radius of the Web Mercator sphere (EPSG:3857), metres.
+pub const EARTH_RADIUS_M: f64 = 6_378_137.0;
+
+impl Georeference {
+    /// Web Mercator metres of a point in block units, rotation undone.
+    #[inline]
+    pub fn to_mercator(&self, p: Point) -> (f64, f64) {
+        let x = self.block_side * p.x + self.origin_x;
+        let y = self.block_side * p.y + self.origin_y;
+        if self.rotation_deg == 0.0 {
+            return (x, y);
+        }
+        let (s, c) = (-self.rotation_deg).to_radians().sin_cos();
+        let (ox, oy) = self.rotation_origin;
+        let (dx, dy) = (x - ox, y - oy);
+        (ox + c * dx - s * dy, oy + s * dx + c * dy)
+    }
+    /// Longitude and latitude (degrees, WGS84) of a point in block units.
+    #[inline]
+    pub fn to_lonlat(&self, p: Point) -> (f64, f64) {
+        let (x, y) = self.to_mercator(p);
+        mercator_to_lonlat(x, y)
+    }
+    /// Converts a horizontal accuracy in blocks to metres.
+    #[inline]
+    pub fn to_metres(&self, blocks: f64) -> f64 {
+        blocks * self.block_side
+    }
+}
+
+/// Inverse spherical Web Mercator: metres to (longitude, latitude) in degrees.
+#[inline]
+pub fn mercator_to_lonlat(x: f64, y: f64) -> (f64, f64) {
+    let lon = (x / EARTH_RADIUS_M).to_degrees();
+    let lat = (2.0 * (y / EARTH_RADIUS_M).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees();
+    (lon, lat)
+}
+
+/// Forward spherical Web Mercator: (longitude, latitude) in degrees to metres.
+#[inline]
+pub fn lonlat_to_mercator(lon: f64, lat: f64) -> (f64, f64) {
+    let x = EARTH_RADIUS_M * lon.to_radians();
+    let y = EARTH_RADIUS_M * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln();
+    (x, y)
+}

@@ -1,0 +1,327 @@
+//! The grid city (SPEC section 1): plain, immutable data shared by every thread.
+//!
+//! A [`City`] is a `width x height` grid of unit blocks. Every block is a street
+//! cell, part of exactly one [`Building`], or empty. Streets form a 4-connected
+//! graph; every building has a door on a street cell 4-adjacent to one of its blocks.
+
+mod building;
+mod cell;
+mod georef;
+pub mod graph;
+pub mod outline;
+pub mod random;
+
+pub use building::{Building, BuildingType, TypeSet};
+pub use cell::{Cell, Point};
+pub use georef::Georeference;
+
+use crate::error::CityError;
+use std::collections::HashMap;
+
+/// Index of a building in [`City::buildings`].
+pub type BuildingIdx = u32;
+/// Index of a street cell in [`City::streets`] (sorted by `(x, y)`).
+pub type StreetIdx = u32;
+
+const EMPTY: u32 = u32::MAX;
+const BUILDING_FLAG: u32 = 0x8000_0000;
+
+/// What occupies one block of the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Outside the grid.
+    Outside,
+    /// Inside the grid, neither street nor building.
+    Empty,
+    /// A street cell, with its index in [`City::streets`].
+    Street(StreetIdx),
+    /// A building block, with the building's index in [`City::buildings`].
+    Building(BuildingIdx),
+}
+
+/// One building as given to [`City::new`], before validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildingSpec {
+    /// Unique id; `None` derives the reference's `{t}-x{X}-y{Y}` id from the door block.
+    pub id: Option<String>,
+    /// Building type.
+    pub kind: BuildingType,
+    /// Its blocks (any order, no duplicates).
+    pub blocks: Vec<Cell>,
+    /// The street cell of its door.
+    pub door: Cell,
+    /// The door point; `None` computes the midpoint of the edge shared by the door
+    /// cell and the building block next to it.
+    pub door_point: Option<Point>,
+}
+
+/// Everything needed to build a [`City`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CityParts {
+    /// Human-readable name.
+    pub name: String,
+    /// Grid width in blocks.
+    pub width: u32,
+    /// Grid height in blocks.
+    pub height: u32,
+    /// Where the grid sits on the map.
+    pub georef: Georeference,
+    /// Street cells (any order, no duplicates).
+    pub streets: Vec<Cell>,
+    /// Buildings.
+    pub buildings: Vec<BuildingSpec>,
+    /// The city boundary as WKT in block units, if known (kept for round trips).
+    pub boundary_wkt: Option<String>,
+}
+
+/// An immutable grid city with fast lookups. Cheap to share (`&City` or `Arc<City>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct City {
+    name: String,
+    width: u32,
+    height: u32,
+    georef: Georeference,
+    boundary_wkt: Option<String>,
+    /// Per block, row-major (`y * width + x`): EMPTY, street index, or BUILDING_FLAG | building index.
+    grid: Vec<u32>,
+    streets: Vec<Cell>,
+    buildings: Vec<Building>,
+    by_id: HashMap<String, BuildingIdx>,
+    /// CSR: buildings whose door is street `s` are `door_buildings[door_offsets[s]..door_offsets[s+1]]`.
+    door_offsets: Vec<u32>,
+    door_buildings: Vec<BuildingIdx>,
+    /// Building indices grouped by type, in index order.
+    by_type: [Vec<BuildingIdx>; BuildingType::COUNT],
+}
+
+impl City {
+    /// Validates the parts and builds the city.
+    ///
+    /// Checks: dimensions, every cell inside the grid, no block claimed twice,
+    /// buildings non-empty and 4-connected, doors on street cells 4-adjacent to the
+    /// building, unique ids. Buildings keep their given order; streets are sorted by `(x, y)`.
+    pub fn new(parts: CityParts) -> Result<City, CityError> {
+        let CityParts { name, width, height, georef, mut streets, buildings: specs, boundary_wkt } = parts;
+        if width == 0 || height == 0 {
+            return Err(CityError::Dimensions {
+                width: width.into(),
+                height: height.into(),
+                reason: "width and height must be at least 1".into(),
+            });
+        }
+        let n_cells = (width as u64) * (height as u64);
+        if n_cells >= BUILDING_FLAG as u64 {
+            return Err(CityError::Dimensions {
+                width: width.into(),
+                height: height.into(),
+                reason: format!("at most {} blocks are supported", BUILDING_FLAG - 1),
+            });
+        }
+        let mut grid = vec![EMPTY; n_cells as usize];
+        let in_grid = |c: Cell| c.x >= 0 && c.y >= 0 && (c.x as u32) < width && (c.y as u32) < height;
+        let at = |c: Cell| c.y as usize * width as usize + c.x as usize;
+
+        streets.sort_unstable();
+        for w in streets.windows(2) {
+            if w[0] == w[1] {
+                return Err(CityError::Overlap {
+                    x: w[0].x,
+                    y: w[0].y,
+                    first: w[0].street_id(),
+                    second: w[1].street_id(),
+                });
+            }
+        }
+        for (i, &c) in streets.iter().enumerate() {
+            if !in_grid(c) {
+                return Err(CityError::out_of_grid(format!("street cell {}", c.street_id()), c, width, height));
+            }
+            grid[at(c)] = i as u32;
+        }
+
+        let mut buildings = Vec::with_capacity(specs.len());
+        let mut by_id = HashMap::with_capacity(specs.len());
+        for (bi, spec) in specs.into_iter().enumerate() {
+            let b = Building::from_spec(spec, |c| {
+                if in_grid(c) {
+                    let code = grid[at(c)];
+                    code != EMPTY && code & BUILDING_FLAG == 0
+                } else {
+                    false
+                }
+            })?;
+            for &c in &b.blocks {
+                if !in_grid(c) {
+                    return Err(CityError::out_of_grid(format!("block of building {}", b.id), c, width, height));
+                }
+                let code = grid[at(c)];
+                if code != EMPTY {
+                    let first = if code & BUILDING_FLAG != 0 {
+                        format!("building {}", buildings_id(&buildings, code & !BUILDING_FLAG))
+                    } else {
+                        format!("street {}", c.street_id())
+                    };
+                    return Err(CityError::Overlap { x: c.x, y: c.y, first, second: format!("building {}", b.id) });
+                }
+                grid[at(c)] = BUILDING_FLAG | bi as u32;
+            }
+            if by_id.insert(b.id.clone(), bi as BuildingIdx).is_some() {
+                return Err(CityError::DuplicateId { id: b.id });
+            }
+            buildings.push(b);
+        }
+
+        // Doors, as CSR by street index.
+        let mut counts = vec![0u32; streets.len() + 1];
+        for b in &buildings {
+            counts[grid[at(b.door)] as usize + 1] += 1;
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let door_offsets = counts;
+        let mut fill = door_offsets.clone();
+        let mut door_buildings = vec![0; buildings.len()];
+        for (bi, b) in buildings.iter().enumerate() {
+            let s = grid[at(b.door)] as usize;
+            door_buildings[fill[s] as usize] = bi as BuildingIdx;
+            fill[s] += 1;
+        }
+        let mut by_type: [Vec<BuildingIdx>; BuildingType::COUNT] = Default::default();
+        for (bi, b) in buildings.iter().enumerate() {
+            by_type[b.kind as usize].push(bi as BuildingIdx);
+        }
+
+        Ok(City {
+            name,
+            width,
+            height,
+            georef,
+            boundary_wkt,
+            grid,
+            streets,
+            buildings,
+            by_id,
+            door_offsets,
+            door_buildings,
+            by_type,
+        })
+    }
+
+    /// The city's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Grid width in blocks.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+    /// Grid height in blocks.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+    /// Where the grid sits on the map.
+    pub fn georef(&self) -> &Georeference {
+        &self.georef
+    }
+    /// The boundary WKT (block units) read from a file, if any.
+    pub fn boundary_wkt(&self) -> Option<&str> {
+        self.boundary_wkt.as_deref()
+    }
+    /// All street cells, sorted by `(x, y)`; a [`StreetIdx`] indexes this slice.
+    pub fn streets(&self) -> &[Cell] {
+        &self.streets
+    }
+    /// All buildings; a [`BuildingIdx`] indexes this slice.
+    pub fn buildings(&self) -> &[Building] {
+        &self.buildings
+    }
+    /// One building by index.
+    #[inline]
+    pub fn building(&self, b: BuildingIdx) -> &Building {
+        &self.buildings[b as usize]
+    }
+    /// Indices of the buildings of one type, ascending.
+    pub fn buildings_of_type(&self, kind: BuildingType) -> &[BuildingIdx] {
+        &self.by_type[kind as usize]
+    }
+    /// A building by its id.
+    pub fn building_by_id(&self, id: &str) -> Option<BuildingIdx> {
+        self.by_id.get(id).copied()
+    }
+    /// True when the cell lies inside the grid.
+    #[inline]
+    pub fn in_grid(&self, c: Cell) -> bool {
+        c.x >= 0 && c.y >= 0 && (c.x as u32) < self.width && (c.y as u32) < self.height
+    }
+    /// What occupies a block.
+    #[inline]
+    pub fn cell_kind(&self, c: Cell) -> CellKind {
+        if !self.in_grid(c) {
+            return CellKind::Outside;
+        }
+        let code = self.grid[c.y as usize * self.width as usize + c.x as usize];
+        if code == EMPTY {
+            CellKind::Empty
+        } else if code & BUILDING_FLAG != 0 {
+            CellKind::Building(code & !BUILDING_FLAG)
+        } else {
+            CellKind::Street(code)
+        }
+    }
+    /// The street index of a cell, if it is a street cell.
+    #[inline]
+    pub fn street_at(&self, c: Cell) -> Option<StreetIdx> {
+        match self.cell_kind(c) {
+            CellKind::Street(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// The building owning a block, if any.
+    #[inline]
+    pub fn building_at(&self, c: Cell) -> Option<BuildingIdx> {
+        match self.cell_kind(c) {
+            CellKind::Building(b) => Some(b),
+            _ => None,
+        }
+    }
+    /// The buildings whose door is on street cell `s`.
+    #[inline]
+    pub fn buildings_at_door(&self, s: StreetIdx) -> &[BuildingIdx] {
+        let s = s as usize;
+        &self.door_buildings[self.door_offsets[s] as usize..self.door_offsets[s + 1] as usize]
+    }
+    /// The street index of a building's door cell.
+    #[inline]
+    pub fn door_street(&self, b: BuildingIdx) -> StreetIdx {
+        let c = self.buildings[b as usize].door;
+        self.grid[c.y as usize * self.width as usize + c.x as usize]
+    }
+    /// The building containing a point in block units. A point on a block edge belongs
+    /// to the blocks on either side; with several candidates the lowest index wins.
+    pub fn building_at_point(&self, p: Point) -> Option<BuildingIdx> {
+        let mut best: Option<BuildingIdx> = None;
+        for c in p.touching_cells() {
+            if let Some(b) = self.building_at(c) {
+                best = Some(best.map_or(b, |o| o.min(b)));
+            }
+        }
+        best
+    }
+    /// True when the point (block units) lies in the closed region of building `b`.
+    #[inline]
+    pub fn building_contains(&self, b: BuildingIdx, p: Point) -> bool {
+        p.touching_cells().any(|c| self.building_at(c) == Some(b))
+    }
+    /// Number of blocks in the grid (`width * height`).
+    pub fn cell_count(&self) -> usize {
+        self.grid.len()
+    }
+}
+
+fn buildings_id(buildings: &[Building], bi: u32) -> &str {
+    &buildings[bi as usize].id
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+//! Random grid cities (SPEC section 1, "Random cities").
+//!
+//! Streets run along every `street_spacing`-th row and column (and so always form one
+//! connected network, unlike the reference). Each super-block between streets gets a
+//! type (home .4, workplace .3, retail .2, park .1) and is filled with buildings of the
+//! type's sizes; every building touches a street and gets its door there.
+
+use crate::city::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference};
+use crate::error::CityError;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+/// Parameters of a random city.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomCityParams {
+    /// Grid width in blocks (>= 1).
+    pub width: u32,
+    /// Grid height in blocks (>= 1).
+    pub height: u32,
+    /// Streets on every `street_spacing`-th row and column (>= 2).
+    pub street_spacing: u32,
+    /// Seed of the generator; the same seed gives the same city.
+    pub seed: u64,
+    /// Probabilities of a super-block's type: home, workplace, retail, park.
+    pub type_probs: [f64; 4],
+    /// Georeference stored with the city.
+    pub georef: Georeference,
+}
+
+impl Default for RandomCityParams {
+    fn default() -> Self {
+        RandomCityParams {
+            width: 50,
+            height: 50,
+            street_spacing: 5,
+            seed: 0,
+            type_probs: [0.4, 0.3, 0.2, 0.1],
+            georef: Georeference::default(),
+        }
+    }
+}
+
+const HOME_SIZES: &[(i32, i32)] = &[(2, 2), (1, 2), (2, 1), (1, 1)];
+const WORK_SIZES: &[(i32, i32)] = &[(1, 3), (3, 1), (4, 4), (3, 3), (4, 2), (2, 4)];
+const PARK_SIZES: &[(i32, i32)] = &[(6, 6), (5, 5), (4, 4)];
+
+/// Building sizes (w, h) for a type, as in the reference.
+pub fn building_sizes(kind: BuildingType) -> &'static [(i32, i32)] {
+    match kind {
+        BuildingType::Home => HOME_SIZES,
+        BuildingType::Workplace | BuildingType::Retail => WORK_SIZES,
+        BuildingType::Park => PARK_SIZES,
+        BuildingType::Other => HOME_SIZES,
+    }
+}
+
+const FREE: u8 = 0;
+const STREET: u8 = 1;
+const TAKEN: u8 = 2;
+
+/// Generates a random city.
+pub fn random_city(p: &RandomCityParams) -> Result<City, CityError> {
+    if p.width == 0 || p.height == 0 {
+        return Err(CityError::Dimensions {
+            width: p.width.into(),
+            height: p.height.into(),
+            reason: "width and height must be at least 1".into(),
+        });
+    }
+    if p.street_spacing < 2 {
+        return Err(CityError::Parameter {
+            name: "street_spacing".into(),
+            reason: format!("must be at least 2, got {}", p.street_spacing),
+        });
+    }
+    let total: f64 = p.type_probs.iter().sum();
+    if p.type_probs.iter().any(|&q| !(q >= 0.0) || !q.is_finite()) || !(total > 0.0) {
+        return Err(CityError::Parameter {
+            name: "type_probs".into(),
+            reason: "probabilities must be finite, non-negative and not all zero".into(),
+        });
+    }
+    let (w, h) = (p.width as i32, p.height as i32);
+    let sp = p.street_spacing as i32;
+    let mut rng = Pcg64Mcg::seed_from_u64(p.seed);
+    let mut occ = vec![FREE; (w as usize) * (h as usize)];
+    let idx = |c: Cell| c.y as usize * w as usize + c.x as usize;
+    let mut streets = Vec::new();
+    for x in 0..w {
+        for y in 0..h {
+            if x % sp == 0 || y % sp == 0 {
+                occ[(y * w + x) as usize] = STREET;
+                streets.push(Cell::new(x, y));
+            }
+        }
+    }
+    let mut buildings = Vec::new();
+    let mut shapes: Vec<(i32, i32)> = Vec::with_capacity(6);
+    let mut door_candidates: Vec<(Cell, Cell)> = Vec::with_capacity(16);
+    for by0 in (1..h).step_by(sp as usize) {
+        let by1 = (by0 + sp - 1).min(h); // exclusive
+        for bx0 in (1..w).step_by(sp as usize) {
+            let bx1 = (bx0 + sp - 1).min(w);
+            let kind = draw_type(&mut rng, &p.type_probs, total);
+            for y in by0..by1 {
+                for x in bx0..bx1 {
+                    if occ[(y * w + x) as usize] != FREE {
+                        continue;
+                    }
+                    shapes.clear();
+                    shapes.extend_from_slice(building_sizes(kind));
+                    shapes.shuffle(&mut rng);
+                    for &(sw, sh) in &shapes {
+                        if x + sw > bx1 || y + sh > by1 {
+                            continue;
+                        }
+                        let fits = (x..x + sw).all(|xx| (y..y + sh).all(|yy| occ[(yy * w + xx) as usize] == FREE));
+                        if !fits {
+                            continue;
+                        }
+                        door_candidates.clear();
+                        for xx in x..x + sw {
+                            for yy in y..y + sh {
+                                let b = Cell::new(xx, yy);
+                                for n in b.neighbors4() {
+                                    if n.x >= 0 && n.y >= 0 && n.x < w && n.y < h && occ[idx(n)] == STREET {
+                                        door_candidates.push((n, b));
+                                    }
+                                }
+                            }
+                        }
+                        if door_candidates.is_empty() {
+                            continue;
+                        }
+                        let (door, block) = door_candidates[rng.random_range(0..door_candidates.len())];
+                        let mut blocks = Vec::with_capacity((sw * sh) as usize);
+                        for xx in x..x + sw {
+                            for yy in y..y + sh {
+                                occ[(yy * w + xx) as usize] = TAKEN;
+                                blocks.push(Cell::new(xx, yy));
+                            }
+                        }
+                        buildings.push(BuildingSpec {
+                            id: Some(crate::city::Building::reference_id(kind, block)),
+                            kind,
+                            blocks,
+                            door,
+                            door_point: Some(crate::city::Building::edge_midpoint(door, block)),
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    City::new(CityParts {
+        name: format!("random city {}x{} seed {}", p.width, p.height, p.seed),
+        width: p.width,
+        height: p.height,
+        georef: p.georef,
+        streets,
+        buildings,
+        boundary_wkt: None,
+    })
+}
+
+fn draw_type(rng: &mut Pcg64Mcg, probs: &[f64; 4], total: f64) -> BuildingType {
+    let mut u = rng.random::<f64>() * total;
+    for (i, &q) in probs.iter().enumerate() {
+        if u < q {
+            return BuildingType::ALL[i];
+        }
+        u -= q;
+    }
+    BuildingType::ALL[probs.iter().rposition(|&q| q > 0.0).unwrap_or(0)]
+}
