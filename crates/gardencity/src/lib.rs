@@ -13,6 +13,7 @@
 
 pub mod city;
 pub mod error;
+pub mod records;
 
 pub use city::{
     Building, BuildingIdx, BuildingSpec, BuildingType, Cell, CellKind, City, CityParts, Georeference, Point, StreetIdx,

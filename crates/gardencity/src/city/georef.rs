@@ -43,6 +43,19 @@ impl Georeference {
         let (dx, dy) = (x - ox, y - oy);
         (ox + c * dx - s * dy, oy + s * dx + c * dy)
     }
+    /// Block units of a Web Mercator point (the inverse of [`Georeference::to_mercator`]).
+    #[inline]
+    pub fn from_mercator(&self, x: f64, y: f64) -> Point {
+        let (x, y) = if self.rotation_deg == 0.0 {
+            (x, y)
+        } else {
+            let (s, c) = self.rotation_deg.to_radians().sin_cos();
+            let (ox, oy) = self.rotation_origin;
+            let (dx, dy) = (x - ox, y - oy);
+            (ox + c * dx - s * dy, oy + s * dx + c * dy)
+        };
+        Point::new((x - self.origin_x) / self.block_side, (y - self.origin_y) / self.block_side)
+    }
     /// Longitude and latitude (degrees, WGS84) of a point in block units.
     #[inline]
     pub fn to_lonlat(&self, p: Point) -> (f64, f64) {

@@ -218,4 +218,8 @@ fn georeference_round_trip() {
     let r = Georeference { block_side: 1.0, rotation_deg: 90.0, ..Default::default() };
     let (x, y) = r.to_mercator(Point::new(1.0, 0.0));
     assert!((x - 0.0).abs() < 1e-12 && (y + 1.0).abs() < 1e-12);
+    let back = r.from_mercator(x, y);
+    assert!((back.x - 1.0).abs() < 1e-12 && back.y.abs() < 1e-12);
+    let back = g.from_mercator(-4265699.0 + 30.0, 4392976.0 + 45.0);
+    assert_eq!(back, Point::new(2.0, 3.0));
 }
