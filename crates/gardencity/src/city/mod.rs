@@ -14,6 +14,7 @@ pub mod random;
 pub use building::{Building, BuildingType, TypeSet};
 pub use cell::{Cell, Point};
 pub use georef::Georeference;
+pub use georef::{lonlat_to_mercator, mercator_to_lonlat, EARTH_RADIUS_M};
 
 use crate::error::CityError;
 use std::collections::HashMap;
