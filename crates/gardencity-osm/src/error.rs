@@ -1,0 +1,122 @@
+//! Typed errors of the readers and the rasterizer.
+
+use crate::raster::RasterReport;
+use std::path::PathBuf;
+
+/// Why rasterizing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RasterError {
+    /// An invalid parameter.
+    #[error("invalid parameter {name}: {reason}")]
+    Parameter {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The boundary is empty, not finite, or intersects no block.
+    #[error("the boundary is empty or has no finite extent")]
+    EmptyBoundary,
+    /// The grid would be too large.
+    #[error("the grid would be {width} x {height} blocks, more than {max_cells} blocks; use larger blocks")]
+    TooLarge {
+        /// Width in blocks.
+        width: u64,
+        /// Height in blocks.
+        height: u64,
+        /// Largest accepted number of blocks.
+        max_cells: u64,
+    },
+    /// No street cell inside the boundary.
+    #[error("no streets: {reason}")]
+    NoStreets {
+        /// Details.
+        reason: String,
+    },
+    /// Every building was dropped.
+    #[error("no building could be placed:\n{report}")]
+    NoBuildings {
+        /// What was dropped and why.
+        report: Box<RasterReport>,
+    },
+    /// The city failed validation (a bug of the rasterizer if it ever happens).
+    #[error("the rasterized city is invalid: {0}")]
+    City(#[from] gardencity::CityError),
+}
+
+/// Why reading rasterizer input from a file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file does not exist or cannot be opened.
+    #[error("{path}: cannot open: {reason}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// An SQLite error while reading a layer.
+    #[error("{path}: layer {layer}: {source}")]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// The layer (table) or GeoPackage metadata table.
+        layer: String,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// A layer is missing from `gpkg_geometry_columns`.
+    #[error("{path}: no geometry layer {layer:?} (layers: {available})")]
+    MissingLayer {
+        /// The file.
+        path: PathBuf,
+        /// The layer asked for.
+        layer: String,
+        /// The geometry layers the file has.
+        available: String,
+    },
+    /// A column is missing from a layer.
+    #[error("{path}: layer {layer}: no column {column:?} (columns: {available})")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// The column asked for.
+        column: String,
+        /// The layer's columns.
+        available: String,
+    },
+    /// A layer's CRS is neither EPSG:3857 nor EPSG:4326.
+    #[error("{path}: layer {layer}: CRS {crs} is not supported (expected EPSG:3857 or EPSG:4326)")]
+    UnsupportedCrs {
+        /// The file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// The CRS found (organization:code, srs_id).
+        crs: String,
+    },
+    /// A geometry blob could not be decoded.
+    #[error("{path}: layer {layer}, feature {fid}: invalid geometry: {reason}")]
+    Geometry {
+        /// The file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// The feature id (row id).
+        fid: i64,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// A layer has no usable features.
+    #[error("{path}: layer {layer} has no {what}")]
+    EmptyLayer {
+        /// The file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// What was expected (polygons, line strings...).
+        what: String,
+    },
+}

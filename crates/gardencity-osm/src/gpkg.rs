@@ -1,0 +1,310 @@
+//! Rasterizer input from a GeoPackage: building, street and boundary layers.
+
+use crate::error::InputError;
+use crate::raster::{InputBuilding, InputReport, RasterInput, StreetLine};
+use gardencity::city::{lonlat_to_mercator, BuildingType};
+use geo::{BoundingRect, MapCoords, Validation};
+use geo_types::{Geometry, MultiPolygon, Polygon};
+use geozero::ToGeo;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// Layer and column names of a GeoPackage input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputOptions {
+    /// Building footprints layer (`buildings`).
+    pub buildings_layer: String,
+    /// Street lines layer (`streets`).
+    pub streets_layer: String,
+    /// Boundary polygon layer; `None` uses the extent of buildings and streets.
+    pub boundary_layer: Option<String>,
+    /// Building type column (`building_type`): home, workplace, retail, park or other.
+    pub type_column: String,
+    /// Street class column (`highway`), used to ignore major roads in the automatic
+    /// rotation; optional in the file.
+    pub highway_column: String,
+}
+
+impl Default for InputOptions {
+    fn default() -> Self {
+        InputOptions {
+            buildings_layer: "buildings".into(),
+            streets_layer: "streets".into(),
+            boundary_layer: Some("boundary".into()),
+            type_column: "building_type".into(),
+            highway_column: "highway".into(),
+        }
+    }
+}
+
+/// Highway values the automatic rotation ignores.
+const MAJOR: [&str; 8] =
+    ["motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link"];
+
+/// True when a highway value (possibly a list written as text, `"['residential', 'service']"`)
+/// names a major road.
+pub fn is_major_highway(value: &str) -> bool {
+    value
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|v| v.trim().trim_matches(|c| c == '\'' || c == '"').trim())
+        .any(|v| MAJOR.contains(&v))
+}
+
+/// How a layer's coordinates map to EPSG:3857.
+#[derive(Clone, Copy)]
+enum Crs {
+    Mercator,
+    LonLat,
+}
+
+struct Layer {
+    geom_column: String,
+    crs: Crs,
+    columns: Vec<String>,
+}
+
+fn quote(id: &str) -> String {
+    format!("\"{}\"", id.replace('"', "\"\""))
+}
+
+/// Reads rasterizer input from a GeoPackage.
+///
+/// The geometry column and CRS of each layer come from `gpkg_geometry_columns` and
+/// `gpkg_spatial_ref_sys`; EPSG:4326 is reprojected with the spherical Web Mercator
+/// formulas, other CRSs are an error. Building features that are not polygons or
+/// multipolygons and street features that are not lines are skipped and counted.
+pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<RasterInput, InputError> {
+    let p = path.to_path_buf();
+    if !path.is_file() {
+        return Err(InputError::Open { path: p, reason: "no such file".into() });
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| InputError::Open { path: p.clone(), reason: e.to_string() })?;
+    let mut report = InputReport::default();
+
+    // Buildings.
+    let layer = layer_info(&conn, &p, &opts.buildings_layer)?;
+    require_column(&p, &opts.buildings_layer, &layer, &opts.type_column)?;
+    let mut buildings = Vec::new();
+    for_each_feature(&conn, &p, &opts.buildings_layer, &layer, Some(&opts.type_column), |fid, geom, attr| {
+        let Some(geom) = geom else {
+            report.empty_geometries += 1;
+            return Ok(());
+        };
+        let mp = match geom {
+            Geometry::Polygon(pg) => MultiPolygon::new(vec![pg]),
+            Geometry::MultiPolygon(mp) => mp,
+            _ => {
+                report.non_polygon_buildings += 1;
+                return Ok(());
+            }
+        };
+        let _ = fid;
+        if mp.0.is_empty() {
+            report.empty_geometries += 1;
+            return Ok(());
+        }
+        if !mp.is_valid() {
+            report.invalid_polygons += 1;
+        }
+        let kind = match attr.as_deref().map(str::parse::<BuildingType>) {
+            Some(Ok(k)) => k,
+            _ => {
+                report.unknown_types += 1;
+                BuildingType::Other
+            }
+        };
+        buildings.push(InputBuilding { geometry: mp, kind });
+        Ok(())
+    })?;
+    if buildings.is_empty() {
+        return Err(InputError::EmptyLayer {
+            path: p,
+            layer: opts.buildings_layer.clone(),
+            what: "polygon features".into(),
+        });
+    }
+
+    // Streets.
+    let layer = layer_info(&conn, &p, &opts.streets_layer)?;
+    let hw = layer.columns.iter().any(|c| c == &opts.highway_column).then_some(opts.highway_column.as_str());
+    let mut streets = Vec::new();
+    for_each_feature(&conn, &p, &opts.streets_layer, &layer, hw, |_, geom, attr| {
+        let major = attr.as_deref().is_some_and(is_major_highway);
+        match geom {
+            None => report.empty_geometries += 1,
+            Some(Geometry::LineString(ls)) if !ls.0.is_empty() => streets.push(StreetLine { geometry: ls, major }),
+            Some(Geometry::MultiLineString(m)) if !m.0.is_empty() => streets
+                .extend(m.0.into_iter().filter(|l| !l.0.is_empty()).map(|geometry| StreetLine { geometry, major })),
+            Some(Geometry::LineString(_)) | Some(Geometry::MultiLineString(_)) => report.empty_geometries += 1,
+            Some(_) => report.non_line_streets += 1,
+        }
+        Ok(())
+    })?;
+    if streets.is_empty() {
+        return Err(InputError::EmptyLayer { path: p, layer: opts.streets_layer.clone(), what: "line strings".into() });
+    }
+
+    // Boundary.
+    let boundary = match &opts.boundary_layer {
+        Some(name) => {
+            let layer = layer_info(&conn, &p, name)?;
+            let mut polys: Vec<Polygon<f64>> = Vec::new();
+            for_each_feature(&conn, &p, name, &layer, None, |_, geom, _| {
+                match geom {
+                    Some(Geometry::Polygon(pg)) => polys.push(pg),
+                    Some(Geometry::MultiPolygon(mp)) => polys.extend(mp.0),
+                    _ => {}
+                }
+                Ok(())
+            })?;
+            if polys.is_empty() {
+                return Err(InputError::EmptyLayer { path: p, layer: name.clone(), what: "polygons".into() });
+            }
+            MultiPolygon::new(polys)
+        }
+        None => {
+            let mut rect: Option<geo_types::Rect<f64>> = None;
+            let mut grow = |r: Option<geo_types::Rect<f64>>| {
+                if let Some(r) = r {
+                    rect = Some(match rect {
+                        None => r,
+                        Some(a) => geo_types::Rect::new(
+                            geo_types::coord! { x: a.min().x.min(r.min().x), y: a.min().y.min(r.min().y) },
+                            geo_types::coord! { x: a.max().x.max(r.max().x), y: a.max().y.max(r.max().y) },
+                        ),
+                    });
+                }
+            };
+            buildings.iter().for_each(|b| grow(b.geometry.bounding_rect()));
+            streets.iter().for_each(|s| grow(s.geometry.bounding_rect()));
+            let r = rect.expect("buildings are not empty");
+            MultiPolygon::new(vec![r.to_polygon()])
+        }
+    };
+
+    Ok(RasterInput { boundary, streets, buildings, report })
+}
+
+fn layer_info(conn: &Connection, path: &Path, layer: &str) -> Result<Layer, InputError> {
+    let sq = |e| InputError::Sqlite { path: path.to_path_buf(), layer: "gpkg_geometry_columns".into(), source: e };
+    let row: Option<(String, i64)> = conn
+        .query_row(
+            "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?1)",
+            [layer],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map(Some)
+        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
+        .map_err(sq)?;
+    let Some((geom_column, srs_id)) = row else {
+        let mut st = conn.prepare("SELECT table_name FROM gpkg_geometry_columns ORDER BY 1").map_err(sq)?;
+        let names: Vec<String> = st.query_map([], |r| r.get(0)).map_err(sq)?.filter_map(Result::ok).collect();
+        return Err(InputError::MissingLayer {
+            path: path.to_path_buf(),
+            layer: layer.into(),
+            available: names.join(", "),
+        });
+    };
+    let srs: Option<(String, i64)> = conn
+        .query_row(
+            "SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
+            [srs_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map(Some)
+        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
+        .map_err(|e| InputError::Sqlite {
+            path: path.to_path_buf(),
+            layer: "gpkg_spatial_ref_sys".into(),
+            source: e,
+        })?;
+    let crs = match &srs {
+        Some((org, 3857)) if org.eq_ignore_ascii_case("EPSG") => Crs::Mercator,
+        Some((org, 4326)) if org.eq_ignore_ascii_case("EPSG") => Crs::LonLat,
+        _ => {
+            let crs = match srs {
+                Some((org, code)) => format!("{org}:{code} (srs_id {srs_id})"),
+                None => format!("srs_id {srs_id} (not in gpkg_spatial_ref_sys)"),
+            };
+            return Err(InputError::UnsupportedCrs { path: path.to_path_buf(), layer: layer.into(), crs });
+        }
+    };
+    let mut st = conn
+        .prepare(&format!("SELECT name FROM pragma_table_info({})", quote_literal(layer)))
+        .map_err(|e| InputError::Sqlite { path: path.to_path_buf(), layer: layer.into(), source: e })?;
+    let columns: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .map_err(|e| InputError::Sqlite { path: path.to_path_buf(), layer: layer.into(), source: e })?
+        .filter_map(Result::ok)
+        .collect();
+    Ok(Layer { geom_column, crs, columns })
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn require_column(path: &Path, layer: &str, info: &Layer, column: &str) -> Result<(), InputError> {
+    if info.columns.iter().any(|c| c == column) {
+        Ok(())
+    } else {
+        Err(InputError::MissingColumn {
+            path: path.to_path_buf(),
+            layer: layer.into(),
+            column: column.into(),
+            available: info.columns.join(", "),
+        })
+    }
+}
+
+/// Calls `f(fid, geometry in EPSG:3857, text attribute)` for every row of a layer, in row order.
+fn for_each_feature(
+    conn: &Connection,
+    path: &Path,
+    layer: &str,
+    info: &Layer,
+    attr: Option<&str>,
+    mut f: impl FnMut(i64, Option<Geometry<f64>>, Option<String>) -> Result<(), InputError>,
+) -> Result<(), InputError> {
+    let sq = |e| InputError::Sqlite { path: PathBuf::from(path), layer: layer.into(), source: e };
+    let attr_sql = attr.map(quote).unwrap_or_else(|| "NULL".into());
+    let sql = format!("SELECT rowid, {}, {} FROM {} ORDER BY rowid", quote(&info.geom_column), attr_sql, quote(layer));
+    let mut st = conn.prepare(&sql).map_err(sq)?;
+    let mut rows = st.query([]).map_err(sq)?;
+    while let Some(row) = rows.next().map_err(sq)? {
+        let fid: i64 = row.get(0).map_err(sq)?;
+        let blob: Option<Vec<u8>> = match row.get_ref(1).map_err(sq)? {
+            rusqlite::types::ValueRef::Blob(b) => Some(b.to_vec()),
+            _ => None,
+        };
+        let text: Option<String> = match row.get_ref(2).map_err(sq)? {
+            rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+            rusqlite::types::ValueRef::Integer(i) => Some(i.to_string()),
+            rusqlite::types::ValueRef::Real(r) => Some(r.to_string()),
+            _ => None,
+        };
+        let geom = match blob {
+            None => None,
+            Some(b) if b.is_empty() => None,
+            Some(b) => {
+                let g = geozero::wkb::GpkgWkb(b).to_geo().map_err(|e| InputError::Geometry {
+                    path: path.to_path_buf(),
+                    layer: layer.into(),
+                    fid,
+                    reason: e.to_string(),
+                })?;
+                Some(match info.crs {
+                    Crs::Mercator => g,
+                    Crs::LonLat => g.map_coords(|c| {
+                        let (x, y) = lonlat_to_mercator(c.x, c.y);
+                        geo_types::coord! { x: x, y: y }
+                    }),
+                })
+            }
+        };
+        f(fid, geom, text)?;
+    }
+    Ok(())
+}

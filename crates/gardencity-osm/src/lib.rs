@@ -1,0 +1,25 @@
+//! Real cities for gardencity: rasterize OpenStreetMap buildings and streets.
+//!
+//! - [`read_raster_input_gpkg`] reads building, street and boundary layers of a
+//!   GeoPackage (EPSG:3857, or EPSG:4326 reprojected to Web Mercator);
+//! - [`read_osm_pbf`] selects and classifies buildings, parks and streets of an
+//!   `.osm.pbf` extract (SPEC section 8);
+//! - [`rasterize`] turns either into a grid [`gardencity::City`] (SPEC section 2), with a
+//!   [`RasterReport`] of everything dropped and why.
+//!
+//! The library never prints and never exits.
+
+pub mod categories;
+pub mod error;
+pub mod gpkg;
+pub mod osm;
+pub mod raster;
+
+pub use categories::Categories;
+pub use error::{InputError, RasterError};
+pub use gpkg::{read_raster_input_gpkg, InputOptions};
+pub use osm::{read_osm_pbf, OsmBoundary, OsmError, OsmOptions, OsmReport};
+pub use raster::{
+    auto_rotation_deg, rasterize, InputBuilding, InputReport, RasterInput, RasterParams, RasterReport, Rotation,
+    StreetLine,
+};

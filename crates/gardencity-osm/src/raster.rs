@@ -1,0 +1,709 @@
+//! The rasterizer (SPEC section 2): real building polygons and street lines in Web
+//! Mercator metres to a grid [`City`].
+
+use crate::error::RasterError;
+use gardencity::city::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference};
+use geo::{BoundingRect, Centroid, Intersects, Rotate, Translate};
+use geo_types::{coord, Line, LineString, MultiLineString, MultiPolygon, Point, Rect};
+use std::collections::VecDeque;
+
+/// One street centre line of the input, in EPSG:3857 metres.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreetLine {
+    /// The line.
+    pub geometry: LineString<f64>,
+    /// True for major roads (motorway, trunk, primary, secondary and their links), which
+    /// the automatic rotation ignores.
+    pub major: bool,
+}
+
+/// One building (or park) footprint of the input, in EPSG:3857 metres.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputBuilding {
+    /// The footprint (one or more polygons).
+    pub geometry: MultiPolygon<f64>,
+    /// Its garden-city category.
+    pub kind: BuildingType,
+}
+
+/// Counts of what a reader skipped or flagged before rasterizing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputReport {
+    /// Building features whose geometry is not a polygon or multipolygon (points, lines...).
+    pub non_polygon_buildings: usize,
+    /// Street features whose geometry is not a line string or multi line string.
+    pub non_line_streets: usize,
+    /// Features with a NULL or empty geometry.
+    pub empty_geometries: usize,
+    /// Buildings whose type was NULL or not a known type, kept as `other`.
+    pub unknown_types: usize,
+    /// Building polygons that are not valid (self-intersecting rings...): still rasterized.
+    pub invalid_polygons: usize,
+}
+
+/// Everything the rasterizer needs, in EPSG:3857 metres.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RasterInput {
+    /// The city boundary; only blocks intersecting it exist.
+    pub boundary: MultiPolygon<f64>,
+    /// Street centre lines.
+    pub streets: Vec<StreetLine>,
+    /// Building and park footprints, in input order (earlier wins among equal types).
+    pub buildings: Vec<InputBuilding>,
+    /// What the reader skipped.
+    pub report: InputReport,
+}
+
+/// How the input is rotated before rasterizing.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Rotation {
+    /// No rotation (the default).
+    #[default]
+    None,
+    /// The reference's angle: `-1/4 atan2(sum sin 4θ, sum cos 4θ)` over the bearings θ of
+    /// the segments of non-major streets, about the street network's centroid.
+    Auto,
+    /// A given angle in degrees (counter-clockwise), about the street network's centroid.
+    Degrees(f64),
+}
+
+/// Parameters of [`rasterize`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RasterParams {
+    /// Block side `L` in metres (15 by default).
+    pub block_side: f64,
+    /// Remove blocks already taken from a later candidate instead of skipping it.
+    pub resolve_overlaps: bool,
+    /// Keep buildings of type `other` (the reference filters them by default).
+    pub keep_other: bool,
+    /// Rotation applied before rasterizing.
+    pub rotation: Rotation,
+    /// Manhattan radius of the search that connects a door to the kept street network (5).
+    pub door_search_radius: u32,
+    /// Name of the city.
+    pub name: String,
+}
+
+impl Default for RasterParams {
+    fn default() -> Self {
+        RasterParams {
+            block_side: 15.0,
+            resolve_overlaps: false,
+            keep_other: false,
+            rotation: Rotation::None,
+            door_search_radius: 5,
+            name: "Rasterized City".into(),
+        }
+    }
+}
+
+/// What the rasterizer did, with counts of everything dropped and why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RasterReport {
+    /// What the reader skipped before rasterizing.
+    pub input: InputReport,
+    /// Grid width in blocks.
+    pub width: u32,
+    /// Grid height in blocks.
+    pub height: u32,
+    /// Blocks of the grid that intersect the boundary (the blocks that exist).
+    pub boundary_blocks: usize,
+    /// Rotation applied, degrees counter-clockwise (0 for none).
+    pub rotation_deg: f64,
+    /// Blocks intersecting a street line.
+    pub street_blocks: usize,
+    /// Connected components among them.
+    pub street_components: usize,
+    /// Street blocks dropped because they are not in the largest component.
+    pub street_blocks_removed: usize,
+    /// Street cells added by connecting doors to the network.
+    pub street_blocks_added: usize,
+    /// Street cells of the city.
+    pub street_cells: usize,
+    /// Input buildings.
+    pub input_buildings: usize,
+    /// Input buildings of type `other` filtered out.
+    pub other_filtered: usize,
+    /// Input buildings with no free block inside the boundary.
+    pub no_blocks: usize,
+    /// Candidates (4-connected pieces of a footprint) considered.
+    pub candidates: usize,
+    /// Candidates dropped for want of a 4-adjacent street cell.
+    pub no_door: usize,
+    /// Candidates skipped because they overlap a building already placed (overlaps not resolved).
+    pub overlap_skipped: usize,
+    /// Footprints whose blocks were all taken already (overlaps resolved).
+    pub overlap_fully_taken: usize,
+    /// Blocks removed from footprints because they were taken already (overlaps resolved).
+    pub overlap_blocks_removed: usize,
+    /// Doors off the kept network that were connected to it by a new street path.
+    pub doors_connected: usize,
+    /// Buildings removed because their door could not be connected.
+    pub unconnectable: usize,
+    /// Buildings of the city.
+    pub buildings: usize,
+    /// Buildings by type, indexed by `BuildingType as usize`.
+    pub buildings_by_type: [usize; BuildingType::COUNT],
+}
+
+impl std::fmt::Display for RasterReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.input;
+        writeln!(f, "grid {} x {}, {} blocks inside the boundary", self.width, self.height, self.boundary_blocks)?;
+        writeln!(f, "rotation {:.4} degrees", self.rotation_deg)?;
+        writeln!(
+            f,
+            "streets: {} blocks in {} components; {} removed (small components), {} added (door paths); {} street cells",
+            self.street_blocks,
+            self.street_components,
+            self.street_blocks_removed,
+            self.street_blocks_added,
+            self.street_cells
+        )?;
+        writeln!(
+            f,
+            "input: {} buildings; skipped {} non-polygon buildings, {} non-line streets, {} empty geometries; \
+             {} unknown types read as other; {} invalid polygons",
+            self.input_buildings,
+            i.non_polygon_buildings,
+            i.non_line_streets,
+            i.empty_geometries,
+            i.unknown_types,
+            i.invalid_polygons
+        )?;
+        writeln!(
+            f,
+            "dropped: {} other filtered, {} without blocks, {} of {} candidates without door, {} overlapping skipped, \
+             {} fully taken ({} blocks trimmed), {} unconnectable ({} doors connected)",
+            self.other_filtered,
+            self.no_blocks,
+            self.no_door,
+            self.candidates,
+            self.overlap_skipped,
+            self.overlap_fully_taken,
+            self.overlap_blocks_removed,
+            self.unconnectable,
+            self.doors_connected
+        )?;
+        write!(f, "buildings: {}", self.buildings)?;
+        for t in BuildingType::ALL {
+            write!(f, ", {} {}", self.buildings_by_type[t as usize], t)?;
+        }
+        Ok(())
+    }
+}
+
+/// Type priority of block claims: the first type wins a block.
+const PRIORITY: [BuildingType; 5] =
+    [BuildingType::Park, BuildingType::Workplace, BuildingType::Retail, BuildingType::Home, BuildingType::Other];
+
+/// Largest grid accepted (cells).
+const MAX_CELLS: u64 = 1 << 30;
+
+const OUTSIDE: u8 = 0;
+const FREE: u8 = 1;
+const STREET: u8 = 2;
+/// `CLAIM + type index`: a block reserved for buildings of that type.
+const CLAIM: u8 = 3;
+
+/// The angle (degrees) that the automatic rotation applies to these streets.
+pub fn auto_rotation_deg(streets: &[StreetLine]) -> f64 {
+    let sums = |with_major: bool| -> (f64, f64, usize) {
+        let mut acc = (0.0f64, 0.0f64, 0usize);
+        for s in streets.iter().filter(|s| with_major || !s.major) {
+            for l in s.geometry.lines() {
+                let (dx, dy) = (l.end.x - l.start.x, l.end.y - l.start.y);
+                if dx == 0.0 && dy == 0.0 {
+                    continue;
+                }
+                let th = 4.0 * dy.atan2(dx);
+                acc.0 += th.sin();
+                acc.1 += th.cos();
+                acc.2 += 1;
+            }
+        }
+        acc
+    };
+    let mut acc = sums(false);
+    if acc.2 == 0 {
+        acc = sums(true);
+    }
+    if acc.2 == 0 || (acc.0 == 0.0 && acc.1 == 0.0) {
+        return 0.0;
+    }
+    -0.25 * acc.0.atan2(acc.1).to_degrees()
+}
+
+/// Rasterizes buildings and streets to a [`City`] (SPEC section 2).
+///
+/// The grid origin is `(floor(minx / L), floor(miny / L))` of the (rotated) boundary's
+/// bounds; only blocks intersecting the boundary exist. Street cells are the blocks
+/// intersecting a street line, reduced to the largest 4-connected component. Blocks are
+/// claimed by type priority park, workplace, retail, home, other; each footprint's
+/// claimed blocks split into 4-connected candidates that need a door on a 4-adjacent
+/// street cell. Doors off the kept network are connected by a shortest path through
+/// non-building blocks within `door_search_radius`, else the building is removed.
+pub fn rasterize(input: &RasterInput, params: &RasterParams) -> Result<(City, RasterReport), RasterError> {
+    let l = params.block_side;
+    if !(l.is_finite() && l > 0.0) {
+        return Err(RasterError::Parameter { name: "block_side", reason: format!("{l} is not a positive number") });
+    }
+    let mut report =
+        RasterReport { input: input.report.clone(), input_buildings: input.buildings.len(), ..Default::default() };
+    if input.streets.is_empty() {
+        return Err(RasterError::NoStreets { reason: "the input has no street lines".into() });
+    }
+
+    // Rotation about the street network's centroid.
+    let angle = match params.rotation {
+        Rotation::None => 0.0,
+        Rotation::Auto => auto_rotation_deg(&input.streets),
+        Rotation::Degrees(d) => {
+            if !d.is_finite() {
+                return Err(RasterError::Parameter { name: "rotation", reason: format!("{d} is not finite") });
+            }
+            d
+        }
+    };
+    let mut origin = (0.0, 0.0);
+    let rotated: Option<RasterInput>;
+    let input = if angle != 0.0 {
+        let mls = MultiLineString::new(input.streets.iter().map(|s| s.geometry.clone()).collect());
+        let c: Point<f64> = mls
+            .centroid()
+            .ok_or_else(|| RasterError::NoStreets { reason: "the street lines have no centroid (all empty)".into() })?;
+        origin = (c.x(), c.y());
+        let mut r = input.clone();
+        r.boundary = r.boundary.rotate_around_point(angle, c);
+        for s in &mut r.streets {
+            s.geometry = s.geometry.rotate_around_point(angle, c);
+        }
+        for b in &mut r.buildings {
+            b.geometry = b.geometry.rotate_around_point(angle, c);
+        }
+        rotated = Some(r);
+        rotated.as_ref().unwrap()
+    } else {
+        input
+    };
+    report.rotation_deg = angle;
+
+    // Grid.
+    let bounds = input.boundary.bounding_rect().ok_or(RasterError::EmptyBoundary)?;
+    let (min, max) = (bounds.min(), bounds.max());
+    if ![min.x, min.y, max.x, max.y].iter().all(|v| v.is_finite()) {
+        return Err(RasterError::EmptyBoundary);
+    }
+    let ox = (min.x / l).floor();
+    let oy = (min.y / l).floor();
+    let w = (max.x / l).floor() + 1.0 - ox;
+    let h = (max.y / l).floor() + 1.0 - oy;
+    if w * h > MAX_CELLS as f64 {
+        return Err(RasterError::TooLarge { width: w as u64, height: h as u64, max_cells: MAX_CELLS });
+    }
+    let (width, height) = (w as u32, h as u32);
+    report.width = width;
+    report.height = height;
+    let g = Grid { width: width as usize, height: height as usize, l };
+    let n = g.width * g.height;
+    let mut state = vec![OUTSIDE; n];
+
+    // Canvas: blocks intersecting the boundary, tested in absolute metres like the reference.
+    for poly in &input.boundary.0 {
+        let Some(r) = poly.bounding_rect() else { continue };
+        let (x0, x1, y0, y1) = g.range(r, ox * l, oy * l);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let i = y * g.width + x;
+                if state[i] == OUTSIDE {
+                    let bx = (x as f64 + ox) * l;
+                    let by = (y as f64 + oy) * l;
+                    let rect = Rect::new(coord! { x: bx, y: by }, coord! { x: bx + l, y: by + l });
+                    if poly.intersects(&rect) {
+                        state[i] = FREE;
+                    }
+                }
+            }
+        }
+    }
+    report.boundary_blocks = state.iter().filter(|&&s| s != OUTSIDE).count();
+    if report.boundary_blocks == 0 {
+        return Err(RasterError::EmptyBoundary);
+    }
+
+    // Everything else in metres relative to the grid origin.
+    let shift = (-ox * l, -oy * l);
+
+    // Street blocks.
+    for s in &input.streets {
+        let line = s.geometry.translate(shift.0, shift.1);
+        for seg in line.lines() {
+            mark_segment(&g, &mut state, seg);
+        }
+        if line.0.len() == 1 {
+            let c = line.0[0];
+            mark_segment(&g, &mut state, Line::new(c, c));
+        }
+    }
+    report.street_blocks = state.iter().filter(|&&s| s == STREET).count();
+
+    // Largest 4-connected component (scan order x-major, like the reference's block table).
+    let mut kept = vec![false; n];
+    {
+        let mut label = vec![u32::MAX; n];
+        let mut sizes: Vec<usize> = Vec::new();
+        let mut queue = VecDeque::new();
+        for x in 0..g.width {
+            for y in 0..g.height {
+                let i = y * g.width + x;
+                if state[i] != STREET || label[i] != u32::MAX {
+                    continue;
+                }
+                let comp = sizes.len() as u32;
+                label[i] = comp;
+                queue.push_back(i);
+                let mut size = 0;
+                while let Some(c) = queue.pop_front() {
+                    size += 1;
+                    for nb in g.neighbors(c).into_iter().flatten() {
+                        if state[nb] == STREET && label[nb] == u32::MAX {
+                            label[nb] = comp;
+                            queue.push_back(nb);
+                        }
+                    }
+                }
+                sizes.push(size);
+            }
+        }
+        report.street_components = sizes.len();
+        let Some(best) = sizes.iter().enumerate().fold(None, |acc: Option<(usize, usize)>, (i, &s)| match acc {
+            Some((_, bs)) if bs >= s => acc,
+            _ => Some((i, s)),
+        }) else {
+            return Err(RasterError::NoStreets {
+                reason: "no street line intersects a block inside the boundary".into(),
+            });
+        };
+        for i in 0..n {
+            kept[i] = label[i] == best.0 as u32;
+        }
+        report.street_blocks_removed = report.street_blocks - best.1;
+    }
+
+    // Block claims by type priority; remember each footprint's blocks.
+    let mut footprints: Vec<Vec<u32>> = vec![Vec::new(); input.buildings.len()];
+    for &t in &PRIORITY {
+        if t == BuildingType::Other && !params.keep_other {
+            continue;
+        }
+        for (bi, b) in input.buildings.iter().enumerate() {
+            if b.kind != t {
+                continue;
+            }
+            let geom = b.geometry.translate(shift.0, shift.1);
+            let mut cells = Vec::new();
+            for poly in &geom.0 {
+                let Some(r) = poly.bounding_rect() else { continue };
+                let (x0, x1, y0, y1) = g.range(r, 0.0, 0.0);
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let i = y * g.width + x;
+                        let st = state[i];
+                        if st == OUTSIDE || st == STREET {
+                            continue;
+                        }
+                        if poly.intersects(&g.rect(x, y)) {
+                            if st == FREE {
+                                state[i] = CLAIM + t as u8;
+                            }
+                            cells.push(i as u32);
+                        }
+                    }
+                }
+            }
+            cells.sort_unstable();
+            cells.dedup();
+            footprints[bi] = cells;
+        }
+    }
+    report.other_filtered =
+        if params.keep_other { 0 } else { input.buildings.iter().filter(|b| b.kind == BuildingType::Other).count() };
+
+    // Candidates.
+    const NO_BUILDING: u32 = u32::MAX;
+    let mut owner = vec![NO_BUILDING; n];
+    struct Placed {
+        kind: BuildingType,
+        blocks: Vec<usize>,
+        door: usize,
+    }
+    let mut placed: Vec<Placed> = Vec::new();
+    let mut in_comp = vec![false; n];
+    for &t in &PRIORITY {
+        if t == BuildingType::Other && !params.keep_other {
+            continue;
+        }
+        for (bi, b) in input.buildings.iter().enumerate() {
+            if b.kind != t {
+                continue;
+            }
+            let mut cells: Vec<usize> =
+                footprints[bi].iter().map(|&i| i as usize).filter(|&i| state[i] == CLAIM + t as u8).collect();
+            if cells.is_empty() {
+                report.no_blocks += 1;
+                continue;
+            }
+            if params.resolve_overlaps {
+                let before = cells.len();
+                cells.retain(|&i| owner[i] == NO_BUILDING);
+                report.overlap_blocks_removed += before - cells.len();
+                if cells.is_empty() {
+                    report.overlap_fully_taken += 1;
+                    continue;
+                }
+            }
+            for comp in components(&g, &cells, &mut in_comp) {
+                report.candidates += 1;
+                let Some(door) = choose_door(&g, &comp, &state, &kept) else {
+                    report.no_door += 1;
+                    continue;
+                };
+                if comp.iter().any(|&i| owner[i] != NO_BUILDING) {
+                    report.overlap_skipped += 1;
+                    continue;
+                }
+                let id = placed.len() as u32;
+                for &i in &comp {
+                    owner[i] = id;
+                }
+                placed.push(Placed { kind: t, blocks: comp, door });
+            }
+        }
+    }
+
+    // Connect doors that are off the kept network.
+    let radius = params.door_search_radius as i64;
+    let mut alive = vec![true; placed.len()];
+    for (pi, p) in placed.iter().enumerate() {
+        if kept[p.door] {
+            continue;
+        }
+        match connect_door(&g, p.door, radius, &state, &owner, &kept) {
+            Some(path) => {
+                for i in path {
+                    if !kept[i] {
+                        kept[i] = true;
+                        report.street_blocks_added += 1;
+                    }
+                }
+                report.doors_connected += 1;
+            }
+            None => {
+                alive[pi] = false;
+                report.unconnectable += 1;
+                for &i in &p.blocks {
+                    owner[i] = NO_BUILDING;
+                }
+            }
+        }
+    }
+
+    let cell = |i: usize| Cell::new((i % g.width) as i32, (i / g.width) as i32);
+    let streets: Vec<Cell> = (0..n).filter(|&i| kept[i]).map(cell).collect();
+    report.street_cells = streets.len();
+    let mut specs = Vec::new();
+    for (p, _) in placed.iter().zip(&alive).filter(|(_, &a)| a) {
+        report.buildings_by_type[p.kind as usize] += 1;
+        specs.push(BuildingSpec {
+            id: None,
+            kind: p.kind,
+            blocks: p.blocks.iter().map(|&i| cell(i)).collect(),
+            door: cell(p.door),
+            door_point: None,
+        });
+    }
+    report.buildings = specs.len();
+    if specs.is_empty() {
+        return Err(RasterError::NoBuildings { report: Box::new(report) });
+    }
+    let georef = Georeference {
+        block_side: l,
+        origin_x: ox * l,
+        origin_y: oy * l,
+        rotation_deg: angle,
+        rotation_origin: origin,
+    };
+    let boundary_wkt = Some(boundary_wkt_blocks(&input.boundary, ox * l, oy * l, l));
+    let city = City::new(CityParts {
+        name: params.name.clone(),
+        width,
+        height,
+        georef,
+        streets,
+        buildings: specs,
+        boundary_wkt,
+    })?;
+    Ok((city, report))
+}
+
+/// Grid geometry in metres relative to the grid origin.
+#[derive(Clone, Copy)]
+struct Grid {
+    width: usize,
+    height: usize,
+    l: f64,
+}
+
+impl Grid {
+    /// Block index ranges `(x0, x1, y0, y1)` (half-open, clamped) of the blocks whose closed
+    /// squares may touch `r`, with `r` in metres offset by `(dx, dy)` from the grid origin.
+    fn range(&self, r: Rect<f64>, dx: f64, dy: f64) -> (usize, usize, usize, usize) {
+        let f = |v: f64, d: f64, hi: usize| -> usize {
+            let b = ((v - d) / self.l).floor();
+            if b.is_nan() || b < 0.0 {
+                0
+            } else if b >= hi as f64 {
+                hi
+            } else {
+                b as usize
+            }
+        };
+        // A geometry touching the left/bottom edge of a block also touches the block before.
+        let x0 = f(r.min().x, dx, self.width).saturating_sub(1);
+        let y0 = f(r.min().y, dy, self.height).saturating_sub(1);
+        let x1 = (f(r.max().x, dx, self.width) + 1).min(self.width);
+        let y1 = (f(r.max().y, dy, self.height) + 1).min(self.height);
+        (x0, x1.max(x0), y0, y1.max(y0))
+    }
+
+    /// The closed square of block `(x, y)` in metres from the grid origin.
+    fn rect(&self, x: usize, y: usize) -> Rect<f64> {
+        let (bx, by) = (x as f64 * self.l, y as f64 * self.l);
+        Rect::new(coord! { x: bx, y: by }, coord! { x: bx + self.l, y: by + self.l })
+    }
+
+    /// 4-neighbours of a cell index in the reference's order: north, south, east, west.
+    fn neighbors(&self, i: usize) -> [Option<usize>; 4] {
+        let (x, y) = (i % self.width, i / self.width);
+        [
+            (y + 1 < self.height).then(|| i + self.width),
+            (y > 0).then(|| i - self.width),
+            (x + 1 < self.width).then(|| i + 1),
+            (x > 0).then(|| i - 1),
+        ]
+    }
+}
+
+/// Marks the blocks inside the boundary that a segment intersects as street blocks.
+fn mark_segment(g: &Grid, state: &mut [u8], seg: Line<f64>) {
+    let r = seg.bounding_rect();
+    let (x0, x1, y0, y1) = g.range(r, 0.0, 0.0);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = y * g.width + x;
+            if state[i] == FREE && seg.intersects(&g.rect(x, y)) {
+                state[i] = STREET;
+            }
+        }
+    }
+}
+
+/// 4-connected components of a set of cells, each sorted by cell index.
+fn components(g: &Grid, cells: &[usize], mark: &mut [bool]) -> Vec<Vec<usize>> {
+    for &i in cells {
+        mark[i] = true;
+    }
+    let mut out = Vec::new();
+    for &start in cells {
+        if !mark[start] {
+            continue;
+        }
+        mark[start] = false;
+        let mut comp = vec![start];
+        let mut k = 0;
+        while k < comp.len() {
+            let c = comp[k];
+            k += 1;
+            for nb in g.neighbors(c).into_iter().flatten() {
+                if mark[nb] {
+                    mark[nb] = false;
+                    comp.push(nb);
+                }
+            }
+        }
+        comp.sort_unstable();
+        out.push(comp);
+    }
+    out
+}
+
+/// A door for a candidate: a 4-adjacent street block, preferring the kept network.
+/// Blocks are scanned in `(y, x)` index order, neighbours north, south, east, west.
+fn choose_door(g: &Grid, comp: &[usize], state: &[u8], kept: &[bool]) -> Option<usize> {
+    let mut fallback = None;
+    for &c in comp {
+        for nb in g.neighbors(c).into_iter().flatten() {
+            if kept[nb] {
+                return Some(nb);
+            }
+            if fallback.is_none() && state[nb] == STREET {
+                fallback = Some(nb);
+            }
+        }
+    }
+    fallback
+}
+
+/// A shortest path (breadth-first, through blocks inside the boundary that no building
+/// owns, within Manhattan `radius` of the door) from `door` to a kept street block;
+/// returns the path's blocks that are not yet kept.
+fn connect_door(g: &Grid, door: usize, radius: i64, state: &[u8], owner: &[u32], kept: &[bool]) -> Option<Vec<usize>> {
+    let (dx, dy) = ((door % g.width) as i64, (door / g.width) as i64);
+    let mut prev: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    prev.insert(door, door);
+    let mut queue = VecDeque::from([door]);
+    while let Some(c) = queue.pop_front() {
+        for nb in g.neighbors(c).into_iter().flatten() {
+            if prev.contains_key(&nb) || state[nb] == OUTSIDE || owner[nb] != u32::MAX {
+                continue;
+            }
+            let (x, y) = ((nb % g.width) as i64, (nb / g.width) as i64);
+            if (x - dx).abs() + (y - dy).abs() > radius {
+                continue;
+            }
+            prev.insert(nb, c);
+            if kept[nb] {
+                let mut path = Vec::new();
+                let mut cur = c;
+                loop {
+                    path.push(cur);
+                    if cur == door {
+                        break;
+                    }
+                    cur = prev[&cur];
+                }
+                return Some(path);
+            }
+            queue.push_back(nb);
+        }
+    }
+    None
+}
+
+/// The boundary as WKT in block units (relative to the grid origin).
+fn boundary_wkt_blocks(b: &MultiPolygon<f64>, ox: f64, oy: f64, l: f64) -> String {
+    let ring = |ls: &LineString<f64>| -> String {
+        let pts: Vec<String> = ls.0.iter().map(|c| format!("{} {}", (c.x - ox) / l, (c.y - oy) / l)).collect();
+        format!("({})", pts.join(", "))
+    };
+    let poly = |p: &geo_types::Polygon<f64>| -> String {
+        let mut rings = vec![ring(p.exterior())];
+        rings.extend(p.interiors().iter().map(ring));
+        format!("({})", rings.join(", "))
+    };
+    if b.0.len() == 1 {
+        format!("POLYGON {}", poly(&b.0[0]))
+    } else {
+        format!("MULTIPOLYGON ({})", b.0.iter().map(poly).collect::<Vec<_>>().join(", "))
+    }
+}
