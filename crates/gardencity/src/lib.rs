@@ -13,7 +13,9 @@
 
 pub mod city;
 pub mod error;
+pub mod gravity;
 pub mod records;
+pub mod routing;
 
 pub use city::{
     Building, BuildingIdx, BuildingSpec, BuildingType, Cell, CellKind, City, CityParts, Georeference, Point, StreetIdx,

@@ -1,0 +1,706 @@
+//! Gravity between buildings (SPEC section 3) and the weighted destination draw of EPR.
+//!
+//! `weight(i, j) = 1 / d(i, j)^exponent`, `weight(i, i) = 0`, `d = 1` for distinct
+//! buildings sharing a door cell. Two distances:
+//! - [`GravityMode::HubProxy`] (the reference): door -> closest hub (Manhattan) + hub ->
+//!   hub (street graph) + hub -> door, or the Manhattan door-to-door distance for
+//!   "nearby" pairs;
+//! - [`GravityMode::Exact`]: the true street distance door cell to door cell, kept as a
+//!   `u16` matrix over distinct door cells (BFS from each), so it scales to tens of
+//!   thousands of buildings within [`GravityParams::max_exact_bytes`].
+//!
+//! A [`Gravity`] is plain data (`Clone`, `PartialEq`, `Send + Sync`). Its persistent
+//! parts ([`HubProxyParts`]) rebuild it with [`Gravity::from_hub_parts`]; everything else
+//! (sampling tables) is derived.
+
+mod hubs;
+mod sample;
+
+pub use hubs::{qcut_bin, qcut_edges, select_hubs};
+
+use crate::city::{BuildingIdx, BuildingType, Cell, City, StreetIdx};
+use rayon::prelude::*;
+use std::fmt;
+use std::str::FromStr;
+
+const UNREACHABLE16: u16 = u16::MAX;
+/// Class tables larger than this many entries are not precomputed (summed on the fly).
+const MAX_HT_TABLE: usize = 4 << 20;
+
+/// Parameters of a gravity model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GravityParams {
+    /// The distance exponent (2 in the reference); finite and `>= 0`.
+    pub exponent: f64,
+    /// Requested hub count (`hub_size`); `None` = `n_buildings / 1000 + 5` (capped at the
+    /// number of street cells).
+    pub hub_size: Option<usize>,
+    /// Exact mode: the largest door-distance matrix allowed, in bytes (2 per entry).
+    pub max_exact_bytes: u64,
+}
+
+impl Default for GravityParams {
+    fn default() -> Self {
+        GravityParams { exponent: 2.0, hub_size: None, max_exact_bytes: 2 << 30 }
+    }
+}
+
+/// Which distance the gravity uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GravityMode {
+    /// The reference's hub-proxy distance.
+    HubProxy,
+    /// True street distance door to door.
+    Exact,
+}
+
+impl GravityMode {
+    /// The name used in files: `hub_proxy` or `exact`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GravityMode::HubProxy => "hub_proxy",
+            GravityMode::Exact => "exact",
+        }
+    }
+}
+
+impl fmt::Display for GravityMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GravityMode {
+    type Err = GravityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "hub_proxy" => Ok(GravityMode::HubProxy),
+            "exact" => Ok(GravityMode::Exact),
+            _ => Err(GravityError::Mismatch {
+                field: "mode",
+                index: None,
+                reason: format!("unknown gravity mode {s:?} (expected hub_proxy or exact)"),
+            }),
+        }
+    }
+}
+
+/// Why a gravity model could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GravityError {
+    /// The exponent is not a finite number `>= 0`.
+    #[error("invalid gravity exponent {value}: expected a finite number >= 0")]
+    Exponent {
+        /// The given exponent.
+        value: f64,
+    },
+    /// The hub count is 0 or larger than the number of street cells.
+    #[error("invalid hub count {requested}: expected 1..={street_cells} (the number of street cells)")]
+    HubCount {
+        /// The requested hub count.
+        requested: usize,
+        /// Street cells of the largest component.
+        street_cells: usize,
+    },
+    /// The city has no street cells.
+    #[error("the city has no street cells: gravity needs a street network")]
+    NoStreets,
+    /// The exact distance matrix would exceed the memory limit.
+    #[error("exact gravity needs a {doors} x {doors} door distance matrix ({bytes} bytes), above the limit of {limit} bytes")]
+    ExactTooLarge {
+        /// Distinct door cells.
+        doors: usize,
+        /// Bytes needed.
+        bytes: u64,
+        /// The limit ([`GravityParams::max_exact_bytes`]).
+        limit: u64,
+    },
+    /// A street distance too large for the `u16` exact matrix.
+    #[error("street distance {distance} between door cells exceeds the exact matrix range (max {max})")]
+    DistanceOverflow {
+        /// The distance found.
+        distance: u32,
+        /// The largest storable distance.
+        max: u32,
+    },
+    /// Stored parts do not match the city (wrong lengths, indices, distances).
+    #[error("gravity data does not match the city: {field}{}: {reason}", index.map(|i| format!(" (entry {i})")).unwrap_or_default())]
+    Mismatch {
+        /// The offending part (`hubs`, `hub_dist`, `closest_hub_idx`, `dist_to_hub`, `nearby`, ...).
+        field: &'static str,
+        /// The entry (building index, hub index, pair index) when one is at fault.
+        index: Option<usize>,
+        /// What was expected.
+        reason: String,
+    },
+}
+
+/// The persistent parts of a hub-proxy gravity (the GeoPackage layers of SPEC section 7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HubProxyParts {
+    /// The distance exponent.
+    pub exponent: f64,
+    /// Hub cells, in hub order.
+    pub hubs: Vec<Cell>,
+    /// Hub-to-hub street distances, row-major `n_hubs x n_hubs` in hub order
+    /// (`u32::MAX` where unreachable).
+    pub hub_dist: Vec<u32>,
+    /// Each building's closest hub (index into `hubs`).
+    pub closest_hub: Vec<u32>,
+    /// Each building's Manhattan distance door -> closest hub.
+    pub dist_to_hub: Vec<u32>,
+    /// Nearby pairs `(i, j, Manhattan door distance)`, both orders, `i != j`.
+    pub nearby: Vec<(BuildingIdx, BuildingIdx, u32)>,
+}
+
+/// The gravity model of one city: weights and the weighted destination draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gravity {
+    exponent: f64,
+    mode: GravityMode,
+    kinds: Vec<BuildingType>,
+    by_type: [Vec<BuildingIdx>; BuildingType::COUNT],
+    doors: Vec<Cell>,
+    /// `inv_pow[d] = max(d, 1)^-exponent`.
+    inv_pow: Vec<f64>,
+    // Hub proxy.
+    hubs: Vec<Cell>,
+    hub_dist: Vec<u32>,
+    closest_hub: Vec<u32>,
+    dist_to_hub: Vec<u32>,
+    /// CSR of nearby pairs: for building `i`, `near_j[near_off[i]..near_off[i+1]]` ascending.
+    near_off: Vec<u32>,
+    near_j: Vec<BuildingIdx>,
+    near_d: Vec<u32>,
+    /// Per building and type: sum of nearby weights.
+    near_sum: Vec<[f64; BuildingType::COUNT]>,
+    /// Target classes `(hub, type, dist_to_hub)`: classes of `(h, t)` are
+    /// `class_off[h*T+t]..class_off[h*T+t+1]`; class `c` has `class_delta[c]` and members
+    /// `members[class_start[c]..class_start[c+1]]`.
+    class_off: Vec<u32>,
+    class_delta: Vec<u32>,
+    class_start: Vec<u32>,
+    members: Vec<BuildingIdx>,
+    /// `ht_weight[(h*T+t)*(amax+1)+a] = sum over classes of (h, t) of n * inv_pow[a + delta]`
+    /// (empty when too large; then summed on the fly).
+    amax: u32,
+    ht_weight: Vec<f64>,
+    // Exact.
+    door_slot: Vec<u32>,
+    n_slots: usize,
+    door_dist: Vec<u16>,
+}
+
+const T: usize = BuildingType::COUNT;
+
+fn check_exponent(e: f64) -> Result<(), GravityError> {
+    if e.is_finite() && e >= 0.0 {
+        Ok(())
+    } else {
+        Err(GravityError::Exponent { value: e })
+    }
+}
+
+/// Street-graph distances between hubs (BFS from each), row-major in hub order,
+/// `u32::MAX` where unreachable. Errors when a hub is not a street cell.
+pub fn hub_distances(city: &City, hubs: &[Cell]) -> Result<Vec<u32>, GravityError> {
+    let idx: Vec<StreetIdx> = hubs
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| {
+            city.street_at(c).ok_or_else(|| GravityError::Mismatch {
+                field: "hubs",
+                index: Some(k),
+                reason: format!("hub ({}, {}) is not a street cell", c.x, c.y),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let rows: Vec<Vec<u32>> = idx
+        .par_iter()
+        .map(|&s| {
+            let d = city.bfs_distances(s);
+            idx.iter().map(|&t| d[t as usize]).collect()
+        })
+        .collect();
+    Ok(rows.concat())
+}
+
+impl Gravity {
+    /// The reference's hub-proxy gravity.
+    pub fn hub_proxy(city: &City, params: GravityParams) -> Result<Gravity, GravityError> {
+        check_exponent(params.exponent)?;
+        let n_streets = city.streets().len();
+        if n_streets == 0 {
+            return Err(GravityError::NoStreets);
+        }
+        // The default is capped at the street count; an explicit request is checked.
+        let hub_size = params.hub_size.unwrap_or((city.buildings().len() / 1000 + 5).min(n_streets));
+        if hub_size == 0 || hub_size > n_streets {
+            return Err(GravityError::HubCount { requested: hub_size, street_cells: n_streets });
+        }
+        let hubs = select_hubs(city, hub_size);
+        if hubs.is_empty() {
+            return Err(GravityError::NoStreets);
+        }
+        let hub_dist = hub_distances(city, &hubs)?;
+        let doors: Vec<Cell> = city.buildings().iter().map(|b| b.door).collect();
+        let (closest_hub, dist_to_hub): (Vec<u32>, Vec<u32>) = doors
+            .iter()
+            .map(|&d| {
+                let mut best = (0u32, u32::MAX);
+                for (k, h) in hubs.iter().enumerate() {
+                    let m = d.manhattan(*h);
+                    if m < best.1 {
+                        best = (k as u32, m);
+                    }
+                }
+                best
+            })
+            .unzip();
+        let near = nearby_lists(city, &doors, &dist_to_hub);
+        let mut g = Gravity::empty(city, params.exponent, GravityMode::HubProxy);
+        g.hubs = hubs;
+        g.hub_dist = hub_dist;
+        g.closest_hub = closest_hub;
+        g.dist_to_hub = dist_to_hub;
+        g.set_near(near);
+        g.finish_hub_proxy();
+        Ok(g)
+    }
+
+    /// Exact gravity: true street distance door cell to door cell (unreachable pairs weigh 0).
+    pub fn exact(city: &City, params: GravityParams) -> Result<Gravity, GravityError> {
+        check_exponent(params.exponent)?;
+        if city.streets().is_empty() {
+            return Err(GravityError::NoStreets);
+        }
+        let nb = city.buildings().len();
+        let mut slot_of_street = vec![u32::MAX; city.streets().len()];
+        let mut slot_street: Vec<StreetIdx> = Vec::new();
+        let mut door_slot = Vec::with_capacity(nb);
+        for b in 0..nb as BuildingIdx {
+            let s = city.door_street(b);
+            if slot_of_street[s as usize] == u32::MAX {
+                slot_of_street[s as usize] = slot_street.len() as u32;
+                slot_street.push(s);
+            }
+            door_slot.push(slot_of_street[s as usize]);
+        }
+        let n = slot_street.len();
+        let bytes = (n as u64) * (n as u64) * 2;
+        if bytes > params.max_exact_bytes {
+            return Err(GravityError::ExactTooLarge { doors: n, bytes, limit: params.max_exact_bytes });
+        }
+        let mut door_dist = vec![UNREACHABLE16; n * n];
+        let mut overflow: Option<u32> = None;
+        if n > 0 {
+            overflow = door_dist
+                .par_chunks_mut(n)
+                .enumerate()
+                .map(|(r, row)| {
+                    let d = city.bfs_distances(slot_street[r]);
+                    let mut over = None;
+                    for (k, &s) in slot_street.iter().enumerate() {
+                        let v = d[s as usize];
+                        if v == u32::MAX {
+                            continue;
+                        }
+                        if v >= UNREACHABLE16 as u32 {
+                            over = Some(v);
+                        } else {
+                            row[k] = v as u16;
+                        }
+                    }
+                    over
+                })
+                .reduce(|| None, |a, b| a.or(b));
+        }
+        if let Some(distance) = overflow {
+            return Err(GravityError::DistanceOverflow { distance, max: UNREACHABLE16 as u32 - 1 });
+        }
+        let mut g = Gravity::empty(city, params.exponent, GravityMode::Exact);
+        g.door_slot = door_slot;
+        g.n_slots = n;
+        g.door_dist = door_dist;
+        let maxd = g.door_dist.iter().filter(|&&d| d != UNREACHABLE16).max().copied().unwrap_or(0) as usize;
+        g.inv_pow = inv_pow_table(g.exponent, maxd + 1);
+        Ok(g)
+    }
+
+    /// Rebuilds a hub-proxy gravity from stored parts, checking them against the city:
+    /// lengths, hub cells on streets, hub indices, `dist_to_hub` equal to the Manhattan
+    /// distance door -> hub, nearby distances equal to the Manhattan door distances.
+    /// Nearby pairs may be given in one or both orders; `i == j` entries are ignored.
+    pub fn from_hub_parts(city: &City, parts: HubProxyParts) -> Result<Gravity, GravityError> {
+        check_exponent(parts.exponent)?;
+        let nb = city.buildings().len();
+        let h = parts.hubs.len();
+        let mm = |field, index, reason: String| GravityError::Mismatch { field, index, reason };
+        if h == 0 {
+            return Err(mm("hubs", None, "no hubs".into()));
+        }
+        for (k, c) in parts.hubs.iter().enumerate() {
+            if city.street_at(*c).is_none() {
+                return Err(mm("hubs", Some(k), format!("hub ({}, {}) is not a street cell", c.x, c.y)));
+            }
+        }
+        if parts.hub_dist.len() != h * h {
+            return Err(mm(
+                "hub_dist",
+                None,
+                format!("{} entries, expected n_hubs^2 = {}", parts.hub_dist.len(), h * h),
+            ));
+        }
+        for (field, len) in [("closest_hub_idx", parts.closest_hub.len()), ("dist_to_hub", parts.dist_to_hub.len())] {
+            if len != nb {
+                return Err(mm(field, None, format!("{len} entries, the city has {nb} buildings")));
+            }
+        }
+        for (i, b) in city.buildings().iter().enumerate() {
+            let k = parts.closest_hub[i];
+            let Some(hc) = parts.hubs.get(k as usize) else {
+                return Err(mm("closest_hub_idx", Some(i), format!("hub index {k} out of range 0..{h}")));
+            };
+            let m = b.door.manhattan(*hc);
+            if parts.dist_to_hub[i] != m {
+                return Err(mm(
+                    "dist_to_hub",
+                    Some(i),
+                    format!(
+                        "building {}: {} but its door ({}, {}) is {m} from hub {k}",
+                        b.id, parts.dist_to_hub[i], b.door.x, b.door.y
+                    ),
+                ));
+            }
+        }
+        let mut lists: Vec<Vec<(BuildingIdx, u32)>> = vec![Vec::new(); nb];
+        for (p, &(i, j, d)) in parts.nearby.iter().enumerate() {
+            if i as usize >= nb || j as usize >= nb {
+                return Err(mm("nearby", Some(p), format!("building index ({i}, {j}) out of range 0..{nb}")));
+            }
+            if i == j {
+                continue;
+            }
+            let m = city.building(i).door.manhattan(city.building(j).door);
+            if m != d {
+                return Err(mm("nearby", Some(p), format!("distance {d}, but the doors are {m} apart")));
+            }
+            lists[i as usize].push((j, d));
+            lists[j as usize].push((i, d));
+        }
+        for l in &mut lists {
+            l.sort_unstable();
+            l.dedup();
+        }
+        let mut g = Gravity::empty(city, parts.exponent, GravityMode::HubProxy);
+        g.hubs = parts.hubs;
+        g.hub_dist = parts.hub_dist;
+        g.closest_hub = parts.closest_hub;
+        g.dist_to_hub = parts.dist_to_hub;
+        g.set_near(lists);
+        g.finish_hub_proxy();
+        Ok(g)
+    }
+
+    fn empty(city: &City, exponent: f64, mode: GravityMode) -> Gravity {
+        let mut by_type: [Vec<BuildingIdx>; T] = Default::default();
+        for t in BuildingType::ALL {
+            by_type[t as usize] = city.buildings_of_type(t).to_vec();
+        }
+        Gravity {
+            exponent,
+            mode,
+            kinds: city.buildings().iter().map(|b| b.kind).collect(),
+            by_type,
+            doors: city.buildings().iter().map(|b| b.door).collect(),
+            inv_pow: Vec::new(),
+            hubs: Vec::new(),
+            hub_dist: Vec::new(),
+            closest_hub: Vec::new(),
+            dist_to_hub: Vec::new(),
+            near_off: Vec::new(),
+            near_j: Vec::new(),
+            near_d: Vec::new(),
+            near_sum: Vec::new(),
+            class_off: Vec::new(),
+            class_delta: Vec::new(),
+            class_start: Vec::new(),
+            members: Vec::new(),
+            amax: 0,
+            ht_weight: Vec::new(),
+            door_slot: Vec::new(),
+            n_slots: 0,
+            door_dist: Vec::new(),
+        }
+    }
+
+    fn set_near(&mut self, lists: Vec<Vec<(BuildingIdx, u32)>>) {
+        let mut off = Vec::with_capacity(lists.len() + 1);
+        off.push(0u32);
+        for l in &lists {
+            for &(j, d) in l {
+                self.near_j.push(j);
+                self.near_d.push(d);
+            }
+            off.push(self.near_j.len() as u32);
+        }
+        self.near_off = off;
+    }
+
+    /// Derived tables of the hub proxy: power table, nearby sums, target classes.
+    fn finish_hub_proxy(&mut self) {
+        let nb = self.kinds.len();
+        let h = self.hubs.len();
+        let max_dth = self.dist_to_hub.iter().copied().max().unwrap_or(0);
+        let max_hd = self.hub_dist.iter().copied().filter(|&d| d != u32::MAX).max().unwrap_or(0);
+        let max_near = self.near_d.iter().copied().max().unwrap_or(0);
+        self.amax = max_dth + max_hd;
+        let top = (self.amax + max_dth).max(max_near) as usize;
+        self.inv_pow = inv_pow_table(self.exponent, top + 1);
+        self.near_sum = (0..nb)
+            .map(|i| {
+                let mut s = [0.0; T];
+                let (a, b) = (self.near_off[i] as usize, self.near_off[i + 1] as usize);
+                for k in a..b {
+                    s[self.kinds[self.near_j[k] as usize] as usize] += self.inv_pow[self.near_d[k] as usize];
+                }
+                s
+            })
+            .collect();
+        // Classes: buildings sorted by (hub, type, dist_to_hub, index).
+        let mut order: Vec<BuildingIdx> = (0..nb as BuildingIdx).collect();
+        order.sort_unstable_by_key(|&j| {
+            let j = j as usize;
+            (self.closest_hub[j], self.kinds[j] as u8, self.dist_to_hub[j], j)
+        });
+        self.class_off = vec![0; h * T + 1];
+        self.class_delta.clear();
+        self.class_start.clear();
+        let mut prev: Option<(u32, u8, u32)> = None;
+        let mut counts = vec![0u32; h * T];
+        for (pos, &j) in order.iter().enumerate() {
+            let ju = j as usize;
+            let key = (self.closest_hub[ju], self.kinds[ju] as u8, self.dist_to_hub[ju]);
+            if prev != Some(key) {
+                self.class_delta.push(key.2);
+                self.class_start.push(pos as u32);
+                counts[key.0 as usize * T + key.1 as usize] += 1;
+                prev = Some(key);
+            }
+        }
+        self.class_start.push(order.len() as u32);
+        for (k, &c) in counts.iter().enumerate() {
+            self.class_off[k + 1] = self.class_off[k] + c;
+        }
+        self.members = order;
+        let width = self.amax as usize + 1;
+        self.ht_weight = Vec::new();
+        if h * T * width <= MAX_HT_TABLE {
+            let mut w = vec![0.0; h * T * width];
+            for ht in 0..h * T {
+                for a in 0..width {
+                    w[ht * width + a] = self.ht_sum(ht, a as u32);
+                }
+            }
+            self.ht_weight = w;
+        }
+    }
+
+    /// Sum over the classes of `(hub, type)` index `ht` of `n * inv_pow[a + delta]`.
+    #[inline]
+    fn ht_sum(&self, ht: usize, a: u32) -> f64 {
+        let (c0, c1) = (self.class_off[ht] as usize, self.class_off[ht + 1] as usize);
+        let mut s = 0.0;
+        for c in c0..c1 {
+            let n = (self.class_start[c + 1] - self.class_start[c]) as f64;
+            s += n * self.inv(a + self.class_delta[c]);
+        }
+        s
+    }
+
+    #[inline]
+    fn inv(&self, d: u32) -> f64 {
+        match self.inv_pow.get(d as usize) {
+            Some(&w) => w,
+            None => (d.max(1) as f64).powf(-self.exponent),
+        }
+    }
+
+    /// The gravity weight `1 / d(i, j)^exponent` (0 for `i == j`, unreachable pairs or
+    /// indices out of range).
+    pub fn weight(&self, i: BuildingIdx, j: BuildingIdx) -> f64 {
+        let n = self.kinds.len();
+        if i == j || i as usize >= n || j as usize >= n {
+            return 0.0;
+        }
+        match self.distance(i, j) {
+            Some(d) => self.inv(d.max(1)),
+            None => 0.0,
+        }
+    }
+
+    /// The gravity distance `d(i, j)` before the `d = 1` rule (`None` when unreachable or
+    /// out of range; 0 for a building with itself or buildings sharing a door cell).
+    pub fn distance(&self, i: BuildingIdx, j: BuildingIdx) -> Option<u32> {
+        let n = self.kinds.len();
+        if i as usize >= n || j as usize >= n {
+            return None;
+        }
+        if i == j {
+            return Some(0);
+        }
+        match self.mode {
+            GravityMode::Exact => {
+                let d = self.door_dist
+                    [self.door_slot[i as usize] as usize * self.n_slots + self.door_slot[j as usize] as usize];
+                (d != UNREACHABLE16).then_some(d as u32)
+            }
+            GravityMode::HubProxy => {
+                if let Some(k) = self.near_index(i, j) {
+                    return Some(self.near_d[k]);
+                }
+                self.class_distance(i, j)
+            }
+        }
+    }
+
+    #[inline]
+    fn class_distance(&self, i: BuildingIdx, j: BuildingIdx) -> Option<u32> {
+        let (i, j) = (i as usize, j as usize);
+        let hd = self.hub_dist[self.closest_hub[i] as usize * self.hubs.len() + self.closest_hub[j] as usize];
+        (hd != u32::MAX).then(|| self.dist_to_hub[i] + hd + self.dist_to_hub[j])
+    }
+
+    #[inline]
+    fn near_index(&self, i: BuildingIdx, j: BuildingIdx) -> Option<usize> {
+        let (a, b) = (self.near_off[i as usize] as usize, self.near_off[i as usize + 1] as usize);
+        self.near_j[a..b].binary_search(&j).ok().map(|k| a + k)
+    }
+
+    /// The distance exponent.
+    pub fn exponent(&self) -> f64 {
+        self.exponent
+    }
+    /// The distance mode.
+    pub fn mode(&self) -> GravityMode {
+        self.mode
+    }
+    /// Number of buildings.
+    pub fn building_count(&self) -> usize {
+        self.kinds.len()
+    }
+    /// Hub cells in hub order (empty in exact mode).
+    pub fn hubs(&self) -> &[Cell] {
+        &self.hubs
+    }
+    /// Hub-to-hub street distances, row-major in hub order (`u32::MAX` unreachable).
+    pub fn hub_dist(&self) -> &[u32] {
+        &self.hub_dist
+    }
+    /// Each building's closest hub index (empty in exact mode).
+    pub fn closest_hub(&self) -> &[u32] {
+        &self.closest_hub
+    }
+    /// Each building's Manhattan distance door -> closest hub (empty in exact mode).
+    pub fn dist_to_hub(&self) -> &[u32] {
+        &self.dist_to_hub
+    }
+    /// Nearby pairs `(i, j, Manhattan door distance)`, both orders, sorted by `(i, j)`.
+    pub fn nearby_pairs(&self) -> impl Iterator<Item = (BuildingIdx, BuildingIdx, u32)> + '_ {
+        (0..self.near_off.len().saturating_sub(1)).flat_map(move |i| {
+            let (a, b) = (self.near_off[i] as usize, self.near_off[i + 1] as usize);
+            (a..b).map(move |k| (i as BuildingIdx, self.near_j[k], self.near_d[k]))
+        })
+    }
+    /// The persistent parts of a hub-proxy gravity (`None` in exact mode).
+    pub fn hub_parts(&self) -> Option<HubProxyParts> {
+        (self.mode == GravityMode::HubProxy).then(|| HubProxyParts {
+            exponent: self.exponent,
+            hubs: self.hubs.clone(),
+            hub_dist: self.hub_dist.clone(),
+            closest_hub: self.closest_hub.clone(),
+            dist_to_hub: self.dist_to_hub.clone(),
+            nearby: self.nearby_pairs().collect(),
+        })
+    }
+    /// Distinct door cells of the exact matrix (0 in hub-proxy mode).
+    pub fn exact_door_count(&self) -> usize {
+        self.n_slots
+    }
+    /// A one-line human summary (for `city info`).
+    pub fn summary(&self) -> String {
+        match self.mode {
+            GravityMode::HubProxy => format!(
+                "gravity hub_proxy: exponent {}, {} hubs, {} nearby pairs, {} buildings",
+                self.exponent,
+                self.hubs.len(),
+                self.near_j.len(),
+                self.kinds.len()
+            ),
+            GravityMode::Exact => format!(
+                "gravity exact: exponent {}, {} distinct door cells, {} buildings",
+                self.exponent,
+                self.n_slots,
+                self.kinds.len()
+            ),
+        }
+    }
+}
+
+fn inv_pow_table(exponent: f64, len: usize) -> Vec<f64> {
+    (0..len.max(2)).map(|d| (d.max(1) as f64).powf(-exponent)).collect()
+}
+
+/// For each building, its nearby buildings `(j, Manhattan)` with
+/// `Manhattan(door_i, door_j) <= min(dth_i, dth_j)`, `j != i`, ascending `j`.
+fn nearby_lists(city: &City, doors: &[Cell], dth: &[u32]) -> Vec<Vec<(BuildingIdx, u32)>> {
+    const B: i32 = 8;
+    let gw = (city.width() as i32 + B - 1) / B;
+    let gh = (city.height() as i32 + B - 1) / B;
+    let nbk = (gw * gh) as usize;
+    let bucket = |c: Cell| ((c.y / B) * gw + c.x / B) as usize;
+    let mut off = vec![0u32; nbk + 1];
+    for &d in doors {
+        off[bucket(d) + 1] += 1;
+    }
+    for k in 0..nbk {
+        off[k + 1] += off[k];
+    }
+    let mut fill = off.clone();
+    let mut items = vec![0 as BuildingIdx; doors.len()];
+    for (i, &d) in doors.iter().enumerate() {
+        let b = bucket(d);
+        items[fill[b] as usize] = i as BuildingIdx;
+        fill[b] += 1;
+    }
+    (0..doors.len())
+        .into_par_iter()
+        .map(|i| {
+            let (di, r) = (doors[i], dth[i] as i64);
+            let mut out = Vec::new();
+            let bx0 = ((di.x as i64 - r).max(0) / B as i64) as i32;
+            let bx1 = (((di.x as i64 + r) / B as i64) as i32).min(gw - 1);
+            let by0 = ((di.y as i64 - r).max(0) / B as i64) as i32;
+            let by1 = (((di.y as i64 + r) / B as i64) as i32).min(gh - 1);
+            for by in by0..=by1 {
+                for bx in bx0..=bx1 {
+                    let k = (by * gw + bx) as usize;
+                    for &j in &items[off[k] as usize..off[k + 1] as usize] {
+                        if j as usize == i {
+                            continue;
+                        }
+                        let m = di.manhattan(doors[j as usize]);
+                        if m <= dth[i].min(dth[j as usize]) {
+                            out.push((j, m));
+                        }
+                    }
+                }
+            }
+            out.sort_unstable();
+            out
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! The weighted destination draw: `P(j) ∝ weight(from, j)` over unvisited buildings of
+//! the allowed types.
+//!
+//! Hub proxy: for a fixed origin, every non-nearby target's weight depends only on its
+//! class `(hub, type, dist_to_hub)`. A proposal draws a "slot": either a nearby target
+//! (weight `Manhattan^-e`) or any target through its class (weight of the hub-proxy
+//! distance), in two steps (hub and type from per-`(hub, type)` sums, then the class,
+//! then a member uniformly). Class slots of excluded targets (the origin itself and its
+//! nearby buildings, whose true weight comes from the nearby slot) and visited targets are
+//! rejected and the draw restarts, so accepted draws follow the exact weights. After
+//! [`MAX_TRIES`] rejections an exact linear scan finishes the draw (also exact), so the
+//! result is exact whatever the visited set. Exact mode always scans linearly.
+
+use super::{Gravity, GravityMode, T};
+use crate::city::{BuildingIdx, TypeSet};
+use rand::Rng;
+
+/// Rejected proposals before the exact linear scan takes over.
+pub const MAX_TRIES: usize = 48;
+
+impl Gravity {
+    /// Draws a destination for an agent at building `from`: a building whose type is in
+    /// `allowed`, not `visited`, with probability proportional to `weight(from, j)`.
+    /// `None` when no such building has a positive weight (or `from` is out of range).
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        from: BuildingIdx,
+        allowed: TypeSet,
+        visited: &impl Fn(BuildingIdx) -> bool,
+        rng: &mut R,
+    ) -> Option<BuildingIdx> {
+        if from as usize >= self.kinds.len() || allowed.is_empty() {
+            return None;
+        }
+        if self.mode == GravityMode::HubProxy {
+            if let Some(j) = self.sample_classes(from, allowed, visited, rng) {
+                return j;
+            }
+        }
+        self.sample_scan(from, allowed, visited, rng)
+    }
+
+    #[inline]
+    fn ht_w(&self, ht: usize, a: u32) -> f64 {
+        if self.ht_weight.is_empty() {
+            self.ht_sum(ht, a)
+        } else {
+            self.ht_weight[ht * (self.amax as usize + 1) + a as usize]
+        }
+    }
+
+    /// Rejection sampling over classes. `Some(result)` when decided, `None` to fall back.
+    fn sample_classes<R: Rng + ?Sized>(
+        &self,
+        from: BuildingIdx,
+        allowed: TypeSet,
+        visited: &impl Fn(BuildingIdx) -> bool,
+        rng: &mut R,
+    ) -> Option<Option<BuildingIdx>> {
+        let i = from as usize;
+        let nh = self.hubs.len();
+        let hi = self.closest_hub[i] as usize;
+        let di = self.dist_to_hub[i];
+        let hrow = &self.hub_dist[hi * nh..(hi + 1) * nh];
+        let types: [bool; T] = std::array::from_fn(|t| allowed.0 & (1 << t) != 0);
+        let mut tl = [0usize; T];
+        let mut nt = 0;
+        for (t, _) in types.iter().enumerate().filter(|(_, &b)| b) {
+            tl[nt] = t;
+            nt += 1;
+        }
+        let tl = &tl[..nt];
+        let near_total: f64 = tl.iter().map(|&t| self.near_sum[i][t]).sum();
+        let mut class_total = 0.0;
+        for (h, &hd) in hrow.iter().enumerate() {
+            if hd == u32::MAX {
+                continue;
+            }
+            for &t in tl {
+                class_total += self.ht_w(h * T + t, di + hd);
+            }
+        }
+        let total = near_total + class_total;
+        if total.is_nan() || total <= 0.0 {
+            return Some(None);
+        }
+        let (n0, n1) = (self.near_off[i] as usize, self.near_off[i + 1] as usize);
+        for _ in 0..MAX_TRIES {
+            let mut u = rng.random::<f64>() * total;
+            if u < near_total {
+                let mut pick = None;
+                for k in n0..n1 {
+                    let j = self.near_j[k];
+                    if !types[self.kinds[j as usize] as usize] {
+                        continue;
+                    }
+                    pick = Some(j);
+                    u -= self.inv_pow[self.near_d[k] as usize];
+                    if u < 0.0 {
+                        break;
+                    }
+                }
+                match pick {
+                    Some(j) if !visited(j) => return Some(Some(j)),
+                    _ => continue,
+                }
+            }
+            u -= near_total;
+            // Hub and type.
+            let mut chosen = None;
+            'hubs: for (h, &hd) in hrow.iter().enumerate() {
+                if hd == u32::MAX {
+                    continue;
+                }
+                for &t in tl {
+                    let w = self.ht_w(h * T + t, di + hd);
+                    if w > 0.0 {
+                        chosen = Some((h * T + t, di + hd));
+                        u -= w;
+                        if u < 0.0 {
+                            break 'hubs;
+                        }
+                    }
+                }
+            }
+            let Some((ht, a)) = chosen else { continue };
+            // Class within (hub, type): u is now in [-w, 0).
+            let (c0, c1) = (self.class_off[ht] as usize, self.class_off[ht + 1] as usize);
+            let mut v = u + self.ht_w(ht, a);
+            let mut class = c1 - 1;
+            for c in c0..c1 {
+                let n = (self.class_start[c + 1] - self.class_start[c]) as f64;
+                v -= n * self.inv(a + self.class_delta[c]);
+                if v < 0.0 {
+                    class = c;
+                    break;
+                }
+            }
+            let (m0, m1) = (self.class_start[class] as usize, self.class_start[class + 1] as usize);
+            let j = self.members[m0 + rng.random_range(0..m1 - m0)];
+            if j == from || self.near_j[n0..n1].binary_search(&j).is_ok() || visited(j) {
+                continue;
+            }
+            return Some(Some(j));
+        }
+        None
+    }
+
+    /// Exact linear scan over all candidates.
+    fn sample_scan<R: Rng + ?Sized>(
+        &self,
+        from: BuildingIdx,
+        allowed: TypeSet,
+        visited: &impl Fn(BuildingIdx) -> bool,
+        rng: &mut R,
+    ) -> Option<BuildingIdx> {
+        let w = |j: BuildingIdx| if j == from || visited(j) { 0.0 } else { self.weight(from, j) };
+        let mut total = 0.0;
+        for t in allowed.iter() {
+            for &j in &self.by_type[t as usize] {
+                total += w(j);
+            }
+        }
+        if total.is_nan() || total <= 0.0 {
+            return None;
+        }
+        let mut u = rng.random::<f64>() * total;
+        let mut last = None;
+        for t in allowed.iter() {
+            for &j in &self.by_type[t as usize] {
+                let x = w(j);
+                if x > 0.0 {
+                    last = Some(j);
+                    u -= x;
+                    if u < 0.0 {
+                        return Some(j);
+                    }
+                }
+            }
+        }
+        last
+    }
+}

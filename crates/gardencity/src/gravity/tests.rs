@@ -1,0 +1,339 @@
+use super::*;
+use crate::city::random::{random_city, RandomCityParams};
+use crate::city::{BuildingSpec, CityParts, TypeSet};
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+
+fn city(w: u32, seed: u64) -> City {
+    random_city(&RandomCityParams { width: w, height: w, street_spacing: 5, seed, ..Default::default() }).unwrap()
+}
+
+/// The garden city's street cells, read straight from the shared GeoPackage with SQL.
+fn garden_city_streets() -> Option<Vec<Cell>> {
+    let path = gardencity_testkit::shared_data("garden-city.gpkg")?;
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut st = conn.prepare("SELECT coord_x, coord_y FROM streets").unwrap();
+    let cells = st.query_map([], |r| Ok(Cell::new(r.get(0)?, r.get(1)?))).unwrap().map(|c| c.unwrap()).collect();
+    Some(cells)
+}
+
+#[test]
+fn garden_city_hubs_match_the_reference() {
+    let Some(streets) = garden_city_streets() else { return };
+    assert_eq!(streets.len(), 224);
+    let city =
+        City::new(CityParts { name: "garden".into(), width: 22, height: 22, streets, ..Default::default() }).unwrap();
+    let hubs = select_hubs(&city, 16);
+    let expected = [
+        (0, 0),
+        (0, 6),
+        (0, 12),
+        (0, 17),
+        (6, 0),
+        (6, 6),
+        (6, 12),
+        (6, 18),
+        (11, 0),
+        (11, 6),
+        (11, 13),
+        (11, 18),
+        (17, 0),
+        (18, 6),
+        (17, 12),
+        (17, 18),
+    ];
+    let got: Vec<(i32, i32)> = hubs.iter().map(|c| (c.x, c.y)).collect();
+    assert_eq!(got, expected);
+}
+
+/// Direct O(n^2) definitions of SPEC section 3.
+fn brute(city: &City, g: &Gravity) {
+    let hubs = g.hubs();
+    let nh = hubs.len();
+    let nb = city.buildings().len();
+    // Hub distances = BFS.
+    for (a, &ha) in hubs.iter().enumerate() {
+        let bfs = city.bfs_distances(city.street_at(ha).unwrap());
+        for (b, &hb) in hubs.iter().enumerate() {
+            assert_eq!(g.hub_dist()[a * nh + b], bfs[city.street_at(hb).unwrap() as usize]);
+        }
+    }
+    for (i, bi) in city.buildings().iter().enumerate() {
+        let ms: Vec<u32> = hubs.iter().map(|h| bi.door.manhattan(*h)).collect();
+        let min = *ms.iter().min().unwrap();
+        assert_eq!(g.dist_to_hub()[i], min);
+        assert_eq!(g.closest_hub()[i] as usize, ms.iter().position(|&m| m == min).unwrap());
+    }
+    let e = g.exponent();
+    let mut nearby = Vec::new();
+    for i in 0..nb {
+        for j in 0..nb {
+            let (di, dj) = (city.buildings()[i].door, city.buildings()[j].door);
+            let m = di.manhattan(dj);
+            let is_near = i != j && m <= g.dist_to_hub()[i].min(g.dist_to_hub()[j]);
+            if is_near {
+                nearby.push((i as u32, j as u32, m));
+            }
+            let d = if is_near {
+                m
+            } else {
+                g.dist_to_hub()[i]
+                    + g.hub_dist()[g.closest_hub()[i] as usize * nh + g.closest_hub()[j] as usize]
+                    + g.dist_to_hub()[j]
+            };
+            let w = if i == j { 0.0 } else { (d.max(1) as f64).powf(-e) };
+            assert_eq!(g.weight(i as u32, j as u32), w, "weight {i} {j}");
+        }
+    }
+    assert_eq!(g.nearby_pairs().collect::<Vec<_>>(), nearby);
+}
+
+#[test]
+fn hub_proxy_matches_direct_definition() {
+    for seed in 0..4 {
+        let c = city(40 + 5 * seed as u32, seed);
+        for (hub_size, e) in [(None, 2.0), (Some(9), 1.5), (Some(30), 2.0), (Some(1), 3.0)] {
+            let g = Gravity::hub_proxy(&c, GravityParams { exponent: e, hub_size, ..Default::default() }).unwrap();
+            if hub_size.is_none() {
+                assert_eq!(g.hubs().len(), 4, "floor(sqrt(0/1000 + 5))^2 hubs");
+            }
+            brute(&c, &g);
+        }
+    }
+}
+
+#[test]
+fn shared_door_gives_distance_one() {
+    // Two homes on either side of street cell (1, 1): row y = 1 is the street.
+    let c = City::new(CityParts {
+        name: "pair".into(),
+        width: 3,
+        height: 3,
+        streets: (0..3).map(|x| Cell::new(x, 1)).collect(),
+        buildings: vec![
+            BuildingSpec {
+                id: None,
+                kind: BuildingType::Home,
+                blocks: vec![Cell::new(1, 0)],
+                door: Cell::new(1, 1),
+                door_point: None,
+            },
+            BuildingSpec {
+                id: None,
+                kind: BuildingType::Retail,
+                blocks: vec![Cell::new(1, 2)],
+                door: Cell::new(1, 1),
+                door_point: None,
+            },
+            BuildingSpec {
+                id: None,
+                kind: BuildingType::Retail,
+                blocks: vec![Cell::new(2, 2)],
+                door: Cell::new(2, 1),
+                door_point: None,
+            },
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    for g in
+        [Gravity::hub_proxy(&c, GravityParams::default()).unwrap(), Gravity::exact(&c, Default::default()).unwrap()]
+    {
+        assert_eq!(g.weight(0, 1), 1.0);
+        assert_eq!(g.weight(1, 0), 1.0);
+        assert_eq!(g.weight(0, 0), 0.0);
+        assert_eq!(g.weight(1, 2), 1.0);
+        assert_eq!(g.weight(9, 0), 0.0);
+    }
+    let ex = Gravity::exact(&c, Default::default()).unwrap();
+    assert_eq!(ex.exact_door_count(), 2);
+}
+
+#[test]
+fn exact_matches_bfs_door_distances() {
+    let c = city(45, 3);
+    let g = Gravity::exact(&c, GravityParams { exponent: 1.7, ..Default::default() }).unwrap();
+    assert_eq!(g.mode(), GravityMode::Exact);
+    let nb = c.buildings().len() as u32;
+    for i in (0..nb).step_by(7) {
+        let bfs = c.bfs_distances(c.door_street(i));
+        for j in 0..nb {
+            let d = bfs[c.door_street(j) as usize];
+            let w = if i == j { 0.0 } else { (d.max(1) as f64).powf(-1.7) };
+            assert_eq!(g.weight(i, j), w);
+        }
+    }
+}
+
+/// Chi-square statistic of observed counts against expected probabilities, pooling
+/// cells with expected count < 5; returns (statistic, degrees of freedom).
+fn chi_square(counts: &[u64], probs: &[f64], n: u64) -> (f64, usize) {
+    let mut stat = 0.0;
+    let mut cells = 0;
+    let (mut po, mut pe) = (0.0, 0.0);
+    for (&c, &p) in counts.iter().zip(probs) {
+        let e = p * n as f64;
+        if p == 0.0 {
+            assert_eq!(c, 0, "a zero-weight building was drawn");
+            continue;
+        }
+        if e < 5.0 {
+            po += c as f64;
+            pe += e;
+            continue;
+        }
+        stat += (c as f64 - e).powi(2) / e;
+        cells += 1;
+    }
+    if pe > 0.0 {
+        stat += (po - pe).powi(2) / pe;
+        cells += 1;
+    }
+    (stat, cells - 1)
+}
+
+/// Upper critical value of chi-square at about p = 1e-4 (Wilson-Hilferty, z = 3.72).
+fn critical(df: usize) -> f64 {
+    let k = df as f64;
+    let z = 3.72;
+    k * (1.0 - 2.0 / (9.0 * k) + z * (2.0 / (9.0 * k)).sqrt()).powi(3)
+}
+
+fn check_draws(g: &Gravity, from: u32, allowed: TypeSet, visited: &[bool], n: u64, seed: u64) {
+    let nb = g.building_count();
+    let probs_raw: Vec<f64> = (0..nb as u32)
+        .map(|j| if visited[j as usize] || !allowed.contains(g.kinds[j as usize]) { 0.0 } else { g.weight(from, j) })
+        .collect();
+    let total: f64 = probs_raw.iter().sum();
+    let probs: Vec<f64> = probs_raw.iter().map(|w| w / total).collect();
+    let mut counts = vec![0u64; nb];
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let vis = |j: BuildingIdx| visited[j as usize];
+    for _ in 0..n {
+        let j = g.sample(from, allowed, &vis, &mut rng).unwrap();
+        counts[j as usize] += 1;
+    }
+    let (stat, df) = chi_square(&counts, &probs, n);
+    assert!(df >= 5, "test needs several cells, got df {df}");
+    assert!(stat < critical(df), "chi2 {stat} with df {df} above {}", critical(df));
+}
+
+#[test]
+fn draws_follow_weights_chi_square() {
+    let c = city(40, 11);
+    let g = Gravity::hub_proxy(&c, GravityParams { hub_size: Some(9), ..Default::default() }).unwrap();
+    let nb = c.buildings().len();
+    let all = TypeSet::of(&BuildingType::ALL);
+    let retail_work = TypeSet::of(&[BuildingType::Retail, BuildingType::Workplace]);
+    // Origins with nearby buildings, far from a hub, and at random.
+    let with_near = (0..nb as u32).max_by_key(|&i| g.near_off[i as usize + 1] - g.near_off[i as usize]).unwrap();
+    let none = vec![false; nb];
+    let mut some = vec![false; nb];
+    for j in (0..nb).step_by(3) {
+        some[j] = true;
+    }
+    check_draws(&g, with_near, all, &none, 200_000, 1);
+    check_draws(&g, with_near, retail_work, &some, 200_000, 2);
+    check_draws(&g, 5, all, &some, 200_000, 3);
+    // Almost everything visited: forces the exact fallback scan.
+    let mut most = vec![true; nb];
+    for j in (0..nb).step_by(9) {
+        most[j] = false;
+    }
+    check_draws(&g, 17, all, &most, 100_000, 4);
+    // Exact mode.
+    let ex = Gravity::exact(&c, GravityParams::default()).unwrap();
+    check_draws(&ex, with_near, retail_work, &some, 100_000, 5);
+}
+
+#[test]
+fn draw_none_cases() {
+    let c = city(30, 2);
+    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let mut rng = Pcg64Mcg::seed_from_u64(0);
+    let all = TypeSet::of(&BuildingType::ALL);
+    assert_eq!(g.sample(0, all, &|_| true, &mut rng), None);
+    assert_eq!(g.sample(0, TypeSet::EMPTY, &|_| false, &mut rng), None);
+    assert_eq!(g.sample(0, TypeSet::of(&[BuildingType::Other]), &|_| false, &mut rng), None);
+    assert_eq!(g.sample(u32::MAX, all, &|_| false, &mut rng), None);
+    // Only one unvisited candidate: always it.
+    for _ in 0..100 {
+        assert_eq!(g.sample(0, all, &|j| j != 7, &mut rng), Some(7));
+    }
+    // A building alone in its type never draws itself.
+    let only_self = |j: BuildingIdx| j != 0;
+    assert_eq!(g.sample(0, all, &only_self, &mut rng), None);
+}
+
+#[test]
+fn bad_parameters() {
+    let c = city(30, 1);
+    let n = c.streets().len();
+    for hub_size in [0, n + 1] {
+        assert_eq!(
+            Gravity::hub_proxy(&c, GravityParams { hub_size: Some(hub_size), ..Default::default() }).unwrap_err(),
+            GravityError::HubCount { requested: hub_size, street_cells: n }
+        );
+    }
+    assert!(Gravity::hub_proxy(&c, GravityParams { hub_size: Some(n), ..Default::default() }).is_ok());
+    for e in [f64::NAN, -1.0, f64::INFINITY] {
+        assert!(matches!(
+            Gravity::hub_proxy(&c, GravityParams { exponent: e, ..Default::default() }),
+            Err(GravityError::Exponent { .. })
+        ));
+    }
+    assert!(matches!(
+        Gravity::exact(&c, GravityParams { max_exact_bytes: 100, ..Default::default() }),
+        Err(GravityError::ExactTooLarge { limit: 100, .. })
+    ));
+    let empty = City::new(CityParts { name: "e".into(), width: 2, height: 2, ..Default::default() }).unwrap();
+    assert_eq!(Gravity::hub_proxy(&empty, GravityParams::default()).unwrap_err(), GravityError::NoStreets);
+}
+
+#[test]
+fn parts_round_trip_and_mismatches() {
+    let c = city(35, 4);
+    let g = Gravity::hub_proxy(&c, GravityParams { hub_size: Some(9), ..Default::default() }).unwrap();
+    let parts = g.hub_parts().unwrap();
+    assert_eq!(Gravity::from_hub_parts(&c, parts.clone()).unwrap(), g);
+    // One order only is accepted too.
+    let mut one = parts.clone();
+    one.nearby.retain(|&(i, j, _)| i < j);
+    assert_eq!(Gravity::from_hub_parts(&c, one).unwrap(), g);
+
+    let mut p = parts.clone();
+    p.closest_hub.pop();
+    assert!(matches!(Gravity::from_hub_parts(&c, p), Err(GravityError::Mismatch { field: "closest_hub_idx", .. })));
+    let mut p = parts.clone();
+    p.dist_to_hub[3] += 1;
+    assert!(matches!(
+        Gravity::from_hub_parts(&c, p),
+        Err(GravityError::Mismatch { field: "dist_to_hub", index: Some(3), .. })
+    ));
+    let mut p = parts.clone();
+    p.closest_hub[0] = 99;
+    assert!(matches!(
+        Gravity::from_hub_parts(&c, p),
+        Err(GravityError::Mismatch { field: "closest_hub_idx", index: Some(0), .. })
+    ));
+    let mut p = parts.clone();
+    p.hub_dist.pop();
+    assert!(matches!(Gravity::from_hub_parts(&c, p), Err(GravityError::Mismatch { field: "hub_dist", .. })));
+    let mut p = parts.clone();
+    p.hubs[0] = Cell::new(1, 1);
+    assert!(matches!(Gravity::from_hub_parts(&c, p), Err(GravityError::Mismatch { field: "hubs", .. })));
+    let mut p = parts.clone();
+    p.nearby.push((0, 10_000, 1));
+    assert!(matches!(Gravity::from_hub_parts(&c, p), Err(GravityError::Mismatch { field: "nearby", .. })));
+    let mut p = parts;
+    if let Some(first) = p.nearby.first_mut() {
+        first.2 += 1;
+        assert!(matches!(Gravity::from_hub_parts(&c, p), Err(GravityError::Mismatch { field: "nearby", .. })));
+    }
+}
+
+#[test]
+fn gravity_is_plain_shared_data() {
+    fn f<T: Send + Sync + Clone + PartialEq>() {}
+    f::<Gravity>();
+}

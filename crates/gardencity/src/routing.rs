@@ -1,0 +1,437 @@
+//! Shortest paths on the 4-connected street graph (unit edge weights).
+//!
+//! A [`Router`] is built once from a [`City`] and shared by every thread (`Send + Sync`,
+//! plain data). Each thread keeps its own [`RouteScratch`], so a query allocates
+//! nothing in steady state.
+//!
+//! Two methods, chosen by size (see the `routing` benchmark):
+//! - street graphs of at most [`TABLE_MAX_STREETS`] cells keep an all-pairs distance
+//!   table (`u16`); a distance is one lookup and a path follows decreasing distances;
+//! - larger graphs run A* with the Manhattan heuristic. With unit edges and a consistent
+//!   heuristic `f = g + h` grows by 0 or 2 per step, so the open list is two stacks
+//!   (current `f`, `f + 2`) and the visited marks are generation-stamped arrays.
+//!
+//! Cells of different connected components are rejected in O(1) with
+//! [`RoutingError::Unreachable`], before any search.
+
+use crate::city::{Cell, City, StreetIdx};
+
+/// Street graphs with at most this many cells use the all-pairs table.
+pub const TABLE_MAX_STREETS: usize = 2048;
+
+const NONE: u32 = u32::MAX;
+const UNREACHABLE16: u16 = u16::MAX;
+
+/// Why a route query failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoutingError {
+    /// The index does not name a street cell of the router's city.
+    #[error("street index {index} is not a street cell (the city has {street_count} street cells)")]
+    NotAStreet {
+        /// The offending index.
+        index: StreetIdx,
+        /// Number of street cells.
+        street_count: usize,
+    },
+    /// The two cells lie in different connected components of the street graph.
+    #[error("street cell ({}, {}) cannot be reached from street cell ({}, {}): different street components", to.x, to.y, from.x, from.y)]
+    Unreachable {
+        /// Start cell.
+        from: Cell,
+        /// Target cell.
+        to: Cell,
+    },
+}
+
+/// Shortest-path oracle over the street graph of one city. Plain data, `Send + Sync`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Router {
+    cells: Vec<Cell>,
+    /// Street neighbours of each cell (east, west, north, south), `NONE` when absent.
+    nbrs: Vec<[u32; 4]>,
+    /// Connected-component label of each cell.
+    comp: Vec<u32>,
+    /// All-pairs distances, row-major `n x n`, `u16::MAX` when unreachable (small graphs only).
+    table: Option<Vec<u16>>,
+}
+
+/// Per-thread mutable search state of a [`Router`]; reuse it across queries.
+#[derive(Debug, Clone, Default)]
+pub struct RouteScratch {
+    stamp: Vec<u32>,
+    gen: u32,
+    g: Vec<u32>,
+    parent: Vec<u32>,
+    cur: Vec<u32>,
+    next: Vec<u32>,
+}
+
+impl RouteScratch {
+    /// Search state sized for `router` (empty when the router answers from its table).
+    pub fn new(router: &Router) -> RouteScratch {
+        let mut s = RouteScratch::default();
+        if router.table.is_none() {
+            s.ensure(router.cells.len());
+        }
+        s
+    }
+
+    fn ensure(&mut self, n: usize) {
+        if self.stamp.len() != n {
+            self.stamp = vec![0; n];
+            self.g = vec![0; n];
+            self.parent = vec![NONE; n];
+            self.gen = 0;
+        }
+    }
+
+    /// Starts a new search generation: stamps `2*gen` mean "seen", `2*gen+1` "closed".
+    fn next_gen(&mut self) -> u32 {
+        if self.gen >= u32::MAX / 2 - 1 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.gen = 0;
+        }
+        self.gen += 1;
+        self.cur.clear();
+        self.next.clear();
+        self.gen
+    }
+}
+
+impl Router {
+    /// Builds the router for a city's street graph (the table for small graphs).
+    pub fn new(city: &City) -> Router {
+        let cells = city.streets().to_vec();
+        let n = cells.len();
+        let mut nbrs = vec![[NONE; 4]; n];
+        for (s, c) in cells.iter().enumerate() {
+            for (k, nc) in c.neighbors4().into_iter().enumerate() {
+                if let Some(t) = city.street_at(nc) {
+                    nbrs[s][k] = t;
+                }
+            }
+        }
+        let comp = city.street_components().label;
+        let mut r = Router { cells, nbrs, comp, table: None };
+        if n <= TABLE_MAX_STREETS {
+            r.table = Some(r.build_table());
+        }
+        r
+    }
+
+    fn build_table(&self) -> Vec<u16> {
+        let n = self.cells.len();
+        let mut table = vec![UNREACHABLE16; n * n];
+        let mut queue = Vec::with_capacity(n);
+        for src in 0..n {
+            let row = &mut table[src * n..(src + 1) * n];
+            row[src] = 0;
+            queue.clear();
+            queue.push(src as u32);
+            let mut head = 0;
+            while head < queue.len() {
+                let s = queue[head] as usize;
+                head += 1;
+                let d = row[s] + 1;
+                for &t in &self.nbrs[s] {
+                    if t != NONE && row[t as usize] == UNREACHABLE16 {
+                        row[t as usize] = d;
+                        queue.push(t);
+                    }
+                }
+            }
+        }
+        table
+    }
+
+    /// Number of street cells.
+    pub fn street_count(&self) -> usize {
+        self.cells.len()
+    }
+    /// The cell of a street index, if valid.
+    pub fn cell(&self, s: StreetIdx) -> Option<Cell> {
+        self.cells.get(s as usize).copied()
+    }
+    /// True when queries are answered from the all-pairs table.
+    pub fn uses_table(&self) -> bool {
+        self.table.is_some()
+    }
+    /// True when both indices are street cells of the same connected component.
+    pub fn connected(&self, a: StreetIdx, b: StreetIdx) -> bool {
+        match (self.comp.get(a as usize), self.comp.get(b as usize)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        }
+    }
+
+    fn check(&self, from: StreetIdx, to: StreetIdx) -> Result<(), RoutingError> {
+        let n = self.cells.len();
+        for index in [from, to] {
+            if index as usize >= n {
+                return Err(RoutingError::NotAStreet { index, street_count: n });
+            }
+        }
+        if self.comp[from as usize] != self.comp[to as usize] {
+            return Err(RoutingError::Unreachable { from: self.cells[from as usize], to: self.cells[to as usize] });
+        }
+        Ok(())
+    }
+
+    /// Street-graph distance in blocks from `from` to `to`.
+    pub fn distance(&self, from: StreetIdx, to: StreetIdx, scratch: &mut RouteScratch) -> Result<u32, RoutingError> {
+        self.check(from, to)?;
+        if let Some(t) = &self.table {
+            return Ok(t[to as usize * self.cells.len() + from as usize] as u32);
+        }
+        Ok(self.astar(from, to, scratch))
+    }
+
+    /// A shortest path: clears `out` and fills it with the street cells from `from` to
+    /// `to` inclusive, consecutive cells 4-adjacent. Returns its length in blocks
+    /// (`out.len() - 1`). On error `out` is left empty.
+    pub fn path(
+        &self,
+        from: StreetIdx,
+        to: StreetIdx,
+        scratch: &mut RouteScratch,
+        out: &mut Vec<StreetIdx>,
+    ) -> Result<u32, RoutingError> {
+        out.clear();
+        self.check(from, to)?;
+        if let Some(t) = &self.table {
+            let n = self.cells.len();
+            let row = &t[to as usize * n..(to as usize + 1) * n];
+            let mut cur = from;
+            out.push(cur);
+            let mut d = row[cur as usize];
+            while d > 0 {
+                // A neighbour one step closer always exists on a shortest-path graph.
+                let step = self.nbrs[cur as usize].iter().copied().find(|&nb| nb != NONE && row[nb as usize] == d - 1);
+                match step {
+                    Some(nb) => {
+                        cur = nb;
+                        d -= 1;
+                        out.push(cur);
+                    }
+                    None => break,
+                }
+            }
+            return Ok(out.len() as u32 - 1);
+        }
+        let d = self.astar(from, to, scratch);
+        let mut cur = to;
+        out.push(cur);
+        while cur != from {
+            cur = scratch.parent[cur as usize];
+            out.push(cur);
+        }
+        out.reverse();
+        Ok(d)
+    }
+
+    #[inline]
+    fn h(&self, s: u32, target: Cell) -> u32 {
+        self.cells[s as usize].manhattan(target)
+    }
+
+    /// A* with two stacks; `from` and `to` are valid and connected.
+    fn astar(&self, from: StreetIdx, to: StreetIdx, sc: &mut RouteScratch) -> u32 {
+        sc.ensure(self.cells.len());
+        if from == to {
+            return 0;
+        }
+        let gen = sc.next_gen();
+        let seen = 2 * gen;
+        let closed = 2 * gen + 1;
+        let target = self.cells[to as usize];
+        sc.stamp[from as usize] = seen;
+        sc.g[from as usize] = 0;
+        sc.parent[from as usize] = NONE;
+        sc.cur.push(from);
+        loop {
+            while let Some(v) = sc.cur.pop() {
+                let vi = v as usize;
+                if sc.stamp[vi] == closed {
+                    continue;
+                }
+                sc.stamp[vi] = closed;
+                let ng = sc.g[vi] + 1;
+                let hv = self.h(v, target);
+                for &t in &self.nbrs[vi] {
+                    if t == NONE {
+                        continue;
+                    }
+                    let ti = t as usize;
+                    let st = sc.stamp[ti];
+                    if (st == seen || st == closed) && sc.g[ti] <= ng {
+                        continue;
+                    }
+                    sc.stamp[ti] = seen;
+                    sc.g[ti] = ng;
+                    sc.parent[ti] = v;
+                    if t == to {
+                        // h(to) = 0 < h(v): f(to) equals the current minimum f, so ng is optimal.
+                        return ng;
+                    }
+                    if self.h(t, target) < hv {
+                        sc.cur.push(t);
+                    } else {
+                        sc.next.push(t);
+                    }
+                }
+            }
+            if sc.next.is_empty() {
+                // Unreachable despite equal component labels: impossible by construction.
+                return u32::MAX;
+            }
+            std::mem::swap(&mut sc.cur, &mut sc.next);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::city::random::{random_city, RandomCityParams};
+    use crate::city::{BuildingSpec, BuildingType, CityParts};
+    use rand::{Rng, SeedableRng};
+
+    fn check_city(city: &City, force_search: bool, queries: usize, seed: u64) {
+        let mut router = Router::new(city);
+        if force_search {
+            router.table = None;
+        }
+        let mut sc = RouteScratch::new(&router);
+        let mut out = Vec::new();
+        let n = city.streets().len() as u32;
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+        for _ in 0..queries {
+            let a = rng.random_range(0..n);
+            let bfs = city.bfs_distances(a);
+            for _ in 0..8 {
+                let b = rng.random_range(0..n);
+                let expected = bfs[b as usize];
+                let d = router.distance(a, b, &mut sc);
+                let p = router.path(a, b, &mut sc, &mut out);
+                if expected == u32::MAX {
+                    assert!(matches!(d, Err(RoutingError::Unreachable { .. })));
+                    assert!(matches!(p, Err(RoutingError::Unreachable { .. })));
+                    assert!(out.is_empty());
+                    continue;
+                }
+                assert_eq!(d.unwrap(), expected, "distance {a}->{b}");
+                assert_eq!(p.unwrap(), expected, "path length {a}->{b}");
+                assert_eq!(out.len() as u32, expected + 1);
+                assert_eq!(out[0], a);
+                assert_eq!(*out.last().unwrap(), b);
+                for w in out.windows(2) {
+                    let (c0, c1) = (city.streets()[w[0] as usize], city.streets()[w[1] as usize]);
+                    assert!(c0.is_adjacent4(c1), "{c0:?} -> {c1:?} not adjacent");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matches_bfs_on_random_cities_table_and_search() {
+        for seed in 0..12 {
+            let (w, sp) = (20 + 3 * seed as u32, 3 + (seed as u32 % 4));
+            let city = random_city(&RandomCityParams {
+                width: w,
+                height: w + 5,
+                street_spacing: sp,
+                seed,
+                ..Default::default()
+            })
+            .unwrap();
+            assert!(Router::new(&city).uses_table());
+            check_city(&city, false, 20, seed);
+            check_city(&city, true, 20, seed + 100);
+        }
+    }
+
+    #[test]
+    fn matches_bfs_on_large_city_with_search() {
+        let city = random_city(&RandomCityParams {
+            width: 150,
+            height: 120,
+            street_spacing: 6,
+            seed: 7,
+            ..Default::default()
+        })
+        .unwrap();
+        let router = Router::new(&city);
+        assert!(!router.uses_table());
+        check_city(&city, false, 30, 1);
+    }
+
+    /// A maze-like street set (random cells kept) exercises detours and several components.
+    fn maze(seed: u64) -> City {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+        let (w, h) = (40, 30);
+        let streets: Vec<Cell> =
+            (0..w).flat_map(|x| (0..h).map(move |y| Cell::new(x, y))).filter(|_| rng.random::<f64>() < 0.62).collect();
+        City::new(CityParts { name: "maze".into(), width: w as u32, height: h as u32, streets, ..Default::default() })
+            .unwrap()
+    }
+
+    #[test]
+    fn matches_bfs_on_mazes_with_several_components() {
+        for seed in 0..6 {
+            let city = maze(seed);
+            assert!(city.street_components().count() > 1);
+            check_city(&city, false, 25, seed);
+            check_city(&city, true, 25, seed);
+        }
+    }
+
+    #[test]
+    fn errors() {
+        // Two street components: row y = 0 (x 0..3) and row y = 2 (x 0..3), a home between.
+        let city = City::new(CityParts {
+            name: "two".into(),
+            width: 3,
+            height: 3,
+            streets: (0..3).flat_map(|x| [Cell::new(x, 0), Cell::new(x, 2)]).collect(),
+            buildings: vec![BuildingSpec {
+                id: None,
+                kind: BuildingType::Home,
+                blocks: vec![Cell::new(1, 1)],
+                door: Cell::new(1, 0),
+                door_point: None,
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        for force_search in [false, true] {
+            let mut router = Router::new(&city);
+            if force_search {
+                router.table = None;
+            }
+            let mut sc = RouteScratch::new(&router);
+            let mut out = vec![7];
+            let a = city.street_at(Cell::new(0, 0)).unwrap();
+            let b = city.street_at(Cell::new(2, 2)).unwrap();
+            let err = router.path(a, b, &mut sc, &mut out).unwrap_err();
+            assert_eq!(err, RoutingError::Unreachable { from: Cell::new(0, 0), to: Cell::new(2, 2) });
+            assert!(out.is_empty());
+            assert_eq!(
+                router.distance(a, 6, &mut sc).unwrap_err(),
+                RoutingError::NotAStreet { index: 6, street_count: 6 }
+            );
+            assert!(router.distance(u32::MAX, a, &mut sc).is_err());
+            let c = city.street_at(Cell::new(2, 0)).unwrap();
+            assert_eq!(router.path(a, c, &mut sc, &mut out).unwrap(), 2);
+            assert_eq!(router.path(a, a, &mut sc, &mut out).unwrap(), 0);
+            assert_eq!(out, vec![a]);
+            assert!(router.connected(a, c) && !router.connected(a, b));
+        }
+    }
+
+    #[test]
+    fn router_is_send_sync() {
+        fn f<T: Send + Sync>() {}
+        f::<Router>();
+        f::<RouteScratch>();
+    }
+}
