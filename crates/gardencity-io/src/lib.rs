@@ -1,1 +1,2 @@
 //! gardencity file formats: city GeoPackages, snapshots, Parquet/CSV outputs.
+pub mod dataset;

@@ -1,0 +1,270 @@
+//! Table schemas, per-partition row buffers, and CSV formatting of record batches.
+
+use super::days::DayCache;
+use super::OutputKind;
+use arrow_array::builder::StringBuilder;
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use gardencity::City;
+use std::io::Write;
+use std::sync::Arc;
+
+/// The Arrow schema of one table (NOMAD's column names and order; `date` comes from
+/// the hive directory).
+pub(crate) fn schema(kind: OutputKind, tz: &str) -> SchemaRef {
+    let datetime = || Field::new("datetime", DataType::Timestamp(TimeUnit::Millisecond, Some(tz.into())), false);
+    let f64f = |n: &str| Field::new(n, DataType::Float64, false);
+    let utf8 = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);
+    let fields = match kind {
+        OutputKind::Sparse | OutputKind::Dense => {
+            let mut f = vec![
+                utf8("user_id", false),
+                f64f("x"),
+                f64f("y"),
+                datetime(),
+                Field::new("timestamp", DataType::Int64, false),
+                f64f("ha"),
+            ];
+            if kind == OutputKind::Dense {
+                f.push(utf8("location", true));
+            }
+            f
+        }
+        OutputKind::Diary | OutputKind::Destinations => vec![
+            datetime(),
+            Field::new("timestamp", DataType::Int64, false),
+            f64f("duration"),
+            utf8("location", true),
+            utf8("user_id", false),
+        ],
+        OutputKind::Homes => vec![utf8("user_id", false), utf8("home", false), utf8("workplace", false)],
+    };
+    Arc::new(Schema::new(fields))
+}
+
+/// Buffered rows of one (output, date) partition, column by column. Coordinates are
+/// already converted; buildings are still indices.
+#[derive(Debug, Default)]
+pub(crate) struct RowBuffer {
+    len: usize,
+    user: StringBuilder,
+    ts: Vec<i64>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    ha: Vec<f64>,
+    duration: Vec<f64>,
+    loc: Vec<Option<u32>>,
+    home: Vec<u32>,
+    work: Vec<u32>,
+}
+
+impl RowBuffer {
+    /// Number of buffered rows.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends a ping; `loc` is `Some(building or None)` for dense pings, `None` for sparse ones.
+    #[inline]
+    pub fn push_ping(&mut self, user: &str, ts: i64, (x, y, ha): (f64, f64, f64), loc: Option<Option<u32>>) {
+        self.user.append_value(user);
+        self.ts.push(ts);
+        self.x.push(x);
+        self.y.push(y);
+        self.ha.push(ha);
+        if let Some(loc) = loc {
+            self.loc.push(loc);
+        }
+        self.len += 1;
+    }
+
+    /// Appends a diary entry.
+    #[inline]
+    pub fn push_entry(&mut self, user: &str, ts: i64, duration: f64, loc: Option<u32>) {
+        self.user.append_value(user);
+        self.ts.push(ts);
+        self.duration.push(duration);
+        self.loc.push(loc);
+        self.len += 1;
+    }
+
+    /// Appends a homes row.
+    pub fn push_home(&mut self, user: &str, home: u32, work: u32) {
+        self.user.append_value(user);
+        self.home.push(home);
+        self.work.push(work);
+        self.len += 1;
+    }
+
+    /// Turns the buffered rows into a record batch of `schema`, emptying the buffer.
+    /// Building indices must be valid (checked when rows are pushed).
+    pub fn take_batch(&mut self, kind: OutputKind, schema: &SchemaRef, city: &City) -> Result<RecordBatch, ArrowError> {
+        let tz = match schema.field_with_name("datetime").map(|f| f.data_type().clone()) {
+            Ok(DataType::Timestamp(_, tz)) => tz,
+            _ => None,
+        };
+        let user: ArrayRef = Arc::new(self.user.finish());
+        let ids = |v: &[u32]| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(v.iter().map(|&b| city.building(b).id.as_str())))
+        };
+        let locs = |v: &[Option<u32>]| -> ArrayRef {
+            Arc::new(StringArray::from_iter(v.iter().map(|b| b.map(|b| city.building(b).id.as_str()))))
+        };
+        let datetime = |ts: &[i64]| -> ArrayRef {
+            Arc::new(
+                TimestampMillisecondArray::from_iter_values(ts.iter().map(|&t| t * 1000)).with_timezone_opt(tz.clone()),
+            )
+        };
+        let f64a = |v: &mut Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(std::mem::take(v))) };
+        let columns: Vec<ArrayRef> = match kind {
+            OutputKind::Sparse | OutputKind::Dense => {
+                let dt = datetime(&self.ts);
+                let mut c = vec![user, f64a(&mut self.x), f64a(&mut self.y), dt];
+                c.push(Arc::new(Int64Array::from(std::mem::take(&mut self.ts))));
+                c.push(f64a(&mut self.ha));
+                if kind == OutputKind::Dense {
+                    c.push(locs(&self.loc));
+                }
+                c
+            }
+            OutputKind::Diary | OutputKind::Destinations => {
+                vec![
+                    datetime(&self.ts),
+                    Arc::new(Int64Array::from(std::mem::take(&mut self.ts))),
+                    f64a(&mut self.duration),
+                    locs(&self.loc),
+                    user,
+                ]
+            }
+            OutputKind::Homes => vec![user, ids(&self.home), ids(&self.work)],
+        };
+        self.loc.clear();
+        self.home.clear();
+        self.work.clear();
+        self.len = 0;
+        RecordBatch::try_new(schema.clone(), columns)
+    }
+}
+
+/// Writes the CSV header line of a schema.
+pub(crate) fn write_csv_header(w: &mut impl Write, schema: &Schema) -> std::io::Result<()> {
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    w.write_all(names.join(",").as_bytes())?;
+    w.write_all(b"\n")
+}
+
+fn write_csv_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        w.write_all(b"\"")?;
+        w.write_all(s.replace('"', "\"\"").as_bytes())?;
+        w.write_all(b"\"")
+    } else {
+        w.write_all(s.as_bytes())
+    }
+}
+
+/// Formats Unix seconds as ISO 8601 local time with offset, e.g. `2024-01-01T23:59:30-05:00`.
+pub(crate) fn write_iso_datetime(w: &mut impl Write, ts: i64, offset: i32) -> std::io::Result<()> {
+    let local = ts + i64::from(offset);
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let off = offset.unsigned_abs();
+    write!(w, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{sign}{:02}:{:02}", off / 3600, off / 60 % 60)
+}
+
+/// Proleptic Gregorian (year, month, day) of days since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Writes the rows of a batch (built by [`RowBuffer::take_batch`]) as CSV lines.
+pub(crate) fn write_csv_rows(w: &mut impl Write, batch: &RecordBatch, days: &mut DayCache) -> std::io::Result<()> {
+    let schema = batch.schema();
+    let n = batch.num_rows();
+    let ts_col = schema.index_of("timestamp").ok().and_then(|i| batch.column(i).as_any().downcast_ref::<Int64Array>());
+    for row in 0..n {
+        for (ci, field) in schema.fields().iter().enumerate() {
+            if ci > 0 {
+                w.write_all(b",")?;
+            }
+            let col = batch.column(ci);
+            if col.is_null(row) {
+                continue;
+            }
+            match field.data_type() {
+                DataType::Utf8 => {
+                    let a = col.as_any().downcast_ref::<StringArray>().ok_or_else(bad_column)?;
+                    write_csv_str(w, a.value(row))?;
+                }
+                DataType::Float64 => {
+                    let a = col.as_any().downcast_ref::<Float64Array>().ok_or_else(bad_column)?;
+                    // Debug keeps a decimal point ("120.0"), so readers infer a float column.
+                    write!(w, "{:?}", a.value(row))?;
+                }
+                DataType::Int64 => {
+                    let a = col.as_any().downcast_ref::<Int64Array>().ok_or_else(bad_column)?;
+                    write!(w, "{}", a.value(row))?;
+                }
+                DataType::Timestamp(..) => {
+                    let ts = ts_col.ok_or_else(bad_column)?.value(row);
+                    let offset = days.day(ts).map_or(0, |d| d.offset);
+                    write_iso_datetime(w, ts, offset)?;
+                }
+                _ => return Err(bad_column()),
+            }
+        }
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn bad_column() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, "unexpected column type in a dataset batch")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_datetimes() {
+        let mut s = Vec::new();
+        write_iso_datetime(&mut s, 1_704_171_599, -5 * 3600).unwrap();
+        assert_eq!(String::from_utf8(s).unwrap(), "2024-01-01T23:59:59-05:00");
+        let mut s = Vec::new();
+        write_iso_datetime(&mut s, 0, 5 * 3600 + 45 * 60).unwrap();
+        assert_eq!(String::from_utf8(s).unwrap(), "1970-01-01T05:45:00+05:45");
+        let mut s = Vec::new();
+        write_iso_datetime(&mut s, 951_825_600, 0).unwrap(); // leap day 2000
+        assert_eq!(String::from_utf8(s).unwrap(), "2000-02-29T12:00:00+00:00");
+    }
+
+    #[test]
+    fn civil_dates_match_chrono() {
+        for days in (-800_000_i64..800_000).step_by(997) {
+            let d = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(days);
+            use chrono::Datelike;
+            assert_eq!(civil_from_days(days), (i64::from(d.year()), d.month(), d.day()));
+        }
+    }
+
+    #[test]
+    fn csv_quoting() {
+        let mut s = Vec::new();
+        write_csv_str(&mut s, "a,\"b\"").unwrap();
+        assert_eq!(String::from_utf8(s).unwrap(), "\"a,\"\"b\"\"\"");
+    }
+}

@@ -1,0 +1,131 @@
+//! File and directory names of a dataset, and the overwrite rules.
+
+use super::{DatasetError, OutputKind};
+use chrono::NaiveDate;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The manifest's file name.
+pub(crate) const MANIFEST: &str = "manifest.json";
+/// The manifest's temporary name while written.
+pub(crate) const MANIFEST_TMP: &str = ".manifest.json.inprogress";
+/// The completion marker.
+pub(crate) const SUCCESS: &str = "_SUCCESS";
+/// Suffix of part files being written.
+pub(crate) const TMP_SUFFIX: &str = ".inprogress";
+
+/// `date=YYYY-MM-DD`.
+pub(crate) fn partition_dir(date: NaiveDate) -> String {
+    format!("date={}", date.format("%Y-%m-%d"))
+}
+
+/// `part-00000.parquet`.
+pub(crate) fn part_name(n: u32, ext: &str) -> String {
+    format!("part-{n:05}.{ext}")
+}
+
+/// `.part-00000.parquet.inprogress` (hidden: pyarrow, Spark and DuckDB skip it).
+pub(crate) fn tmp_part_name(n: u32, ext: &str) -> String {
+    format!(".part-{n:05}.{ext}{TMP_SUFFIX}")
+}
+
+fn is_part_name(name: &str) -> bool {
+    let name = name.strip_prefix('.').and_then(|n| n.strip_suffix(TMP_SUFFIX)).unwrap_or(name);
+    let Some(rest) = name.strip_prefix("part-") else { return false };
+    let Some((num, ext)) = rest.split_once('.') else { return false };
+    num.len() >= 5 && num.bytes().all(|b| b.is_ascii_digit()) && (ext == "parquet" || ext == "csv")
+}
+
+fn parse_partition(name: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(name.strip_prefix("date=")?, "%Y-%m-%d").ok()
+}
+
+fn entries(dir: &Path) -> Result<Vec<(String, fs::FileType)>, DatasetError> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).map_err(|e| DatasetError::io("listing", dir, e))? {
+        let e = e.map_err(|e| DatasetError::io("listing", dir, e))?;
+        let ft = e.file_type().map_err(|err| DatasetError::io("inspecting", e.path(), err))?;
+        out.push((e.file_name().to_string_lossy().into_owned(), ft));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Prepares the output directory: creates it, accepts it empty, or (with `overwrite`)
+/// deletes a previous gardencity dataset after checking that it holds nothing else.
+pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<(), DatasetError> {
+    match fs::symlink_metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return fs::create_dir_all(out).map_err(|e| DatasetError::io("creating directory", out, e));
+        }
+        Err(e) => return Err(DatasetError::io("inspecting", out, e)),
+        Ok(m) if !m.is_dir() => return Err(DatasetError::NotADirectory { path: out.into() }),
+        Ok(_) => {}
+    }
+    let top = entries(out)?;
+    if top.is_empty() {
+        return Ok(());
+    }
+    if !overwrite {
+        return Err(DatasetError::NotEmpty { path: out.into(), entry: top[0].0.clone() });
+    }
+    // Check everything first, delete only when all of it is ours.
+    let foreign =
+        |entry: String, reason: &str| DatasetError::Foreign { path: out.into(), entry, reason: reason.into() };
+    let mut remove_dirs: Vec<PathBuf> = Vec::new();
+    let mut remove_files: Vec<PathBuf> = Vec::new();
+    for (name, ft) in top {
+        if OutputKind::from_dir_name(&name).is_some() {
+            if !ft.is_dir() {
+                return Err(foreign(name, "expected an output directory"));
+            }
+            let sub = out.join(&name);
+            for (pname, pft) in entries(&sub)? {
+                let rel = format!("{name}/{pname}");
+                if parse_partition(&pname).is_none() || !pft.is_dir() {
+                    return Err(foreign(rel, "expected a date=YYYY-MM-DD partition directory"));
+                }
+                for (fname, fft) in entries(&sub.join(&pname))? {
+                    if !fft.is_file() || !is_part_name(&fname) {
+                        return Err(foreign(format!("{rel}/{fname}"), "expected a part-NNNNN.parquet or .csv file"));
+                    }
+                }
+            }
+            remove_dirs.push(sub);
+        } else if name == MANIFEST || name == MANIFEST_TMP || name == SUCCESS {
+            if !ft.is_file() {
+                return Err(foreign(name, "expected a file"));
+            }
+            remove_files.push(out.join(name));
+        } else {
+            return Err(foreign(name, "gardencity writes only output directories, manifest.json and _SUCCESS"));
+        }
+    }
+    // The marker first, so an interrupted delete never leaves a dataset that looks complete.
+    remove_files.sort_by_key(|p| p.file_name().map(|n| n != SUCCESS));
+    for f in remove_files {
+        fs::remove_file(&f).map_err(|e| DatasetError::io("removing", &f, e))?;
+    }
+    for d in remove_dirs {
+        fs::remove_dir_all(&d).map_err(|e| DatasetError::io("removing directory", &d, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_names() {
+        assert_eq!(part_name(3, "csv"), "part-00003.csv");
+        assert_eq!(tmp_part_name(12, "parquet"), ".part-00012.parquet.inprogress");
+        assert!(is_part_name("part-00000.parquet"));
+        assert!(is_part_name(".part-00001.csv.inprogress"));
+        assert!(!is_part_name("part-00001.txt"));
+        assert!(!is_part_name("notes.parquet"));
+        assert_eq!(partition_dir(NaiveDate::from_ymd_opt(2024, 3, 9).unwrap()), "date=2024-03-09");
+        assert_eq!(parse_partition("date=2024-03-09"), NaiveDate::from_ymd_opt(2024, 3, 9));
+        assert_eq!(parse_partition("date=2024-13-09"), None);
+    }
+}

@@ -1,0 +1,265 @@
+//! Simulation output datasets (SPEC section 7): hive-partitioned Parquet or CSV.
+//!
+//! A [`DatasetWriter`] receives one [`gardencity::records::AgentOutput`] per agent and
+//! writes, under the output directory,
+//!
+//! ```text
+//! OUT/sparse/date=YYYY-MM-DD/part-00000.parquet     user_id, x, y, datetime, timestamp, ha
+//! OUT/dense/date=YYYY-MM-DD/part-00000.parquet      ... plus location
+//! OUT/diaries/date=YYYY-MM-DD/part-00000.parquet    datetime, timestamp, duration, location, user_id
+//! OUT/destinations/date=YYYY-MM-DD/part-00000.parquet
+//! OUT/homes/date=YYYY-MM-DD/part-00000.parquet      user_id, home, workplace
+//! OUT/manifest.json
+//! OUT/_SUCCESS
+//! ```
+//!
+//! `date` is the local date (in the configured time zone) of each row and lives only
+//! in the directory name. Part files carry a hidden name while being written and are
+//! renamed by [`DatasetWriter::finish`], which then writes the manifest and, last, the
+//! empty `_SUCCESS` marker. [`read_manifest`], [`read_pings`] and [`read_diary`] read
+//! a finished dataset back.
+
+mod columns;
+mod days;
+mod error;
+mod layout;
+mod read;
+mod writer;
+
+pub use error::DatasetError;
+pub use read::{read_diary, read_manifest, read_pings, DiaryRow, Manifest, OutputManifest, PingRow, RowFilter};
+pub use writer::{DatasetSummary, DatasetWriter};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use std::fmt;
+use std::str::FromStr;
+
+/// File format of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DatasetFormat {
+    /// Apache Parquet, zstd-compressed.
+    #[default]
+    Parquet,
+    /// Comma-separated text with a header line; datetimes in ISO 8601 with offset.
+    Csv,
+}
+
+impl DatasetFormat {
+    /// The name used in manifests and on the command line (`parquet`, `csv`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetFormat::Parquet => "parquet",
+            DatasetFormat::Csv => "csv",
+        }
+    }
+    /// The file extension of part files.
+    pub fn extension(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// The coordinate system of `x`, `y` (and the unit of `ha`) in a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Coordinates {
+    /// Block units of the grid; `ha` in blocks.
+    Blocks,
+    /// Web Mercator (EPSG:3857) metres; `ha` in metres.
+    #[default]
+    WebMercator,
+    /// Longitude (`x`) and latitude (`y`) in degrees (WGS84); `ha` in metres.
+    LonLat,
+}
+
+impl Coordinates {
+    /// The name used in manifests and on the command line (`blocks`, `web_mercator`, `lonlat`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Coordinates::Blocks => "blocks",
+            Coordinates::WebMercator => "web_mercator",
+            Coordinates::LonLat => "lonlat",
+        }
+    }
+}
+
+/// One of the tables a simulation can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OutputKind {
+    /// Sparse (sampled, noisy) pings.
+    Sparse,
+    /// Dense (ground-truth, one per tick) pings, with the building.
+    Dense,
+    /// Ground-truth diary of stays and trips.
+    Diary,
+    /// The EPR destination diary.
+    Destinations,
+    /// One row per agent: home and workplace, partitioned by the run's start date.
+    Homes,
+}
+
+impl OutputKind {
+    /// Every output, in directory order.
+    pub const ALL: [OutputKind; 5] =
+        [OutputKind::Sparse, OutputKind::Dense, OutputKind::Diary, OutputKind::Destinations, OutputKind::Homes];
+
+    /// The subdirectory of the output directory (`sparse`, `dense`, `diaries`, `destinations`, `homes`).
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            OutputKind::Sparse => "sparse",
+            OutputKind::Dense => "dense",
+            OutputKind::Diary => "diaries",
+            OutputKind::Destinations => "destinations",
+            OutputKind::Homes => "homes",
+        }
+    }
+
+    /// The output whose directory is `name`.
+    pub fn from_dir_name(name: &str) -> Option<OutputKind> {
+        OutputKind::ALL.into_iter().find(|k| k.dir_name() == name)
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for OutputKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.dir_name())
+    }
+}
+
+impl fmt::Display for DatasetFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Coordinates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error of parsing a [`DatasetFormat`] or [`Coordinates`] name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {given:?}; expected one of {expected}")]
+pub struct ParseNameError {
+    what: &'static str,
+    given: String,
+    expected: &'static str,
+}
+
+impl FromStr for DatasetFormat {
+    type Err = ParseNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "parquet" => Ok(DatasetFormat::Parquet),
+            "csv" => Ok(DatasetFormat::Csv),
+            _ => Err(ParseNameError { what: "format", given: s.into(), expected: "parquet, csv" }),
+        }
+    }
+}
+
+impl FromStr for Coordinates {
+    type Err = ParseNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "blocks" => Ok(Coordinates::Blocks),
+            "web_mercator" | "mercator" | "epsg:3857" => Ok(Coordinates::WebMercator),
+            "lonlat" | "lon_lat" | "wgs84" | "epsg:4326" => Ok(Coordinates::LonLat),
+            _ => Err(ParseNameError { what: "coordinates", given: s.into(), expected: "blocks, web_mercator, lonlat" }),
+        }
+    }
+}
+
+/// Which outputs a [`DatasetWriter`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutputSelection {
+    /// Sparse pings.
+    pub sparse: bool,
+    /// Dense pings.
+    pub dense: bool,
+    /// Ground-truth diary.
+    pub diary: bool,
+    /// Destination diary.
+    pub destinations: bool,
+    /// Homes table.
+    pub homes: bool,
+}
+
+impl Default for OutputSelection {
+    /// Everything except the (large) dense pings.
+    fn default() -> Self {
+        OutputSelection { sparse: true, dense: false, diary: true, destinations: true, homes: true }
+    }
+}
+
+impl OutputSelection {
+    /// All five outputs.
+    pub fn all() -> Self {
+        OutputSelection { sparse: true, dense: true, diary: true, destinations: true, homes: true }
+    }
+    /// True when `kind` is selected.
+    pub fn contains(&self, kind: OutputKind) -> bool {
+        match kind {
+            OutputKind::Sparse => self.sparse,
+            OutputKind::Dense => self.dense,
+            OutputKind::Diary => self.diary,
+            OutputKind::Destinations => self.destinations,
+            OutputKind::Homes => self.homes,
+        }
+    }
+    /// The selected outputs, in [`OutputKind::ALL`] order.
+    pub fn kinds(&self) -> Vec<OutputKind> {
+        OutputKind::ALL.into_iter().filter(|k| self.contains(*k)).collect()
+    }
+}
+
+/// Settings of a [`DatasetWriter`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetOptions {
+    /// Parquet (zstd) or CSV.
+    pub format: DatasetFormat,
+    /// Which tables to write.
+    pub outputs: OutputSelection,
+    /// Coordinate system of `x`, `y`, `ha`.
+    pub coordinates: Coordinates,
+    /// Time zone of `datetime` and of the `date` partitions.
+    pub time_zone: Tz,
+    /// The run's start date: the partition of the homes table.
+    pub start_date: NaiveDate,
+    /// Rows buffered per (output, date) before they are written as one batch (one
+    /// Parquet row group).
+    pub batch_rows: usize,
+    /// When more rows than this are buffered over all partitions, the largest buffers
+    /// are written until at most half remain: bounds memory whatever the run length.
+    pub max_buffered_rows: usize,
+    /// Rows per part file; a full file is closed and the next rows go to `part-00001`...
+    pub rows_per_file: usize,
+    /// Files open at once; past this the least recently written one is closed (its
+    /// partition continues in a new part file).
+    pub max_open_files: usize,
+    /// Replace a previous gardencity dataset in the output directory.
+    pub overwrite: bool,
+}
+
+impl Default for DatasetOptions {
+    /// Parquet, default outputs, Web Mercator, America/New_York, start date 2024-01-01
+    /// (set it to the run's), batches of 65,536 rows, at most 1,000,000 rows buffered,
+    /// 10,000,000 rows per file, 256 open files, no overwrite.
+    fn default() -> Self {
+        DatasetOptions {
+            format: DatasetFormat::Parquet,
+            outputs: OutputSelection::default(),
+            coordinates: Coordinates::WebMercator,
+            time_zone: chrono_tz::America::New_York,
+            start_date: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default(),
+            batch_rows: 65_536,
+            max_buffered_rows: 1_000_000,
+            rows_per_file: 10_000_000,
+            max_open_files: 256,
+            overwrite: false,
+        }
+    }
+}

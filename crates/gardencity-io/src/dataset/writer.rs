@@ -1,0 +1,628 @@
+//! [`DatasetWriter`]: the hive-partitioned Parquet/CSV output sink.
+
+use super::columns::{schema, write_csv_header, write_csv_rows, RowBuffer};
+use super::days::DayCache;
+use super::layout::{self, MANIFEST, MANIFEST_TMP, SUCCESS};
+use super::{Coordinates, DatasetError, DatasetFormat, DatasetOptions, OutputKind};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use chrono::NaiveDate;
+use gardencity::records::{AgentOutput, DiaryEntry, OutputSink, Ping};
+use gardencity::{City, Georeference, Point};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What [`DatasetWriter::finish`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetSummary {
+    /// The output directory.
+    pub out_dir: PathBuf,
+    /// Agents written.
+    pub agents: u64,
+    /// Rows per selected output.
+    pub rows: BTreeMap<OutputKind, u64>,
+    /// Part files per selected output, relative to `out_dir`, sorted.
+    pub files: BTreeMap<OutputKind, Vec<String>>,
+}
+
+impl DatasetSummary {
+    /// Total number of part files.
+    pub fn file_count(&self) -> usize {
+        self.files.values().map(Vec::len).sum()
+    }
+}
+
+enum Sink {
+    Parquet(Box<ArrowWriter<File>>),
+    Csv(BufWriter<File>),
+}
+
+struct OpenFile {
+    sink: Sink,
+    tmp: PathBuf,
+    rel: String,
+    rows: usize,
+    last_use: u64,
+}
+
+struct Partition {
+    buf: RowBuffer,
+    file: Option<OpenFile>,
+    next_part: u32,
+}
+
+struct ClosedFile {
+    kind: OutputKind,
+    tmp: PathBuf,
+    rel: String,
+}
+
+/// Writes simulated agents as a hive-partitioned dataset (see the [module docs](super)).
+///
+/// Call [`OutputSink::write_agent`] once per agent, in agent order, then
+/// [`DatasetWriter::finish`]. Dropped without `finish` (or after an error), it removes
+/// its hidden part files and never writes `_SUCCESS`.
+pub struct DatasetWriter {
+    out_dir: PathBuf,
+    city: Arc<City>,
+    opts: DatasetOptions,
+    schemas: [SchemaRef; 5],
+    props: WriterProperties,
+    parts: BTreeMap<(OutputKind, NaiveDate), Partition>,
+    days: DayCache,
+    csv_days: DayCache,
+    buffered: usize,
+    open_files: usize,
+    clock: u64,
+    closed: Vec<ClosedFile>,
+    rows: [u64; 5],
+    agents: u64,
+    failed: Option<String>,
+    done: bool,
+}
+
+impl std::fmt::Debug for DatasetWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetWriter")
+            .field("out_dir", &self.out_dir)
+            .field("opts", &self.opts)
+            .field("agents", &self.agents)
+            .field("partitions", &self.parts.len())
+            .field("buffered", &self.buffered)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DatasetWriter {
+    /// Prepares `out_dir` (see [`DatasetOptions::overwrite`]) and returns a writer.
+    ///
+    /// Fails when an option is out of range, when `out_dir` is a file, when it is not
+    /// empty without `overwrite`, or (with `overwrite`) when it holds anything a
+    /// gardencity dataset does not.
+    pub fn create(out_dir: impl AsRef<Path>, city: Arc<City>, opts: DatasetOptions) -> Result<Self, DatasetError> {
+        let positive = |name: &'static str, v: usize| {
+            if v == 0 {
+                Err(DatasetError::Option { name, reason: "must be at least 1".into() })
+            } else {
+                Ok(())
+            }
+        };
+        positive("batch_rows", opts.batch_rows)?;
+        positive("max_buffered_rows", opts.max_buffered_rows)?;
+        positive("rows_per_file", opts.rows_per_file)?;
+        positive("max_open_files", opts.max_open_files)?;
+        if opts.outputs.kinds().is_empty() {
+            return Err(DatasetError::Option { name: "outputs", reason: "select at least one output".into() });
+        }
+        let out_dir = out_dir.as_ref().to_path_buf();
+        layout::prepare_out_dir(&out_dir, opts.overwrite)?;
+        let tz = opts.time_zone.name();
+        let schemas = OutputKind::ALL.map(|k| schema(k, tz));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_max_row_group_row_count(Some(opts.batch_rows))
+            .set_created_by(format!("gardencity-io {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(DatasetWriter {
+            out_dir,
+            city,
+            days: DayCache::new(opts.time_zone),
+            csv_days: DayCache::new(opts.time_zone),
+            opts,
+            schemas,
+            props,
+            parts: BTreeMap::new(),
+            buffered: 0,
+            open_files: 0,
+            clock: 0,
+            closed: Vec::new(),
+            rows: [0; 5],
+            agents: 0,
+            failed: None,
+            done: false,
+        })
+    }
+
+    /// The output directory.
+    pub fn out_dir(&self) -> &Path {
+        &self.out_dir
+    }
+
+    /// The options the writer was created with.
+    pub fn options(&self) -> &DatasetOptions {
+        &self.opts
+    }
+
+    /// Rows currently buffered in memory, over all partitions.
+    pub fn buffered_rows(&self) -> usize {
+        self.buffered
+    }
+
+    fn check_ok(&self) -> Result<(), DatasetError> {
+        match &self.failed {
+            Some(first_error) => {
+                Err(DatasetError::Failed { path: self.out_dir.clone(), first_error: first_error.clone() })
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn poison<T>(&mut self, r: Result<T, DatasetError>) -> Result<T, DatasetError> {
+        if let Err(e) = &r {
+            self.failed.get_or_insert_with(|| e.to_string());
+        }
+        r
+    }
+
+    /// Checks an agent's rows before any of them is buffered, so a rejected agent
+    /// leaves the dataset unchanged.
+    fn validate(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
+        let n_buildings = self.city.buildings().len();
+        let sel = self.opts.outputs;
+        let lens = [out.sparse.len(), out.dense.len(), out.diary.len(), out.destinations.len(), 0];
+        let Some(agent) = &out.agent else {
+            for kind in OutputKind::ALL {
+                if sel.contains(kind) && lens[kind.index()] > 0 {
+                    return Err(DatasetError::MissingAgent {
+                        position: self.agents,
+                        output: kind,
+                        rows: lens[kind.index()],
+                    });
+                }
+            }
+            return Ok(());
+        };
+        let bad_building = |output, row, building| DatasetError::BadBuilding {
+            agent: agent.id.clone(),
+            output,
+            row,
+            building,
+            count: n_buildings,
+        };
+        let mut check_ts = |output, row, ts: i64| {
+            if self.days.day(ts).is_none() {
+                Err(DatasetError::BadTimestamp { agent: agent.id.clone(), output, row, timestamp: ts })
+            } else {
+                Ok(())
+            }
+        };
+        let pings = [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)];
+        for (kind, rows) in pings {
+            if !sel.contains(kind) {
+                continue;
+            }
+            for (i, p) in rows.iter().enumerate() {
+                check_ts(kind, i, p.timestamp)?;
+                if kind == OutputKind::Dense {
+                    if let Some(b) = p.location.filter(|&b| b as usize >= n_buildings) {
+                        return Err(bad_building(kind, i, b));
+                    }
+                }
+            }
+        }
+        let diaries = [(OutputKind::Diary, &out.diary), (OutputKind::Destinations, &out.destinations)];
+        for (kind, rows) in diaries {
+            if !sel.contains(kind) {
+                continue;
+            }
+            for (i, e) in rows.iter().enumerate() {
+                check_ts(kind, i, e.timestamp)?;
+                if let Some(b) = e.location.filter(|&b| b as usize >= n_buildings) {
+                    return Err(bad_building(kind, i, b));
+                }
+            }
+        }
+        if sel.homes {
+            for b in [agent.home, agent.workplace] {
+                if b as usize >= n_buildings {
+                    return Err(bad_building(OutputKind::Homes, 0, b));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn partition(&mut self, kind: OutputKind, date: NaiveDate) -> &mut Partition {
+        self.parts.entry((kind, date)).or_insert_with(|| Partition {
+            buf: RowBuffer::default(),
+            file: None,
+            next_part: 0,
+        })
+    }
+
+    fn append_pings(&mut self, kind: OutputKind, user: &str, rows: &[Ping]) -> Result<(), DatasetError> {
+        let dense = kind == OutputKind::Dense;
+        let mut i = 0;
+        while i < rows.len() {
+            let Some(day) = self.days.day(rows[i].timestamp) else { match unreachable_ts()? {} };
+            let mut j = i;
+            while j < rows.len() && day.lo <= rows[j].timestamp && rows[j].timestamp < day.hi {
+                j += 1;
+            }
+            let g = *self.city.georef();
+            let coords = self.opts.coordinates;
+            let part = self.partition(kind, day.date);
+            for p in &rows[i..j] {
+                part.buf.push_ping(user, p.timestamp, convert(&g, coords, p), dense.then_some(p.location));
+            }
+            let len = part.buf.len();
+            self.buffered += j - i;
+            self.rows[kind.index()] += (j - i) as u64;
+            if len >= self.opts.batch_rows {
+                self.flush_partition((kind, day.date))?;
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    fn append_entries(&mut self, kind: OutputKind, user: &str, rows: &[DiaryEntry]) -> Result<(), DatasetError> {
+        let mut i = 0;
+        while i < rows.len() {
+            let Some(day) = self.days.day(rows[i].timestamp) else { match unreachable_ts()? {} };
+            let mut j = i;
+            while j < rows.len() && day.lo <= rows[j].timestamp && rows[j].timestamp < day.hi {
+                j += 1;
+            }
+            let part = self.partition(kind, day.date);
+            for e in &rows[i..j] {
+                part.buf.push_entry(user, e.timestamp, e.duration, e.location);
+            }
+            let len = part.buf.len();
+            self.buffered += j - i;
+            self.rows[kind.index()] += (j - i) as u64;
+            if len >= self.opts.batch_rows {
+                self.flush_partition((kind, day.date))?;
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    fn write_agent_inner(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
+        let Some(agent) = &out.agent else {
+            self.agents += 1;
+            return Ok(());
+        };
+        let sel = self.opts.outputs;
+        let user = agent.id.as_str();
+        if sel.sparse {
+            self.append_pings(OutputKind::Sparse, user, &out.sparse)?;
+        }
+        if sel.dense {
+            self.append_pings(OutputKind::Dense, user, &out.dense)?;
+        }
+        if sel.diary {
+            self.append_entries(OutputKind::Diary, user, &out.diary)?;
+        }
+        if sel.destinations {
+            self.append_entries(OutputKind::Destinations, user, &out.destinations)?;
+        }
+        if sel.homes {
+            let date = self.opts.start_date;
+            let part = self.partition(OutputKind::Homes, date);
+            part.buf.push_home(user, agent.home, agent.workplace);
+            let len = part.buf.len();
+            self.buffered += 1;
+            self.rows[OutputKind::Homes.index()] += 1;
+            if len >= self.opts.batch_rows {
+                self.flush_partition((OutputKind::Homes, date))?;
+            }
+        }
+        self.agents += 1;
+        if self.buffered > self.opts.max_buffered_rows {
+            self.shed()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the largest buffers until at most half of `max_buffered_rows` remain.
+    fn shed(&mut self) -> Result<(), DatasetError> {
+        let mut sizes: Vec<((OutputKind, NaiveDate), usize)> =
+            self.parts.iter().filter(|(_, p)| p.buf.len() > 0).map(|(k, p)| (*k, p.buf.len())).collect();
+        // Largest first; ties in key order (deterministic).
+        sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let target = self.opts.max_buffered_rows / 2;
+        for (key, _) in sizes {
+            if self.buffered <= target {
+                break;
+            }
+            self.flush_partition(key)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a partition's buffer to its open part file (opening one if needed).
+    fn flush_partition(&mut self, key: (OutputKind, NaiveDate)) -> Result<(), DatasetError> {
+        let (kind, date) = key;
+        let Some(part) = self.parts.get_mut(&key) else { return Ok(()) };
+        let n = part.buf.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let dir = self.out_dir.join(kind.dir_name()).join(layout::partition_dir(date));
+        let batch = part
+            .buf
+            .take_batch(kind, &self.schemas[kind.index()], &self.city)
+            .map_err(|source| DatasetError::Arrow { output: kind, path: dir.clone(), source })?;
+        self.buffered -= n;
+        let mut offset = 0;
+        while offset < n {
+            let has_file = self.parts.get(&key).is_some_and(|p| p.file.is_some());
+            if !has_file {
+                if self.open_files >= self.opts.max_open_files {
+                    self.close_lru()?;
+                }
+                self.open_file(key, &dir)?;
+            }
+            self.clock += 1;
+            let clock = self.clock;
+            let rows_per_file = self.opts.rows_per_file;
+            let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.as_mut()) else { break };
+            let take = (rows_per_file - file.rows).min(n - offset);
+            let slice = batch.slice(offset, take);
+            write_batch(file, &slice, &mut self.csv_days)?;
+            file.rows += take;
+            file.last_use = clock;
+            offset += take;
+            if file.rows >= rows_per_file {
+                self.close_file(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn open_file(&mut self, key: (OutputKind, NaiveDate), dir: &Path) -> Result<(), DatasetError> {
+        let (kind, date) = key;
+        let ext = self.opts.format.extension();
+        let schema = self.schemas[kind.index()].clone();
+        let props = self.props.clone();
+        let format = self.opts.format;
+        let Some(part) = self.parts.get_mut(&key) else { return Ok(()) };
+        fs::create_dir_all(dir).map_err(|e| DatasetError::io("creating directory", dir, e))?;
+        let n = part.next_part;
+        let tmp = dir.join(layout::tmp_part_name(n, ext));
+        let rel = format!("{}/{}/{}", kind.dir_name(), layout::partition_dir(date), layout::part_name(n, ext));
+        let f = File::create(&tmp).map_err(|e| DatasetError::io("creating", &tmp, e))?;
+        let sink = match format {
+            DatasetFormat::Parquet => Sink::Parquet(
+                ArrowWriter::try_new(f, schema, Some(props))
+                    .map(Box::new)
+                    .map_err(|e| DatasetError::parquet("starting", &tmp, e))?,
+            ),
+            DatasetFormat::Csv => {
+                let mut w = BufWriter::with_capacity(1 << 16, f);
+                write_csv_header(&mut w, &schema).map_err(|e| DatasetError::io("writing", &tmp, e))?;
+                Sink::Csv(w)
+            }
+        };
+        part.next_part += 1;
+        part.file = Some(OpenFile { sink, tmp, rel, rows: 0, last_use: 0 });
+        self.open_files += 1;
+        Ok(())
+    }
+
+    fn close_lru(&mut self) -> Result<(), DatasetError> {
+        let lru =
+            self.parts.iter().filter_map(|(k, p)| p.file.as_ref().map(|f| (f.last_use, *k))).min().map(|(_, k)| k);
+        match lru {
+            Some(k) => self.close_file(k),
+            None => Ok(()),
+        }
+    }
+
+    fn close_file(&mut self, key: (OutputKind, NaiveDate)) -> Result<(), DatasetError> {
+        let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { return Ok(()) };
+        self.open_files -= 1;
+        let OpenFile { sink, tmp, rel, .. } = file;
+        let f = match sink {
+            Sink::Parquet(w) => w.into_inner().map_err(|e| DatasetError::parquet("finishing", &tmp, e))?,
+            Sink::Csv(w) => w.into_inner().map_err(|e| DatasetError::io("writing", &tmp, e.into_error()))?,
+        };
+        f.sync_all().map_err(|e| DatasetError::io("syncing", &tmp, e))?;
+        self.closed.push(ClosedFile { kind: key.0, tmp, rel });
+        Ok(())
+    }
+
+    /// Writes every buffer, closes every file, renames them to their visible names,
+    /// writes `manifest.json` (the given run manifest, an object or null, with a
+    /// `dataset` entry added: format, coordinates, time zone, georeference, rows and
+    /// files per output) and finally the empty `_SUCCESS` marker.
+    pub fn finish(mut self, manifest: Value) -> Result<DatasetSummary, DatasetError> {
+        self.check_ok()?;
+        let r = self.finish_inner(manifest);
+        let r = self.poison(r);
+        if r.is_ok() {
+            self.done = true;
+        }
+        r
+    }
+
+    fn finish_inner(&mut self, manifest: Value) -> Result<DatasetSummary, DatasetError> {
+        let mut run = match manifest {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            other => {
+                let kind = match other {
+                    Value::Bool(_) => "a boolean",
+                    Value::Number(_) => "a number",
+                    Value::String(_) => "a string",
+                    _ => "an array",
+                };
+                return Err(DatasetError::ManifestNotObject { kind });
+            }
+        };
+        let keys: Vec<_> = self.parts.keys().copied().collect();
+        for &k in &keys {
+            self.flush_partition(k)?;
+        }
+        for &k in &keys {
+            self.close_file(k)?;
+        }
+        self.closed.sort_by(|a, b| a.rel.cmp(&b.rel));
+        let mut files: BTreeMap<OutputKind, Vec<String>> = BTreeMap::new();
+        let mut rows = BTreeMap::new();
+        for kind in self.opts.outputs.kinds() {
+            files.insert(kind, Vec::new());
+            rows.insert(kind, self.rows[kind.index()]);
+        }
+        for c in &self.closed {
+            let dest = self.out_dir.join(&c.rel);
+            fs::rename(&c.tmp, &dest).map_err(|e| DatasetError::io("renaming", &c.tmp, e))?;
+            files.entry(c.kind).or_default().push(c.rel.clone());
+        }
+        self.closed.clear();
+
+        let g = self.city.georef();
+        let mut outputs = Map::new();
+        for (kind, list) in &files {
+            outputs.insert(kind.dir_name().into(), json!({ "rows": rows[kind], "files": list }));
+        }
+        let dataset = json!({
+            "generator": format!("gardencity-io {}", env!("CARGO_PKG_VERSION")),
+            "format": self.opts.format.as_str(),
+            "compression": match self.opts.format { DatasetFormat::Parquet => "zstd", DatasetFormat::Csv => "none" },
+            "coordinates": self.opts.coordinates.as_str(),
+            "ha_unit": match self.opts.coordinates { Coordinates::Blocks => "blocks", _ => "metres" },
+            "time_zone": self.opts.time_zone.name(),
+            "start_date": self.opts.start_date.format("%Y-%m-%d").to_string(),
+            "partitioning": "hive",
+            "city": self.city.name(),
+            "georeference": {
+                "block_side": g.block_side,
+                "origin_x": g.origin_x,
+                "origin_y": g.origin_y,
+                "rotation_deg": g.rotation_deg,
+                "rotation_origin": [g.rotation_origin.0, g.rotation_origin.1],
+            },
+            "agents": self.agents,
+            "outputs": outputs,
+        });
+        run.insert("dataset".into(), dataset);
+        let tmp = self.out_dir.join(MANIFEST_TMP);
+        let dest = self.out_dir.join(MANIFEST);
+        let mut text = serde_json::to_vec_pretty(&Value::Object(run)).map_err(|source| DatasetError::Json {
+            op: "serializing",
+            path: dest.clone(),
+            source,
+        })?;
+        text.push(b'\n');
+        write_synced(&tmp, &text)?;
+        fs::rename(&tmp, &dest).map_err(|e| DatasetError::io("renaming", &tmp, e))?;
+        write_synced(&self.out_dir.join(SUCCESS), b"")?;
+        if let Ok(d) = File::open(&self.out_dir) {
+            // Persist the renames; not every platform can sync a directory.
+            let _ = d.sync_all();
+        }
+        Ok(DatasetSummary { out_dir: self.out_dir.clone(), agents: self.agents, rows, files })
+    }
+
+    /// Removes the hidden part files of an unfinished dataset (best effort).
+    fn discard(&mut self) {
+        let keys: Vec<_> = self.parts.keys().copied().collect();
+        for k in keys {
+            if let Some(f) = self.parts.get_mut(&k).and_then(|p| p.file.take()) {
+                drop(f.sink);
+                let _ = fs::remove_file(&f.tmp);
+            }
+        }
+        for c in self.closed.drain(..) {
+            let _ = fs::remove_file(&c.tmp);
+        }
+        let _ = fs::remove_file(self.out_dir.join(MANIFEST_TMP));
+        for (kind, date) in self.parts.keys() {
+            let _ = fs::remove_dir(self.out_dir.join(kind.dir_name()).join(layout::partition_dir(*date)));
+        }
+        for kind in OutputKind::ALL {
+            let _ = fs::remove_dir(self.out_dir.join(kind.dir_name()));
+        }
+    }
+}
+
+impl OutputSink for DatasetWriter {
+    type Error = DatasetError;
+
+    /// Buffers one agent's selected rows, writing batches as buffers fill. An agent with
+    /// invalid rows (unknown building, out-of-range time, no agent record) is rejected
+    /// whole; a file-system error makes every later call fail.
+    fn write_agent(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
+        self.check_ok()?;
+        self.validate(out)?;
+        let r = self.write_agent_inner(out);
+        self.poison(r)
+    }
+}
+
+impl Drop for DatasetWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            self.discard();
+        }
+    }
+}
+
+fn write_batch(file: &mut OpenFile, batch: &RecordBatch, days: &mut DayCache) -> Result<(), DatasetError> {
+    match &mut file.sink {
+        Sink::Parquet(w) => {
+            w.write(batch).map_err(|e| DatasetError::parquet("writing", &file.tmp, e))?;
+            // One row group per batch: nothing stays buffered inside the Parquet writer.
+            w.flush().map_err(|e| DatasetError::parquet("writing", &file.tmp, e))
+        }
+        Sink::Csv(w) => write_csv_rows(w, batch, days).map_err(|e| DatasetError::io("writing", &file.tmp, e)),
+    }
+}
+
+/// `x`, `y`, `ha` of a ping in the requested coordinates.
+#[inline]
+fn convert(g: &Georeference, coords: Coordinates, p: &Ping) -> (f64, f64, f64) {
+    match coords {
+        Coordinates::Blocks => (p.x, p.y, p.ha),
+        Coordinates::WebMercator => {
+            let (x, y) = g.to_mercator(Point::new(p.x, p.y));
+            (x, y, g.to_metres(p.ha))
+        }
+        Coordinates::LonLat => {
+            let (x, y) = g.to_lonlat(Point::new(p.x, p.y));
+            (x, y, g.to_metres(p.ha))
+        }
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
+    let mut f = File::create(path).map_err(|e| DatasetError::io("creating", path, e))?;
+    f.write_all(bytes).map_err(|e| DatasetError::io("writing", path, e))?;
+    f.sync_all().map_err(|e| DatasetError::io("syncing", path, e))
+}
+
+/// Timestamps are validated before rows are appended; this is the (unreachable) error
+/// for one that no longer converts.
+fn unreachable_ts() -> Result<std::convert::Infallible, DatasetError> {
+    Err(DatasetError::Option { name: "time_zone", reason: "a validated timestamp failed to convert".into() })
+}
