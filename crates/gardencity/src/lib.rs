@@ -14,8 +14,11 @@
 pub mod city;
 pub mod error;
 pub mod gravity;
+pub mod mobility;
 pub mod records;
 pub mod routing;
+pub mod population;
+pub mod sampling;
 
 pub use city::{
     Building, BuildingIdx, BuildingSpec, BuildingType, Cell, CellKind, City, CityParts, Georeference, Point, StreetIdx,

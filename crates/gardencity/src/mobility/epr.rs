@@ -1,0 +1,251 @@
+//! The Exploration and Preferential Return destination diary (SPEC section 4).
+
+use super::params::MobilityParams;
+use super::rng::SimRng;
+use crate::city::{BuildingIdx, BuildingType, City, TypeSet};
+use crate::records::DiaryEntry;
+use rand::Rng;
+
+/// Chooses a never-visited building to explore, e.g. by gravity from the current one.
+///
+/// Implemented by [`crate::gravity::Gravity`]; other exploration models can plug in here.
+pub trait Explorer: Sync {
+    /// A building whose type is in `allowed` and that is not in `visited` (a bit set
+    /// over building indices), drawn from `from`; `None` when there is no candidate
+    /// of positive weight.
+    fn explore(&self, from: BuildingIdx, allowed: TypeSet, visited: &[u64], rng: &mut SimRng) -> Option<BuildingIdx>;
+}
+
+/// Local hour of day for each EPR step of a run (time zones are resolved once per run,
+/// not per step).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepClock {
+    /// Unix seconds of step 0.
+    pub start: i64,
+    /// Seconds per step.
+    pub step_seconds: i64,
+    /// Local hour (0-23) of each step.
+    pub hours: Vec<u8>,
+}
+
+impl StepClock {
+    /// The clock of steps `start, start + step, ...` strictly before `end`, with local hours in `tz`.
+    pub fn new(start: i64, end: i64, step_seconds: i64, tz: chrono_tz::Tz) -> StepClock {
+        use chrono::{TimeZone, Timelike};
+        let n = if end > start { ((end - start) + step_seconds - 1) / step_seconds } else { 0 };
+        let hours = (0..n)
+            .map(|k| {
+                let t = start + k * step_seconds;
+                tz.timestamp_opt(t, 0).single().map_or(0, |d| d.hour() as u8)
+            })
+            .collect();
+        StepClock { start, step_seconds, hours }
+    }
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.hours.len()
+    }
+    /// True when the run has no step.
+    pub fn is_empty(&self) -> bool {
+        self.hours.is_empty()
+    }
+}
+
+/// Visit counts of one agent, reusable across agents without reallocating.
+#[derive(Debug, Clone, Default)]
+pub struct EprState {
+    counts: Vec<u32>,
+    visited_bits: Vec<u64>,
+    visited: Vec<BuildingIdx>,
+}
+
+impl EprState {
+    /// Empty state for a city with `n_buildings` buildings.
+    pub fn new(n_buildings: usize) -> EprState {
+        EprState { counts: vec![0; n_buildings], visited_bits: vec![0; n_buildings.div_ceil(64)], visited: Vec::new() }
+    }
+    /// Forgets all visits (cost proportional to the number of visited buildings).
+    pub fn reset(&mut self) {
+        for &b in &self.visited {
+            self.counts[b as usize] = 0;
+            self.visited_bits[b as usize / 64] = 0;
+        }
+        self.visited.clear();
+    }
+    /// Adds `n` visits to building `b`.
+    #[inline]
+    pub fn add(&mut self, b: BuildingIdx, n: u32) {
+        if self.counts[b as usize] == 0 {
+            self.visited.push(b);
+            self.visited_bits[b as usize / 64] |= 1 << (b % 64);
+        }
+        self.counts[b as usize] += n;
+    }
+    /// The visit count of `b`.
+    #[inline]
+    pub fn count(&self, b: BuildingIdx) -> u32 {
+        self.counts[b as usize]
+    }
+    /// Buildings with a positive count, in order of first visit.
+    pub fn visited(&self) -> &[BuildingIdx] {
+        &self.visited
+    }
+    /// The visited set as bits over building indices.
+    pub fn visited_bits(&self) -> &[u64] {
+        &self.visited_bits
+    }
+
+    /// The reference's initial counts: home and workplace `initial_anchor_visits` each;
+    /// then, excluding those two, distinct random retail, workplace, home and park
+    /// buildings (`initial_extra_buildings`) get `initial_extra_visits` each.
+    pub fn initialize(
+        &mut self,
+        city: &City,
+        home: BuildingIdx,
+        workplace: BuildingIdx,
+        p: &MobilityParams,
+        rng: &mut SimRng,
+    ) {
+        self.reset();
+        self.add(home, p.initial_anchor_visits);
+        self.add(workplace, p.initial_anchor_visits);
+        let kinds = [BuildingType::Retail, BuildingType::Workplace, BuildingType::Home, BuildingType::Park];
+        for (kind, &k) in kinds.iter().zip(&p.initial_extra_buildings) {
+            let pool = city.buildings_of_type(*kind);
+            let available = pool.iter().filter(|&&b| b != home && b != workplace && self.count(b) == 0).count();
+            let mut chosen = 0;
+            let mut picked: Vec<BuildingIdx> = Vec::with_capacity(k as usize);
+            while chosen < (k as usize).min(available) {
+                let b = pool[rng.random_range(0..pool.len())];
+                if b == home || b == workplace || self.count(b) != 0 || picked.contains(&b) {
+                    continue;
+                }
+                picked.push(b);
+                chosen += 1;
+            }
+            for b in picked {
+                self.add(b, p.initial_extra_visits);
+            }
+        }
+    }
+}
+
+/// Appends `(timestamp, minutes, location)` to a diary, merging with the previous
+/// entry when the location is the same.
+#[inline]
+pub fn push_merged(diary: &mut Vec<DiaryEntry>, timestamp: i64, minutes: f64, location: Option<BuildingIdx>) {
+    if let Some(last) = diary.last_mut() {
+        if last.location == location {
+            last.duration += minutes;
+            return;
+        }
+    }
+    diary.push(DiaryEntry { timestamp, duration: minutes, location });
+}
+
+/// What one EPR step decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// Stayed (the current type is allowed and the stay draw succeeded).
+    Stay,
+    /// Explored a never-visited building.
+    Explore,
+    /// Returned to a visited building, proportionally to visit counts.
+    Return,
+    /// No allowed building was visited and exploration found none: uniform among all.
+    Uniform,
+}
+
+/// One EPR step from `curr` in an hour whose allowed types are `allowed`; updates the
+/// visit counts and returns the new location, what was decided, and `S` (the number of
+/// allowed visited buildings, at least 1; 0 for a stay, where it is not computed).
+#[inline]
+pub fn epr_step(
+    city: &City,
+    explorer: &dyn Explorer,
+    p: &MobilityParams,
+    allowed: TypeSet,
+    curr: BuildingIdx,
+    state: &mut EprState,
+    rng: &mut SimRng,
+) -> (BuildingIdx, StepKind, usize) {
+    let curr_type = city.building(curr).kind;
+    if allowed.contains(curr_type) && rng.random::<f64>() < p.stay_probs.get(curr_type) {
+        return (curr, StepKind::Stay, 0);
+    }
+    let s = state.visited().iter().filter(|&&b| allowed.contains(city.building(b).kind)).count().max(1);
+    let p_explore = p.rho * (s as f64).powf(-p.gamma);
+    let explored =
+        if rng.random::<f64>() < p_explore { explorer.explore(curr, allowed, state.visited_bits(), rng) } else { None };
+    let (next, kind) = match explored {
+        Some(b) => (b, StepKind::Explore),
+        None => match preferential_return(city, state, allowed, rng) {
+            Some(b) => (b, StepKind::Return),
+            None => (rng.random_range(0..city.buildings().len()) as BuildingIdx, StepKind::Uniform),
+        },
+    };
+    state.add(next, 1);
+    (next, kind, s)
+}
+
+/// Generates the condensed destination diary for steps of `clock`, starting in `start`.
+///
+/// Each step ([`epr_step`]): stay with the current type's stay probability when that
+/// type is allowed this hour; otherwise explore with probability `rho * S^-gamma` (S =
+/// number of allowed visited buildings, at least 1) a never-visited allowed building
+/// drawn by `explorer`, or return to an allowed visited building with probability
+/// proportional to its count (uniformly among all buildings when none is allowed).
+/// Consecutive equal entries merge.
+#[allow(clippy::too_many_arguments)]
+pub fn destination_diary(
+    city: &City,
+    explorer: &dyn Explorer,
+    p: &MobilityParams,
+    clock: &StepClock,
+    allowed_by_hour: &[TypeSet; 24],
+    start: BuildingIdx,
+    state: &mut EprState,
+    rng: &mut SimRng,
+    out: &mut Vec<DiaryEntry>,
+) {
+    out.clear();
+    let minutes = p.epr_time_res as f64;
+    let mut curr = start;
+    for (k, &hour) in clock.hours.iter().enumerate() {
+        curr = epr_step(city, explorer, p, allowed_by_hour[hour as usize], curr, state, rng).0;
+        push_merged(out, clock.start + k as i64 * clock.step_seconds, minutes, Some(curr));
+    }
+}
+
+/// An allowed visited building with probability proportional to its visit count
+/// (`None` when no allowed building was visited).
+pub fn preferential_return(city: &City, state: &EprState, allowed: TypeSet, rng: &mut SimRng) -> Option<BuildingIdx> {
+    let total: u64 = state
+        .visited()
+        .iter()
+        .filter(|&&b| allowed.contains(city.building(b).kind))
+        .map(|&b| state.count(b) as u64)
+        .sum();
+    if total == 0 {
+        return None;
+    }
+    let mut u = rng.random_range(0..total);
+    for &b in state.visited() {
+        if allowed.contains(city.building(b).kind) {
+            let c = state.count(b) as u64;
+            if u < c {
+                return Some(b);
+            }
+            u -= c;
+        }
+    }
+    None
+}
+
+impl Explorer for crate::gravity::Gravity {
+    /// Gravity from `from` to never-visited buildings of the allowed types.
+    #[inline]
+    fn explore(&self, from: BuildingIdx, allowed: TypeSet, visited: &[u64], rng: &mut SimRng) -> Option<BuildingIdx> {
+        self.sample(from, allowed, &|b: BuildingIdx| visited[b as usize / 64] >> (b % 64) & 1 == 1, rng)
+    }
+}

@@ -1,0 +1,281 @@
+//! Minute-level movement: the dense trajectory and its ground-truth diary (SPEC section 5).
+//!
+//! Inside its destination an agent stays put with the type's still probability, else
+//! takes a Gaussian step redrawn until it lands inside the building. Otherwise it
+//! travels along a polyline from its position (through the door point of the building it
+//! leaves) along street-cell centres of a shortest street path to the destination's door
+//! cell, ending at the door point. Position is kept in path coordinates (arc length `s`,
+//! lateral offset `o`); each tick `s += N(v dt, sd)`, `o = 0.7 o + N(0, sd)` with
+//! `sd = 0.5 dt / 1.96 * sqrt(dt)`; past the end the point is the door point. A step that
+//! leaves the path's blocks (its street cells and the building left) and the destination
+//! is drawn again from the rejected `(s, o)`, as the reference does.
+
+use super::epr::push_merged;
+use super::params::MobilityParams;
+use super::rng::SimRng;
+use crate::city::{BuildingIdx, Cell, City, Point, StreetIdx};
+use crate::records::{DiaryEntry, Ping};
+use crate::routing::{RouteScratch, Router, RoutingError};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+/// A dense trajectory under construction, with the per-thread buffers it reuses.
+#[derive(Debug)]
+pub struct TrajectoryBuilder {
+    scratch: RouteScratch,
+    path: Vec<StreetIdx>,
+    /// Polyline vertices and cumulative lengths of the current trip.
+    vertices: Vec<Point>,
+    cum: Vec<f64>,
+    /// Generation stamps marking the current trip's street cells, per grid block.
+    stamps: Vec<u32>,
+    generation: u32,
+}
+
+/// The dense pings and ground-truth diary of one agent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trajectory {
+    /// One ping at the start, then one per tick.
+    pub pings: Vec<Ping>,
+    /// Stays and trips merged from the ticks.
+    pub diary: Vec<DiaryEntry>,
+}
+
+/// The trip in progress.
+#[derive(Debug, Clone, Copy)]
+struct Trip {
+    dest: BuildingIdx,
+    origin: Option<BuildingIdx>,
+    s: f64,
+    o: f64,
+    seg: usize,
+}
+
+/// Why a trajectory could not be simulated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MovementError {
+    /// No street path joins the agent to its destination.
+    #[error("no street path to building {building}: {source}")]
+    NoPath {
+        /// The destination's id.
+        building: String,
+        /// The routing failure.
+        source: RoutingError,
+    },
+    /// The agent is on no street cell and in no building.
+    #[error("position ({x}, {y}) is neither in a building nor on a street cell")]
+    Lost {
+        /// Block x.
+        x: f64,
+        /// Block y.
+        y: f64,
+    },
+}
+
+/// The point an agent starts from inside a building: the centroid of its blocks when
+/// it lies inside the building, else the centre of the block nearest to the centroid.
+pub fn building_anchor(city: &City, b: BuildingIdx) -> Point {
+    let bl = &city.building(b).blocks;
+    let n = bl.len() as f64;
+    let c = Point::new(
+        bl.iter().map(|k| k.x as f64 + 0.5).sum::<f64>() / n,
+        bl.iter().map(|k| k.y as f64 + 0.5).sum::<f64>() / n,
+    );
+    if city.building_contains(b, c) {
+        return c;
+    }
+    bl.iter().map(|k| k.center()).min_by(|p, q| p.dist(c).total_cmp(&q.dist(c))).unwrap_or(c)
+}
+
+impl TrajectoryBuilder {
+    /// Buffers for simulating in `city` with `router`.
+    pub fn new(city: &City, router: &Router) -> TrajectoryBuilder {
+        TrajectoryBuilder {
+            scratch: RouteScratch::new(router),
+            path: Vec::new(),
+            vertices: Vec::new(),
+            cum: Vec::new(),
+            stamps: vec![0; city.cell_count()],
+            generation: 0,
+        }
+    }
+
+    /// Simulates ticks of `p.dt` minutes through the destination diary, from `start`
+    /// at Unix time `t0`, writing pings and the diary into `out` (cleared first).
+    #[allow(clippy::too_many_arguments)]
+    pub fn simulate(
+        &mut self,
+        city: &City,
+        router: &Router,
+        p: &MobilityParams,
+        destinations: &[DiaryEntry],
+        start: Point,
+        t0: i64,
+        rng: &mut SimRng,
+        out: &mut Trajectory,
+    ) -> Result<(), MovementError> {
+        out.pings.clear();
+        out.diary.clear();
+        let tick = p.tick_seconds();
+        let dt = p.dt;
+        let sqrt_dt = dt.sqrt();
+        let drift = p.travel_speed * dt;
+        let sd_travel = 0.5 * dt / 1.96 * sqrt_dt;
+        let mut pos = start;
+        let mut t = t0;
+        out.pings.push(Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: city.building_at_point(pos) });
+        let mut trip: Option<Trip> = None;
+        for entry in destinations {
+            let Some(dest) = entry.location else { continue };
+            let n_ticks = (entry.duration / dt).floor() as i64;
+            let b = city.building(dest);
+            let still = p.still_probs.get(b.kind);
+            let sd_stay = p.speeds.get(b.kind) * sqrt_dt;
+            for _ in 0..n_ticks {
+                t += tick;
+                let location;
+                if city.building_contains(dest, pos) {
+                    trip = None;
+                    location = Some(dest);
+                    if rng.random::<f64>() >= still {
+                        loop {
+                            let zx: f64 = rng.sample(StandardNormal);
+                            let zy: f64 = rng.sample(StandardNormal);
+                            let cand = Point::new(pos.x + sd_stay * zx, pos.y + sd_stay * zy);
+                            if city.building_contains(dest, cand) {
+                                pos = cand;
+                                break;
+                            }
+                        }
+                    }
+                } else {
+                    location = None;
+                    let mut tr = match trip {
+                        Some(tr) if tr.dest == dest => tr,
+                        _ => self.start_trip(city, router, pos, dest)?,
+                    };
+                    let len = *self.cum.last().unwrap_or(&0.0);
+                    loop {
+                        let z1: f64 = rng.sample(StandardNormal);
+                        let z2: f64 = rng.sample(StandardNormal);
+                        tr.s += drift + sd_travel * z1;
+                        tr.o = 0.7 * tr.o + sd_travel * z2;
+                        if tr.s > len {
+                            pos = b.door_point;
+                            break;
+                        }
+                        let cand = self.cartesian(&mut tr);
+                        if self.allowed(city, cand, &tr) {
+                            pos = cand;
+                            break;
+                        }
+                    }
+                    trip = Some(tr);
+                }
+                out.pings.push(Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location });
+                push_merged(&mut out.diary, t, dt, location);
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans a trip from `pos` to the door point of `dest`.
+    fn start_trip(
+        &mut self,
+        city: &City,
+        router: &Router,
+        pos: Point,
+        dest: BuildingIdx,
+    ) -> Result<Trip, MovementError> {
+        self.vertices.clear();
+        self.vertices.push(pos);
+        let origin = city.building_at_point(pos).filter(|&o| o != dest);
+        let from = match origin {
+            Some(o) => {
+                self.vertices.push(city.building(o).door_point);
+                city.door_street(o)
+            }
+            None => street_under(city, pos).ok_or(MovementError::Lost { x: pos.x, y: pos.y })?,
+        };
+        let to = city.door_street(dest);
+        router
+            .path(from, to, &mut self.scratch, &mut self.path)
+            .map_err(|source| MovementError::NoPath { building: city.building(dest).id.clone(), source })?;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamps.fill(0);
+            self.generation = 1;
+        }
+        let w = city.width() as usize;
+        for &s in &self.path {
+            let c = city.streets()[s as usize];
+            self.stamps[c.y as usize * w + c.x as usize] = self.generation;
+            self.vertices.push(c.center());
+        }
+        self.vertices.push(city.building(dest).door_point);
+        self.vertices.dedup();
+        self.cum.clear();
+        self.cum.push(0.0);
+        for i in 1..self.vertices.len() {
+            let d = self.vertices[i].dist(self.vertices[i - 1]);
+            self.cum.push(self.cum[i - 1] + d);
+        }
+        Ok(Trip { dest, origin, s: 0.0, o: 0.0, seg: 0 })
+    }
+
+    /// The planar point of path coordinates `(s, o)`; `o` is to the left of the direction of travel.
+    #[inline]
+    fn cartesian(&self, tr: &mut Trip) -> Point {
+        let n = self.vertices.len();
+        if n < 2 {
+            return self.vertices[0];
+        }
+        while tr.seg + 2 < n && tr.s >= self.cum[tr.seg + 1] {
+            tr.seg += 1;
+        }
+        while tr.seg > 0 && tr.s < self.cum[tr.seg] {
+            tr.seg -= 1;
+        }
+        let (a, b) = (self.vertices[tr.seg], self.vertices[tr.seg + 1]);
+        let l = self.cum[tr.seg + 1] - self.cum[tr.seg];
+        let (ux, uy) = ((b.x - a.x) / l, (b.y - a.y) / l);
+        let along = tr.s - self.cum[tr.seg];
+        Point::new(a.x + along * ux - tr.o * uy, a.y + along * uy + tr.o * ux)
+    }
+
+    /// True when the point lies on a street cell of the trip, in the building it leaves,
+    /// or in its destination (closed squares).
+    #[inline]
+    fn allowed(&self, city: &City, p: Point, tr: &Trip) -> bool {
+        let w = city.width() as usize;
+        p.touching_cells().any(|c| {
+            if !city.in_grid(c) {
+                return false;
+            }
+            if self.stamps[c.y as usize * w + c.x as usize] == self.generation && city.street_at(c).is_some() {
+                return true;
+            }
+            match city.building_at(c) {
+                Some(b) => b == tr.dest || Some(b) == tr.origin,
+                None => false,
+            }
+        })
+    }
+
+    /// The street cells of the current trip's path (for tests and diagnostics).
+    pub fn current_path(&self) -> &[StreetIdx] {
+        &self.path
+    }
+}
+
+/// A street cell touching `p`, preferring the block containing it.
+fn street_under(city: &City, p: Point) -> Option<StreetIdx> {
+    city.street_at(p.cell()).or_else(|| p.touching_cells().find_map(|c| city.street_at(c))).or_else(|| {
+        let c = p.cell();
+        (-1..=1)
+            .flat_map(|dx| (-1..=1).map(move |dy| Cell::new(c.x + dx, c.y + dy)))
+            .filter_map(|k| city.street_at(k).map(|s| (s, k.center().dist(p))))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(s, _)| s)
+    })
+}

@@ -1,0 +1,293 @@
+//! The population runner: simulates agents in parallel and streams their records, in
+//! agent order, into an [`OutputSink`].
+//!
+//! Every agent draws from its own random streams derived from (master seed, agent
+//! index), so outputs are identical whatever the number of threads. Agents are
+//! processed in chunks; a bounded channel between the simulating threads and the
+//! writing thread keeps memory independent of the number of agents.
+
+use crate::city::{BuildingIdx, City, TypeSet};
+use crate::mobility::agent::{Agent, AgentError};
+use crate::mobility::epr::{destination_diary, EprState, Explorer, StepClock};
+use crate::mobility::movement::{building_anchor, MovementError, Trajectory, TrajectoryBuilder};
+use crate::mobility::params::{MobilityParams, ParamError};
+use crate::mobility::rng::{agent_rng, Stream};
+use crate::records::{AgentOutput, AgentRecord, DiaryEntry, OutputSink};
+use crate::routing::Router;
+use crate::sampling::{sample_sparse, SamplingConfig};
+use rayon::prelude::*;
+
+/// Which records to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputSelection {
+    /// Sparse (sampled, noisy) pings.
+    pub sparse: bool,
+    /// Dense ground-truth pings (one per tick: large).
+    pub dense: bool,
+    /// Ground-truth stay/trip diaries.
+    pub diary: bool,
+    /// EPR destination diaries.
+    pub destinations: bool,
+}
+
+impl Default for OutputSelection {
+    fn default() -> Self {
+        OutputSelection { sparse: true, dense: false, diary: true, destinations: false }
+    }
+}
+
+/// Home and workplace given for one agent (either may be left to the random draw).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Anchors {
+    /// The agent's home building.
+    pub home: Option<BuildingIdx>,
+    /// The agent's workplace building.
+    pub workplace: Option<BuildingIdx>,
+}
+
+/// Everything a population run needs besides the city, router and explorer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationConfig {
+    /// Master seed.
+    pub seed: u64,
+    /// Number of agents.
+    pub n_agents: u64,
+    /// Unix seconds of the start.
+    pub start: i64,
+    /// Unix seconds of the end (exclusive for EPR steps).
+    pub end: i64,
+    /// Time zone of the schedule and of output datetimes.
+    pub tz: chrono_tz::Tz,
+    /// Mobility model parameters.
+    pub mobility: MobilityParams,
+    /// Sparse sampling parameters.
+    pub sampling: SamplingConfig,
+    /// Records to produce.
+    pub outputs: OutputSelection,
+    /// Agents simulated per chunk (memory is about two chunks of outputs).
+    pub chunk_size: usize,
+    /// Given homes/workplaces by agent index (shorter than `n_agents`: the rest are drawn).
+    pub anchors: Vec<Anchors>,
+}
+
+impl PopulationConfig {
+    /// A configuration with the reference's defaults.
+    pub fn new(seed: u64, n_agents: u64, start: i64, end: i64, tz: chrono_tz::Tz) -> Self {
+        PopulationConfig {
+            seed,
+            n_agents,
+            start,
+            end,
+            tz,
+            mobility: MobilityParams::default(),
+            sampling: SamplingConfig::default(),
+            outputs: OutputSelection::default(),
+            chunk_size: 256,
+            anchors: Vec::new(),
+        }
+    }
+}
+
+/// Why a population run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// A parameter is out of range.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// An agent could not be set up.
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// An agent's movement failed.
+    #[error("agent {agent}: {source}")]
+    Movement {
+        /// The agent's id.
+        agent: String,
+        /// What failed.
+        source: MovementError,
+    },
+    /// The sink failed to write.
+    #[error("writing agent {agent}: {source}")]
+    Sink {
+        /// The agent's id.
+        agent: String,
+        /// The sink's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Counts of what a run produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunStats {
+    /// Agents simulated.
+    pub agents: u64,
+    /// Dense pings simulated (whether written or not).
+    pub dense_pings: u64,
+    /// Sparse pings produced.
+    pub sparse_pings: u64,
+    /// Ground-truth diary entries.
+    pub diary_entries: u64,
+    /// Destination diary entries.
+    pub destination_entries: u64,
+}
+
+/// Per-thread buffers, reused from agent to agent.
+struct Worker {
+    epr: EprState,
+    movement: TrajectoryBuilder,
+    destinations: Vec<DiaryEntry>,
+    trajectory: Trajectory,
+}
+
+/// A population simulation over one immutable city.
+pub struct Population<'a> {
+    city: &'a City,
+    router: &'a Router,
+    explorer: &'a dyn Explorer,
+    config: PopulationConfig,
+    clock: StepClock,
+    allowed: [TypeSet; 24],
+}
+
+impl<'a> Population<'a> {
+    /// Validates the configuration and prepares the shared step clock.
+    pub fn new(
+        city: &'a City,
+        router: &'a Router,
+        explorer: &'a dyn Explorer,
+        config: PopulationConfig,
+    ) -> Result<Population<'a>, SimError> {
+        config.mobility.validate()?;
+        config.sampling.validate()?;
+        if config.end <= config.start {
+            return Err(ParamError::new("end", config.end, format!("a time after the start ({})", config.start)).into());
+        }
+        if config.chunk_size == 0 {
+            return Err(ParamError::new("chunk_size", 0, "at least 1").into());
+        }
+        for kind in [crate::city::BuildingType::Home, crate::city::BuildingType::Workplace] {
+            if city.buildings_of_type(kind).is_empty() {
+                return Err(AgentError::NoBuildingOfType(kind).into());
+            }
+        }
+        let clock = StepClock::new(config.start, config.end, config.mobility.epr_time_res as i64 * 60, config.tz);
+        let allowed = config.mobility.schedule.type_sets();
+        Ok(Population { city, router, explorer, config, clock, allowed })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PopulationConfig {
+        &self.config
+    }
+
+    fn worker(&self) -> Worker {
+        Worker {
+            epr: EprState::new(self.city.buildings().len()),
+            movement: TrajectoryBuilder::new(self.city, self.router),
+            destinations: Vec::new(),
+            trajectory: Trajectory::default(),
+        }
+    }
+
+    /// Simulates agent `index` with the worker's buffers.
+    fn simulate_agent(&self, w: &mut Worker, index: u64) -> Result<AgentOutput, SimError> {
+        let c = &self.config;
+        let anchors = c.anchors.get(index as usize).copied().unwrap_or_default();
+        let agent = Agent::new(self.city, c.seed, index, anchors.home, anchors.workplace)?;
+        let mut rng = agent_rng(c.seed, index, Stream::Setup);
+        w.epr.initialize(self.city, agent.home, agent.workplace, &c.mobility, &mut rng);
+        let start_point = building_anchor(self.city, agent.home);
+        let mut rng = agent_rng(c.seed, index, Stream::Epr);
+        destination_diary(
+            self.city,
+            self.explorer,
+            &c.mobility,
+            &self.clock,
+            &self.allowed,
+            agent.home,
+            &mut w.epr,
+            &mut rng,
+            &mut w.destinations,
+        );
+        let mut rng = agent_rng(c.seed, index, Stream::Movement);
+        w.movement
+            .simulate(
+                self.city,
+                self.router,
+                &c.mobility,
+                &w.destinations,
+                start_point,
+                c.start,
+                &mut rng,
+                &mut w.trajectory,
+            )
+            .map_err(|source| SimError::Movement { agent: agent.id.clone(), source })?;
+        let mut out = AgentOutput::default();
+        if c.outputs.sparse {
+            let mut prng = agent_rng(c.seed, index, Stream::Params);
+            let params = c.sampling.draw(&mut prng)?;
+            let mut srng = agent_rng(c.seed, index, Stream::Sampling);
+            sample_sparse(&w.trajectory.pings, &params, &mut srng, &mut out.sparse);
+        }
+        if c.outputs.dense {
+            out.dense.extend_from_slice(&w.trajectory.pings);
+        }
+        if c.outputs.diary {
+            out.diary.extend_from_slice(&w.trajectory.diary);
+        }
+        if c.outputs.destinations {
+            out.destinations.extend_from_slice(&w.destinations);
+        }
+        out.agent = Some(AgentRecord { index, id: agent.id, home: agent.home, workplace: agent.workplace });
+        Ok(out)
+    }
+
+    /// Runs every agent on the current rayon pool, writing into `sink` in agent order;
+    /// `progress(done)` is called after each chunk is written.
+    pub fn run<S: OutputSink + Send>(
+        &self,
+        sink: &mut S,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<RunStats, SimError> {
+        let n = self.config.n_agents;
+        let chunk = self.config.chunk_size as u64;
+        let mut stats = RunStats::default();
+        let dense_per_agent = |o: &AgentOutput| o.dense.len() as u64;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<AgentOutput>, SimError>>(1);
+        std::thread::scope(|scope| -> Result<(), SimError> {
+            // Producer: simulates chunks in parallel, in order.
+            scope.spawn(move || {
+                let mut lo = 0;
+                while lo < n {
+                    let hi = (lo + chunk).min(n);
+                    let outs: Result<Vec<AgentOutput>, SimError> =
+                        (lo..hi).into_par_iter().map_init(|| self.worker(), |w, i| self.simulate_agent(w, i)).collect();
+                    let failed = outs.is_err();
+                    if tx.send(outs).is_err() || failed {
+                        return;
+                    }
+                    lo = hi;
+                }
+            });
+            // Consumer: writes in agent order.
+            let mut done = 0;
+            for outs in rx {
+                let outs = outs?;
+                for o in &outs {
+                    stats.sparse_pings += o.sparse.len() as u64;
+                    stats.dense_pings += dense_per_agent(o);
+                    stats.diary_entries += o.diary.len() as u64;
+                    stats.destination_entries += o.destinations.len() as u64;
+                    sink.write_agent(o).map_err(|e| SimError::Sink {
+                        agent: o.agent.as_ref().map_or_else(String::new, |a| a.id.clone()),
+                        source: Box::new(e),
+                    })?;
+                }
+                done += outs.len() as u64;
+                stats.agents = done;
+                progress(done);
+            }
+            Ok(())
+        })?;
+        Ok(stats)
+    }
+}

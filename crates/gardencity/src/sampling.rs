@@ -1,0 +1,346 @@
+//! Sparse sampling: what a phone would record (SPEC section 6).
+//!
+//! Bursts start at cumulative sums of Exponential(mean `beta_start`) inside the
+//! trajectory's window and last Exponential(mean `beta_durations`), cut at the next start
+//! and at the end; inside a burst, ping times are cumulative sums of Exponential(mean
+//! `beta_ping`). Each ping time takes the last dense ping at or before it (keeping that
+//! ping's timestamp and position); repeated picks drop. Horizontal accuracy is Pareto
+//! with mean `ha` (minimum 8/15 block, capped at 10) or constant, and per-axis noise is
+//! `N(0, ha_i / 1.515)` clipped to +-20 blocks.
+
+use crate::mobility::params::ParamError;
+use crate::mobility::rng::SimRng;
+use crate::records::Ping;
+use rand::Rng;
+use rand_distr::{Exp1, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// Minimum horizontal accuracy of the Pareto prior, in blocks (8 m of 15 m blocks).
+pub const HA_MIN: f64 = 8.0 / 15.0;
+/// Conversion from horizontal accuracy to the per-axis noise standard deviation.
+pub const HA_TO_SIGMA: f64 = 1.515;
+
+/// A parameter given as a value, a `[low, high]` range drawn uniformly per agent, or
+/// weighted values drawn per agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamSpec {
+    /// The same value for every agent.
+    Value(f64),
+    /// Uniform in `[low, high]` per agent.
+    Range([f64; 2]),
+    /// One of `values`, with probabilities proportional to `weights`.
+    Weighted {
+        /// The values.
+        values: Vec<f64>,
+        /// Their (non-negative) weights.
+        weights: Vec<f64>,
+    },
+}
+
+impl ParamSpec {
+    fn validate(&self, name: &str) -> Result<(), ParamError> {
+        match self {
+            ParamSpec::Value(v) if !v.is_finite() => Err(ParamError::new(name, v, "a finite number")),
+            ParamSpec::Range([lo, hi]) if !(lo.is_finite() && hi.is_finite() && lo <= hi) => {
+                Err(ParamError::new(name, format!("[{lo}, {hi}]"), "a range [low, high] with low <= high"))
+            }
+            ParamSpec::Weighted { values, weights } => {
+                if values.is_empty() || values.len() != weights.len() {
+                    return Err(ParamError::new(
+                        name,
+                        format!("{values:?}"),
+                        "as many weights as values, at least one",
+                    ));
+                }
+                if weights.iter().any(|w| !(*w >= 0.0 && w.is_finite())) || weights.iter().sum::<f64>() <= 0.0 {
+                    return Err(ParamError::new(name, format!("{weights:?}"), "non-negative weights, not all zero"));
+                }
+                if values.iter().any(|v| !v.is_finite()) {
+                    return Err(ParamError::new(name, format!("{values:?}"), "finite values"));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The smallest value this spec can produce.
+    fn min(&self) -> f64 {
+        match self {
+            ParamSpec::Value(v) => *v,
+            ParamSpec::Range([lo, _]) => *lo,
+            ParamSpec::Weighted { values, weights } => {
+                values.iter().zip(weights).filter(|(_, w)| **w > 0.0).map(|(v, _)| *v).fold(f64::INFINITY, f64::min)
+            }
+        }
+    }
+
+    /// Draws one value.
+    pub fn draw(&self, rng: &mut SimRng) -> f64 {
+        match self {
+            ParamSpec::Value(v) => *v,
+            ParamSpec::Range([lo, hi]) => lo + (hi - lo) * rng.random::<f64>(),
+            ParamSpec::Weighted { values, weights } => {
+                let total: f64 = weights.iter().sum();
+                let mut u = rng.random::<f64>() * total;
+                for (v, w) in values.iter().zip(weights) {
+                    if u < *w {
+                        return *v;
+                    }
+                    u -= w;
+                }
+                *values.last().expect("validated non-empty")
+            }
+        }
+    }
+}
+
+/// Sampling configuration: per-agent parameter specs and coverage targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplingConfig {
+    /// Mean minutes between burst starts (absent with `beta_durations`: one burst).
+    pub beta_start: Option<ParamSpec>,
+    /// Mean burst duration in minutes.
+    pub beta_durations: Option<ParamSpec>,
+    /// Mean minutes between pings inside a burst (5).
+    pub beta_ping: Option<ParamSpec>,
+    /// Mean horizontal accuracy in blocks (0.75); 0 means no noise.
+    pub ha: ParamSpec,
+    /// Draw each ping's accuracy from the Pareto prior (true) or use `ha` as is.
+    pub pareto_ha: bool,
+    /// Target coverage `q = beta_durations / beta_start`, deriving the missing one.
+    pub q: Option<ParamSpec>,
+    /// Target ping frequency `f = beta_durations / (beta_start * beta_ping)`.
+    pub f: Option<ParamSpec>,
+    /// Cap of a ping's horizontal accuracy in blocks (10).
+    pub ha_cap: f64,
+    /// Clip of the per-axis noise in blocks (20).
+    pub noise_clip: f64,
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        SamplingConfig {
+            beta_start: None,
+            beta_durations: None,
+            beta_ping: None,
+            ha: ParamSpec::Value(0.75),
+            pareto_ha: true,
+            q: None,
+            f: None,
+            ha_cap: 10.0,
+            noise_clip: 20.0,
+        }
+    }
+}
+
+/// The sampling parameters of one agent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplingParams {
+    /// Mean minutes between burst starts, `None` for one burst over the whole trajectory.
+    pub beta_start: Option<f64>,
+    /// Mean burst duration in minutes (`None` with `beta_start`).
+    pub beta_durations: Option<f64>,
+    /// Mean minutes between pings in a burst.
+    pub beta_ping: f64,
+    /// Mean horizontal accuracy in blocks.
+    pub ha: f64,
+    /// Pareto-distributed accuracy per ping.
+    pub pareto_ha: bool,
+    /// Cap of a ping's accuracy.
+    pub ha_cap: f64,
+    /// Clip of the noise per axis.
+    pub noise_clip: f64,
+}
+
+fn positive(name: &str, v: f64) -> Result<f64, ParamError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(ParamError::new(name, v, "a positive number of minutes"))
+    }
+}
+
+impl SamplingConfig {
+    /// Checks the specs and that the given betas and targets determine the parameters.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        for (name, spec) in [
+            ("beta_start", &self.beta_start),
+            ("beta_durations", &self.beta_durations),
+            ("beta_ping", &self.beta_ping),
+            ("q", &self.q),
+            ("f", &self.f),
+        ] {
+            if let Some(s) = spec {
+                s.validate(name)?;
+                if s.min() <= 0.0 {
+                    return Err(ParamError::new(name, s.min(), "positive values"));
+                }
+            }
+        }
+        self.ha.validate("ha")?;
+        let ha_min = self.ha.min();
+        if ha_min < 0.0 {
+            return Err(ParamError::new("ha", ha_min, "a non-negative accuracy in blocks"));
+        }
+        if self.pareto_ha && ha_min != 0.0 && ha_min <= HA_MIN {
+            return Err(ParamError::new(
+                "ha",
+                ha_min,
+                format!("more than {HA_MIN:.4} blocks (8 m) with the Pareto prior, or 0 for no noise"),
+            ));
+        }
+        if !(self.ha_cap > 0.0) {
+            return Err(ParamError::new("ha_cap", self.ha_cap, "a positive number of blocks"));
+        }
+        if !(self.noise_clip >= 0.0) {
+            return Err(ParamError::new("noise_clip", self.noise_clip, "a non-negative number of blocks"));
+        }
+        // Which combinations determine the betas.
+        let (bs, bd, bp) = (self.beta_start.is_some(), self.beta_durations.is_some(), self.beta_ping.is_some());
+        let (q, f) = (self.q.is_some(), self.f.is_some());
+        let given = bs as u8 + bd as u8 + bp as u8 + q as u8 + f as u8;
+        let ok = match (q, f) {
+            (false, false) => bs == bd,
+            (true, false) => bs ^ bd,
+            (false, true) => (bs as u8 + bd as u8 + bp as u8) == 2 && (bs || bd),
+            (true, true) => (bs ^ bd) && !bp,
+        };
+        if !ok {
+            return Err(ParamError::new(
+                "sampling",
+                format!("{given} of beta_start, beta_durations, beta_ping, q, f"),
+                "beta_start and beta_durations together (or neither: one burst); or q with exactly one of them; \
+                 or f with two of the three betas; or q and f with exactly one of beta_start/beta_durations",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Draws one agent's parameters, deriving the missing beta from the targets and
+    /// capping `beta_ping` at `beta_durations`.
+    pub fn draw(&self, rng: &mut SimRng) -> Result<SamplingParams, ParamError> {
+        let d = |s: &Option<ParamSpec>, rng: &mut SimRng| s.as_ref().map(|s| s.draw(rng));
+        let mut bs = d(&self.beta_start, rng);
+        let mut bd = d(&self.beta_durations, rng);
+        let mut bp = d(&self.beta_ping, rng);
+        let q = d(&self.q, rng);
+        let f = d(&self.f, rng);
+        if let Some(q) = q {
+            match (bs, bd) {
+                (Some(s), None) => bd = Some(q * s),
+                (None, Some(dd)) => bs = Some(dd / q),
+                _ => {}
+            }
+        }
+        if let Some(f) = f {
+            match (bs, bd, bp) {
+                (Some(s), Some(dd), None) => bp = Some(dd / (s * f)),
+                (None, Some(dd), Some(p)) => bs = Some(dd / (f * p)),
+                (Some(s), None, Some(p)) => bd = Some(f * s * p),
+                _ => {}
+            }
+        }
+        let bs = bs.map(|v| positive("beta_start", v)).transpose()?;
+        let bd = bd.map(|v| positive("beta_durations", v)).transpose()?;
+        let mut bp = positive("beta_ping", bp.unwrap_or(5.0))?;
+        if let Some(dd) = bd {
+            bp = bp.min(dd);
+        }
+        let ha = self.ha.draw(rng);
+        if self.pareto_ha && ha != 0.0 && ha <= HA_MIN {
+            return Err(ParamError::new("ha", ha, format!("more than {HA_MIN:.4} blocks with the Pareto prior")));
+        }
+        Ok(SamplingParams {
+            beta_start: bs,
+            beta_durations: bd,
+            beta_ping: bp,
+            ha,
+            pareto_ha: self.pareto_ha,
+            ha_cap: self.ha_cap,
+            noise_clip: self.noise_clip,
+        })
+    }
+}
+
+impl SamplingParams {
+    /// Expected fraction of time covered by bursts, `q = beta_durations / beta_start`.
+    pub fn coverage(&self) -> Option<f64> {
+        Some(self.beta_durations? / self.beta_start?)
+    }
+
+    /// One ping's horizontal accuracy.
+    #[inline]
+    pub fn draw_ha(&self, rng: &mut SimRng) -> f64 {
+        if self.ha == 0.0 || !self.pareto_ha {
+            return self.ha;
+        }
+        let alpha = self.ha / (self.ha - HA_MIN);
+        // Inverse CDF of Pareto(scale HA_MIN, shape alpha); 1 - u lies in (0, 1].
+        let u: f64 = 1.0 - rng.random::<f64>();
+        (HA_MIN * u.powf(-1.0 / alpha)).min(self.ha_cap)
+    }
+}
+
+/// Samples sparse pings from a dense trajectory (timestamps strictly increasing),
+/// appending to `out`. Sparse pings keep the dense ping's timestamp, position (plus
+/// noise) and location.
+pub fn sample_sparse(dense: &[Ping], p: &SamplingParams, rng: &mut SimRng, out: &mut Vec<Ping>) {
+    let (Some(first), Some(last)) = (dense.first(), dense.last()) else { return };
+    let t0 = first.timestamp;
+    let window = (last.timestamp - t0) as f64;
+    let ping_mean = p.beta_ping * 60.0;
+    let mut last_idx = usize::MAX;
+    let mut emit = |start: f64, end: f64, rng: &mut SimRng, out: &mut Vec<Ping>| {
+        let dur = end - start;
+        if dur <= 0.0 {
+            return;
+        }
+        let mut rel = 0.0;
+        loop {
+            let e: f64 = rng.sample(Exp1);
+            rel += e * ping_mean;
+            if rel >= dur {
+                break;
+            }
+            let t = (t0 as f64 + start + rel).floor() as i64;
+            // Last dense ping at or before t.
+            let idx = dense.partition_point(|q| q.timestamp <= t);
+            if idx == 0 {
+                continue;
+            }
+            let idx = idx - 1;
+            if idx == last_idx {
+                continue;
+            }
+            last_idx = idx;
+            let mut ping = dense[idx];
+            let ha = p.draw_ha(rng);
+            ping.ha = ha;
+            if ha > 0.0 {
+                let sigma = ha / HA_TO_SIGMA;
+                let zx: f64 = rng.sample(StandardNormal);
+                let zy: f64 = rng.sample(StandardNormal);
+                ping.x += (sigma * zx).clamp(-p.noise_clip, p.noise_clip);
+                ping.y += (sigma * zy).clamp(-p.noise_clip, p.noise_clip);
+            }
+            out.push(ping);
+        }
+    };
+    match (p.beta_start, p.beta_durations) {
+        (Some(bs), Some(bd)) => {
+            let (start_mean, dur_mean) = (bs * 60.0, bd * 60.0);
+            let mut next_start = rng.sample::<f64, _>(Exp1) * start_mean;
+            while next_start < window {
+                let start = next_start;
+                let dur = rng.sample::<f64, _>(Exp1) * dur_mean;
+                next_start = start + rng.sample::<f64, _>(Exp1) * start_mean;
+                let end = (start + dur).min(next_start).min(window);
+                emit(start, end, rng, out);
+            }
+        }
+        _ => emit(0.0, window, rng, out),
+    }
+}
