@@ -101,6 +101,12 @@ impl RouteScratch {
 impl Router {
     /// Builds the router for a city's street graph (the table for small graphs).
     pub fn new(city: &City) -> Router {
+        Router::with_table_limit(city, TABLE_MAX_STREETS)
+    }
+
+    /// Builds the router, using the all-pairs table only when the street graph has at
+    /// most `table_max_streets` cells (0 forces the search; for benchmarks and tests).
+    pub fn with_table_limit(city: &City, table_max_streets: usize) -> Router {
         let cells = city.streets().to_vec();
         let n = cells.len();
         let mut nbrs = vec![[NONE; 4]; n];
@@ -113,7 +119,7 @@ impl Router {
         }
         let comp = city.street_components().label;
         let mut r = Router { cells, nbrs, comp, table: None };
-        if n <= TABLE_MAX_STREETS {
+        if n <= table_max_streets {
             r.table = Some(r.build_table());
         }
         r
