@@ -1,0 +1,289 @@
+//! DatasetWriter life cycle: interruption, overwrite rules, determinism, file rolling,
+//! bounded buffers, bad input and file-system errors.
+
+mod dataset_support;
+
+use dataset_support::*;
+use gardencity::records::{AgentOutput, DiaryEntry, OutputSink, Ping};
+use gardencity_io::dataset::{
+    read_diary, read_manifest, read_pings, DatasetError, DatasetFormat, DatasetOptions, DatasetWriter, OutputKind,
+    RowFilter,
+};
+use serde_json::json;
+use std::fs;
+use std::path::Path;
+
+fn write_all(dir: &Path, opts: DatasetOptions, n: usize) -> gardencity_io::dataset::DatasetSummary {
+    let city = city(0.0);
+    let mut w = DatasetWriter::create(dir, city.clone(), opts).unwrap();
+    for k in 0..n {
+        w.write_agent(&agent(&city, k)).unwrap();
+    }
+    w.finish(json!({"seed": 1})).unwrap()
+}
+
+/// Small buffers and files, few open files: exercises rolling, LRU closing and shedding.
+fn tight(format: DatasetFormat) -> DatasetOptions {
+    DatasetOptions { format, batch_rows: 2, rows_per_file: 3, max_open_files: 2, max_buffered_rows: 5, ..all_outputs() }
+}
+
+#[test]
+fn interrupted_writer_leaves_no_success_and_no_visible_parts() {
+    for format in [DatasetFormat::Parquet, DatasetFormat::Csv] {
+        let tmp = tempfile::tempdir().unwrap();
+        let city = city(0.0);
+        let mut w = DatasetWriter::create(tmp.path(), city.clone(), tight(format)).unwrap();
+        for k in 0..4 {
+            w.write_agent(&agent(&city, k)).unwrap();
+        }
+        // Mid-run: data is on disk, but only under hidden names.
+        let during = all_files(tmp.path());
+        assert!(!during.is_empty(), "{format}: batches should have been written");
+        assert!(during.iter().all(|f| is_hidden(f)), "{format}: visible file while writing: {during:?}");
+        drop(w);
+        let after = all_files(tmp.path());
+        assert!(after.is_empty(), "{format}: files left after an interrupted run: {after:?}");
+        assert!(!tmp.path().join("_SUCCESS").exists());
+        assert!(read_manifest(tmp.path()).is_err(), "an unfinished dataset must not read as complete");
+    }
+}
+
+#[test]
+fn overwrite_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let city = city(0.0);
+    // A fresh directory is created.
+    write_all(&dir, all_outputs(), 2);
+    let first = all_files(&dir);
+    // Non-empty without overwrite: refused, nothing touched.
+    let err = DatasetWriter::create(&dir, city.clone(), all_outputs()).unwrap_err();
+    assert!(matches!(err, DatasetError::NotEmpty { .. }), "{err}");
+    assert_eq!(all_files(&dir), first);
+    // With overwrite: the previous run is replaced.
+    let opts = DatasetOptions { overwrite: true, ..all_outputs() };
+    write_all(&dir, opts.clone(), 1);
+    assert_eq!(read_manifest(&dir).unwrap().agents, 1);
+    // A file gardencity does not write: refused even with overwrite, nothing deleted.
+    fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let before = all_files(&dir);
+    let err = DatasetWriter::create(&dir, city.clone(), opts.clone()).unwrap_err();
+    match &err {
+        DatasetError::Foreign { entry, .. } => assert_eq!(entry, "notes.txt"),
+        other => panic!("expected Foreign, got {other}"),
+    }
+    assert_eq!(all_files(&dir), before);
+    fs::remove_file(dir.join("notes.txt")).unwrap();
+    // A foreign file inside a partition directory: refused too.
+    fs::write(dir.join("sparse/date=2024-01-01/data.json"), "{}").unwrap();
+    let err = DatasetWriter::create(&dir, city.clone(), opts.clone()).unwrap_err();
+    match &err {
+        DatasetError::Foreign { entry, .. } => assert_eq!(entry, "sparse/date=2024-01-01/data.json"),
+        other => panic!("expected Foreign, got {other}"),
+    }
+    assert!(dir.join("_SUCCESS").exists(), "a refused overwrite must not delete anything");
+    fs::remove_file(dir.join("sparse/date=2024-01-01/data.json")).unwrap();
+    // A non-gardencity directory name.
+    fs::create_dir(dir.join("logs")).unwrap();
+    assert!(matches!(DatasetWriter::create(&dir, city.clone(), opts.clone()), Err(DatasetError::Foreign { .. })));
+    fs::remove_dir(dir.join("logs")).unwrap();
+    // The output path is a file.
+    let file = tmp.path().join("file");
+    fs::write(&file, "x").unwrap();
+    assert!(matches!(DatasetWriter::create(&file, city.clone(), opts), Err(DatasetError::NotADirectory { .. })));
+    // An empty existing directory is fine without overwrite.
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    write_all(&empty, all_outputs(), 1);
+    assert!(empty.join("_SUCCESS").exists());
+}
+
+#[test]
+fn same_agents_give_byte_identical_files() {
+    for opts in [all_outputs(), tight(DatasetFormat::Parquet), tight(DatasetFormat::Csv)] {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        write_all(a.path(), opts.clone(), 5);
+        write_all(b.path(), opts.clone(), 5);
+        let files = all_files(a.path());
+        assert_eq!(files, all_files(b.path()));
+        assert!(files.len() > 9);
+        for f in &files {
+            assert_eq!(fs::read(a.path().join(f)).unwrap(), fs::read(b.path().join(f)).unwrap(), "{}", f.display());
+        }
+    }
+}
+
+#[test]
+fn small_files_and_buffers_keep_every_row() {
+    let cases = [
+        (DatasetFormat::Parquet, 100),
+        (DatasetFormat::Csv, 100),
+        (DatasetFormat::Parquet, 2),
+        (DatasetFormat::Csv, 2),
+    ];
+    for (format, max_open_files) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let city = city(0.0);
+        let opts = DatasetOptions {
+            coordinates: gardencity_io::dataset::Coordinates::Blocks,
+            max_open_files,
+            ..tight(format)
+        };
+        let mut w = DatasetWriter::create(tmp.path(), city.clone(), opts).unwrap();
+        let n = 6;
+        for k in 0..n {
+            w.write_agent(&agent(&city, k)).unwrap();
+            assert!(w.buffered_rows() <= 5, "{format}: {} rows buffered", w.buffered_rows());
+        }
+        let summary = w.finish(json!(null)).unwrap();
+        // 4 sparse rows per agent on 2 dates -> 12 rows per date, 3 rows per file: 4 parts
+        // per date when no file is closed early for lack of open-file slots.
+        let sparse = &summary.files[&OutputKind::Sparse];
+        let ext = format.as_str();
+        if max_open_files == 100 {
+            let want: Vec<String> = ["2024-01-01", "2024-01-02"]
+                .iter()
+                .flat_map(|d| (0..4).map(move |p| format!("sparse/date={d}/part-{p:05}.{ext}")))
+                .collect();
+            assert_eq!(sparse, &want);
+        } else {
+            assert!(sparse.len() > 8, "{format}: LRU closing should add parts: {sparse:?}");
+        }
+        // The reader sees every row, in the same coordinates, sorted by user then time.
+        let pings = read_pings(tmp.path(), OutputKind::Sparse, &RowFilter::default()).unwrap();
+        let mut want: Vec<(String, i64, f64, f64, f64)> = (0..n)
+            .flat_map(|k| agent(&city, k).sparse.into_iter().map(move |p| (user_id(k), p.timestamp, p.x, p.y, p.ha)))
+            .collect();
+        want.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let got: Vec<_> = pings.iter().map(|p| (p.user_id.clone(), p.timestamp, p.x, p.y, p.ha)).collect();
+        assert_eq!(got, want);
+        // Dense locations and diary trips (null location) survive.
+        let dense = read_pings(tmp.path(), OutputKind::Dense, &RowFilter::default()).unwrap();
+        let (home, work) = home_work(&city, 0);
+        let a0: Vec<Option<String>> =
+            dense.iter().filter(|p| p.user_id == "agent_0").map(|p| p.location.clone()).collect();
+        let id = |b: u32| Some(city.building(b).id.clone());
+        assert_eq!(a0, vec![id(home), id(home), None, id(work)]);
+        let diary = read_diary(tmp.path(), OutputKind::Diary, &RowFilter::default()).unwrap();
+        assert_eq!(diary.len(), 3 * n);
+        assert_eq!(diary.iter().filter(|d| d.location.is_none()).count(), n);
+        // Filters: one user, a time window [MIDNIGHT, +inf).
+        let f = RowFilter { users: Some([user_id(2)].into()), start: Some(MIDNIGHT), end: None };
+        let some = read_pings(tmp.path(), OutputKind::Sparse, &f).unwrap();
+        assert_eq!(some.iter().map(|p| p.timestamp).collect::<Vec<_>>(), vec![MIDNIGHT, MIDNIGHT + 602]);
+        assert!(some.iter().all(|p| p.user_id == user_id(2)));
+    }
+}
+
+#[test]
+fn bad_rows_are_rejected_whole_and_writing_continues() {
+    let tmp = tempfile::tempdir().unwrap();
+    let city = city(0.0);
+    let mut w = DatasetWriter::create(tmp.path(), city.clone(), all_outputs()).unwrap();
+    w.write_agent(&agent(&city, 0)).unwrap();
+    let mut bad = agent(&city, 1);
+    let n_b = city.buildings().len() as u32;
+    bad.diary[2].location = Some(n_b + 5);
+    match w.write_agent(&bad).unwrap_err() {
+        DatasetError::BadBuilding { agent, output, row, building, count } => {
+            assert_eq!(
+                (agent.as_str(), output, row, building, count),
+                ("agent_1", OutputKind::Diary, 2, n_b + 5, n_b as usize)
+            );
+        }
+        other => panic!("expected BadBuilding, got {other}"),
+    }
+    let mut bad = agent(&city, 1);
+    bad.sparse.push(Ping { timestamp: i64::MAX / 2, x: 0.0, y: 0.0, ha: 0.0, location: None });
+    assert!(matches!(w.write_agent(&bad), Err(DatasetError::BadTimestamp { row: 4, .. })));
+    let anonymous = AgentOutput {
+        diary: vec![DiaryEntry { timestamp: MIDNIGHT, duration: 1.0, location: None }],
+        ..Default::default()
+    };
+    assert!(matches!(w.write_agent(&anonymous), Err(DatasetError::MissingAgent { rows: 1, .. })));
+    w.write_agent(&agent(&city, 1)).unwrap();
+    let s = w.finish(json!({})).unwrap();
+    // Only the two good agents, each once.
+    assert_eq!(s.rows[&OutputKind::Sparse], 8);
+    assert_eq!(s.rows[&OutputKind::Homes], 2);
+    let err =
+        DatasetWriter::create(tmp.path().join("x"), city.clone(), DatasetOptions { batch_rows: 0, ..all_outputs() })
+            .unwrap_err();
+    assert!(matches!(err, DatasetError::Option { name: "batch_rows", .. }), "{err}");
+    let bad_manifest = DatasetWriter::create(tmp.path().join("y"), city, all_outputs()).unwrap().finish(json!([1]));
+    assert!(matches!(bad_manifest, Err(DatasetError::ManifestNotObject { kind: "an array" })));
+    assert!(!tmp.path().join("y/_SUCCESS").exists());
+}
+
+#[test]
+fn file_system_errors_propagate_and_leave_no_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let city = city(0.0);
+    let opts = DatasetOptions { batch_rows: 1, ..all_outputs() };
+    let mut w = DatasetWriter::create(tmp.path(), city.clone(), opts).unwrap();
+    // Something blocks the partition directories: creating them fails.
+    fs::write(tmp.path().join("sparse"), "in the way").unwrap();
+    let err = w.write_agent(&agent(&city, 0)).unwrap_err();
+    match &err {
+        DatasetError::Io { op, path, .. } => {
+            assert_eq!(*op, "creating directory");
+            assert!(path.ends_with("sparse/date=2024-01-01"), "{}", path.display());
+        }
+        other => panic!("expected Io, got {other}"),
+    }
+    // The writer is now failed: later calls and finish report it.
+    assert!(matches!(w.write_agent(&agent(&city, 1)), Err(DatasetError::Failed { .. })));
+    assert!(matches!(w.finish(json!({})), Err(DatasetError::Failed { .. })));
+    assert!(!tmp.path().join("_SUCCESS").exists());
+    assert!(!tmp.path().join("manifest.json").exists());
+    let visible: Vec<_> = all_files(tmp.path()).into_iter().filter(|f| !is_hidden(f)).collect();
+    assert_eq!(visible, vec![std::path::PathBuf::from("sparse")], "only the blocking file remains");
+}
+
+#[cfg(unix)]
+#[test]
+fn disk_full_propagates() {
+    // /dev/full fails every write with ENOSPC; a symlink makes it the part file.
+    if !Path::new("/dev/full").exists() {
+        eprintln!("SKIPPED: /dev/full is missing on this system");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let city = city(0.0);
+    let opts = DatasetOptions {
+        format: DatasetFormat::Csv,
+        batch_rows: 1,
+        outputs: gardencity_io::dataset::OutputSelection {
+            sparse: true,
+            dense: false,
+            diary: false,
+            destinations: false,
+            homes: false,
+        },
+        ..all_outputs()
+    };
+    let mut w = DatasetWriter::create(tmp.path(), city.clone(), opts).unwrap();
+    let part_dir = tmp.path().join("sparse/date=2024-01-01");
+    fs::create_dir_all(&part_dir).unwrap();
+    std::os::unix::fs::symlink("/dev/full", part_dir.join(".part-00000.csv.inprogress")).unwrap();
+    let mut result = Ok(());
+    for k in 0..50 {
+        result = w.write_agent(&agent(&city, k));
+        if result.is_err() {
+            break;
+        }
+    }
+    let result = result.and_then(|_| w.finish(json!({})).map(|_| ()));
+    let err = result.unwrap_err();
+    let text = err.to_string();
+    eprintln!("disk full error: {text}");
+    assert!(
+        matches!(&err, DatasetError::Io { .. } | DatasetError::Failed { .. }) && text.contains("part-00000.csv"),
+        "{text}"
+    );
+    if let DatasetError::Io { source, .. } = &err {
+        assert_eq!(source.raw_os_error(), Some(28), "ENOSPC expected: {text}");
+    }
+    assert!(!tmp.path().join("_SUCCESS").exists());
+}
