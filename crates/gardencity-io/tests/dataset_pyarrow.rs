@@ -261,3 +261,57 @@ fn csv_web_mercator_reads_back_in_pyarrow() {
     write(tmp.path(), &city, opts);
     check_with_pyarrow(tmp.path(), &city, DatasetFormat::Csv, Coordinates::WebMercator);
 }
+
+/// Rows every 7 minutes over the 2024 DST changes in New York, and in Kathmandu
+/// (+05:45): every row lands in the partition of its local date (pyarrow checks each
+/// row against Python's zoneinfo; here the counts per date against chrono).
+#[test]
+fn partitions_follow_local_dates_across_dst_and_odd_offsets() {
+    use chrono::TimeZone;
+    let Some(py) = gardencity_testkit::python() else { return };
+    for tz in [chrono_tz::America::New_York, chrono_tz::Asia::Kathmandu] {
+        let city = city(0.0);
+        let (home, work) = home_work(&city, 0);
+        let mut ts: Vec<i64> = Vec::new();
+        for start in [1_709_942_400_i64, 1_730_505_600] {
+            ts.extend((0..(4 * 86_400 / 420)).map(|i| start + i * 420));
+        }
+        let ping = |t: i64| gardencity::records::Ping { timestamp: t, x: 1.0, y: 2.0, ha: 0.5, location: Some(home) };
+        let entry = |t: i64| gardencity::records::DiaryEntry { timestamp: t, duration: 7.0, location: None };
+        let out = gardencity::records::AgentOutput {
+            agent: Some(gardencity::records::AgentRecord { index: 0, id: "a".into(), home, workplace: work }),
+            sparse: ts.iter().map(|&t| ping(t)).collect(),
+            dense: ts.iter().map(|&t| ping(t)).collect(),
+            diary: ts.iter().map(|&t| entry(t)).collect(),
+            destinations: ts.iter().map(|&t| entry(t)).collect(),
+        };
+        for format in [DatasetFormat::Parquet, DatasetFormat::Csv] {
+            let tmp = tempfile::tempdir().unwrap();
+            let opts = DatasetOptions { format, time_zone: tz, batch_rows: 500, ..all_outputs() };
+            let mut w = DatasetWriter::create(tmp.path(), city.clone(), opts).unwrap();
+            w.write_agent(&out).unwrap();
+            w.finish(json!({})).unwrap();
+            let text = gardencity_testkit::run_python(
+                &py,
+                READ_SCRIPT,
+                &[tmp.path().to_str().unwrap(), format.as_str(), tz.name()],
+            );
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let mut want: std::collections::BTreeMap<String, u64> = Default::default();
+            for &t in &ts {
+                let d = tz.timestamp_opt(t, 0).unwrap().date_naive().format("%Y-%m-%d").to_string();
+                *want.entry(d).or_default() += 1;
+            }
+            assert_eq!(want.len(), 10, "{tz}: two runs of four days straddle five dates each");
+            for kind in [OutputKind::Sparse, OutputKind::Dense, OutputKind::Diary, OutputKind::Destinations] {
+                let got: std::collections::BTreeMap<String, u64> =
+                    serde_json::from_value(v[kind.dir_name()]["counts"].clone()).unwrap();
+                assert_eq!(got, want, "{tz} {format} {kind}");
+            }
+            if format == DatasetFormat::Parquet {
+                let dt = &v["sparse"]["schema"][3];
+                assert_eq!(dt, &json!(["datetime", format!("timestamp[ms, tz={}]", tz.name())]));
+            }
+        }
+    }
+}

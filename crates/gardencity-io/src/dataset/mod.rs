@@ -216,6 +216,37 @@ impl OutputSelection {
     }
 }
 
+impl FromStr for OutputSelection {
+    type Err = ParseNameError;
+    /// Parses a comma-separated list of outputs (`sparse,dense,diaries,destinations,homes`;
+    /// `diary` is accepted for `diaries`, `all` for everything).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut sel = OutputSelection { sparse: false, dense: false, diary: false, destinations: false, homes: false };
+        for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let name = name.to_ascii_lowercase();
+            match name.as_str() {
+                "all" => sel = OutputSelection::all(),
+                "diary" => sel.diary = true,
+                _ => match OutputKind::from_dir_name(&name) {
+                    Some(OutputKind::Sparse) => sel.sparse = true,
+                    Some(OutputKind::Dense) => sel.dense = true,
+                    Some(OutputKind::Diary) => sel.diary = true,
+                    Some(OutputKind::Destinations) => sel.destinations = true,
+                    Some(OutputKind::Homes) => sel.homes = true,
+                    None => {
+                        return Err(ParseNameError {
+                            what: "output",
+                            given: name,
+                            expected: "sparse, dense, diaries, destinations, homes, all",
+                        })
+                    }
+                },
+            }
+        }
+        Ok(sel)
+    }
+}
+
 /// Settings of a [`DatasetWriter`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetOptions {
@@ -261,5 +292,29 @@ impl Default for DatasetOptions {
             max_open_files: 256,
             overwrite: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse() {
+        assert_eq!("CSV".parse::<DatasetFormat>(), Ok(DatasetFormat::Csv));
+        assert_eq!("web-mercator".parse::<Coordinates>(), Ok(Coordinates::WebMercator));
+        assert_eq!("lonlat".parse::<Coordinates>(), Ok(Coordinates::LonLat));
+        assert!("utm".parse::<Coordinates>().is_err());
+        let sel: OutputSelection = "sparse, diary,homes".parse().unwrap();
+        assert_eq!(sel.kinds(), vec![OutputKind::Sparse, OutputKind::Diary, OutputKind::Homes]);
+        assert_eq!("all".parse::<OutputSelection>(), Ok(OutputSelection::all()));
+        assert!("sparse,pings".parse::<OutputSelection>().is_err());
+    }
+
+    #[test]
+    fn writer_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<DatasetWriter>();
+        send::<DatasetError>();
     }
 }
