@@ -221,7 +221,7 @@ impl<'a> Population<'a> {
                 &mut w.trajectory,
             )
             .map_err(|source| SimError::Movement { agent: agent.id.clone(), source })?;
-        let mut out = AgentOutput::default();
+        let mut out = AgentOutput { ticks: w.trajectory.pings.len() as u64, ..AgentOutput::default() };
         if c.outputs.sparse {
             let mut prng = agent_rng(c.seed, index, Stream::Params);
             let params = c.sampling.draw(&mut prng)?;
@@ -251,7 +251,6 @@ impl<'a> Population<'a> {
         let n = self.config.n_agents;
         let chunk = self.config.chunk_size as u64;
         let mut stats = RunStats::default();
-        let dense_per_agent = |o: &AgentOutput| o.dense.len() as u64;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<AgentOutput>, SimError>>(1);
         std::thread::scope(|scope| -> Result<(), SimError> {
             // Producer: simulates chunks in parallel, in order.
@@ -274,7 +273,7 @@ impl<'a> Population<'a> {
                 let outs = outs?;
                 for o in &outs {
                     stats.sparse_pings += o.sparse.len() as u64;
-                    stats.dense_pings += dense_per_agent(o);
+                    stats.dense_pings += o.ticks;
                     stats.diary_entries += o.diary.len() as u64;
                     stats.destination_entries += o.destinations.len() as u64;
                     sink.write_agent(o).map_err(|e| SimError::Sink {

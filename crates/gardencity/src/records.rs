@@ -57,6 +57,8 @@ pub struct AgentOutput {
     pub diary: Vec<DiaryEntry>,
     /// The EPR destination diary (condensed).
     pub destinations: Vec<DiaryEntry>,
+    /// Dense pings simulated (whether or not `dense` was kept).
+    pub ticks: u64,
 }
 
 impl AgentOutput {
@@ -67,6 +69,7 @@ impl AgentOutput {
         self.dense.clear();
         self.diary.clear();
         self.destinations.clear();
+        self.ticks = 0;
     }
 }
 

@@ -76,6 +76,7 @@ pub fn agent(city: &City, k: usize) -> AgentOutput {
             DiaryEntry { timestamp: MIDNIGHT - 7200 - k64 * 60, duration: 120.0, location: Some(home) },
             DiaryEntry { timestamp: MIDNIGHT, duration: 480.0, location: Some(work) },
         ],
+        ticks: 4,
     }
 }
 
