@@ -278,13 +278,15 @@ fn partitions_follow_local_dates_across_dst_and_odd_offsets() {
         }
         let ping = |t: i64| gardencity::records::Ping { timestamp: t, x: 1.0, y: 2.0, ha: 0.5, location: Some(home) };
         let entry = |t: i64| gardencity::records::DiaryEntry { timestamp: t, duration: 7.0, location: None };
-        let out = gardencity::records::AgentOutput {
+        // Field by field, so fields added to AgentOutput later keep their defaults.
+        let mut out = gardencity::records::AgentOutput {
             agent: Some(gardencity::records::AgentRecord { index: 0, id: "a".into(), home, workplace: work }),
-            sparse: ts.iter().map(|&t| ping(t)).collect(),
-            dense: ts.iter().map(|&t| ping(t)).collect(),
-            diary: ts.iter().map(|&t| entry(t)).collect(),
-            destinations: ts.iter().map(|&t| entry(t)).collect(),
+            ..Default::default()
         };
+        out.sparse = ts.iter().map(|&t| ping(t)).collect();
+        out.dense = ts.iter().map(|&t| ping(t)).collect();
+        out.diary = ts.iter().map(|&t| entry(t)).collect();
+        out.destinations = ts.iter().map(|&t| entry(t)).collect();
         for format in [DatasetFormat::Parquet, DatasetFormat::Csv] {
             let tmp = tempfile::tempdir().unwrap();
             let opts = DatasetOptions { format, time_zone: tz, batch_rows: 500, ..all_outputs() };
