@@ -15,9 +15,9 @@ pub mod city;
 pub mod error;
 pub mod gravity;
 pub mod mobility;
+pub mod population;
 pub mod records;
 pub mod routing;
-pub mod population;
 pub mod sampling;
 
 pub use city::{

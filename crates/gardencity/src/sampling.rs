@@ -192,10 +192,10 @@ impl SamplingConfig {
                 format!("more than {HA_MIN:.4} blocks (8 m) with the Pareto prior, or 0 for no noise"),
             ));
         }
-        if !(self.ha_cap > 0.0) {
+        if self.ha_cap.is_nan() || self.ha_cap <= 0.0 {
             return Err(ParamError::new("ha_cap", self.ha_cap, "a positive number of blocks"));
         }
-        if !(self.noise_clip >= 0.0) {
+        if self.noise_clip.is_nan() || self.noise_clip < 0.0 {
             return Err(ParamError::new("noise_clip", self.noise_clip, "a non-negative number of blocks"));
         }
         // Which combinations determine the betas.

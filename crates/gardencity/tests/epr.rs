@@ -173,9 +173,8 @@ fn preferential_return_follows_counts() {
 fn uniform_fallback_when_nothing_allowed() {
     let c = city();
     let g = gravity(&c);
-    let mut p = MobilityParams::default();
-    p.rho = 0.0; // never explore
-    p.schedule = Schedule { hours: vec![vec![]; 24] };
+    // Never explore, nothing allowed.
+    let p = MobilityParams { rho: 0.0, schedule: Schedule { hours: vec![vec![]; 24] }, ..Default::default() };
     let mut st = EprState::new(c.buildings().len());
     let mut rng = SimRng::seed_from_u64(8);
     let h = c.buildings_of_type(BuildingType::Home)[0];

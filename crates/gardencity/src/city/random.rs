@@ -75,7 +75,7 @@ pub fn random_city(p: &RandomCityParams) -> Result<City, CityError> {
         });
     }
     let total: f64 = p.type_probs.iter().sum();
-    if p.type_probs.iter().any(|&q| !(q >= 0.0) || !q.is_finite()) || !(total > 0.0) {
+    if p.type_probs.iter().any(|&q| q.is_nan() || q < 0.0 || !q.is_finite()) || total.is_nan() || total <= 0.0 {
         return Err(CityError::Parameter {
             name: "type_probs".into(),
             reason: "probabilities must be finite, non-negative and not all zero".into(),
