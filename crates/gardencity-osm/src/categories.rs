@@ -156,11 +156,19 @@ impl Categories {
 
     /// The subtype of a feature from its tags (SPEC section 8, first rule that applies);
     /// `None` is "unknown". `infer_residential` enables the optional residential inference.
-    pub fn subtype<'a>(&'a self, tag: &dyn Fn(&str) -> Option<&'a str>, infer_residential: bool) -> Option<&'a str> {
+    pub fn subtype<'a, 't>(
+        &'a self,
+        tag: &dyn Fn(&str) -> Option<&'t str>,
+        infer_residential: bool,
+    ) -> Option<&'a str> {
         self.subtype_inner(tag, infer_residential)
     }
 
-    fn subtype_inner<'a>(&'a self, tag: &dyn Fn(&str) -> Option<&'a str>, infer_residential: bool) -> Option<&'a str> {
+    fn subtype_inner<'a, 't>(
+        &'a self,
+        tag: &dyn Fn(&str) -> Option<&'t str>,
+        infer_residential: bool,
+    ) -> Option<&'a str> {
         let building = tag("building");
         if building == Some("parking") {
             return Some("parking");
@@ -211,7 +219,7 @@ impl Categories {
     }
 
     /// The garden-city category of a feature from its tags (unknown subtypes are `other`).
-    pub fn classify<'a>(&'a self, tag: &dyn Fn(&str) -> Option<&'a str>, infer_residential: bool) -> BuildingType {
+    pub fn classify<'t>(&self, tag: &dyn Fn(&str) -> Option<&'t str>, infer_residential: bool) -> BuildingType {
         self.subtype_inner(tag, infer_residential).map(|s| self.category_of(s)).unwrap_or(BuildingType::Other)
     }
 }

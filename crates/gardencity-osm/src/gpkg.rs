@@ -37,9 +37,8 @@ impl Default for InputOptions {
     }
 }
 
-/// Highway values the automatic rotation ignores.
-const MAJOR: [&str; 8] =
-    ["motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link"];
+/// Highway values the automatic rotation ignores (the reference's list).
+pub const MAJOR_HIGHWAYS: [&str; 3] = ["motorway", "trunk", "primary"];
 
 /// True when a highway value (possibly a list written as text, `"['residential', 'service']"`)
 /// names a major road.
@@ -48,7 +47,7 @@ pub fn is_major_highway(value: &str) -> bool {
         .trim_matches(|c| c == '[' || c == ']')
         .split(',')
         .map(|v| v.trim().trim_matches(|c| c == '\'' || c == '"').trim())
-        .any(|v| MAJOR.contains(&v))
+        .any(|v| MAJOR_HIGHWAYS.contains(&v))
 }
 
 /// How a layer's coordinates map to EPSG:3857.

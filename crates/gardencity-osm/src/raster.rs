@@ -12,8 +12,7 @@ use std::collections::VecDeque;
 pub struct StreetLine {
     /// The line.
     pub geometry: LineString<f64>,
-    /// True for major roads (motorway, trunk, primary, secondary and their links), which
-    /// the automatic rotation ignores.
+    /// True for major roads (motorway, trunk, primary), which the automatic rotation ignores.
     pub major: bool,
 }
 
