@@ -287,3 +287,39 @@ fn disk_full_propagates() {
     }
     assert!(!tmp.path().join("_SUCCESS").exists());
 }
+
+#[test]
+fn readers_filter_prune_and_report_bad_files() {
+    for format in [DatasetFormat::Parquet, DatasetFormat::Csv] {
+        let tmp = tempfile::tempdir().unwrap();
+        let city = city(0.0);
+        write_all(tmp.path(), DatasetOptions { format, ..all_outputs() }, 3);
+        let homes = gardencity_io::dataset::read_homes(tmp.path(), &RowFilter::default()).unwrap();
+        assert_eq!(homes.len(), 3);
+        for (k, h) in homes.iter().enumerate() {
+            // Sorted by user id: agent_0, agent_1, then the quoted one (agent 2).
+            let (home, work) = home_work(&city, k);
+            assert_eq!(h.user_id, user_id(k));
+            assert_eq!((h.home.as_str(), h.workplace.as_str()), (&*city.building(home).id, &*city.building(work).id));
+        }
+        // Corrupt the first day's sparse file: a time range after local midnight never opens it.
+        let ext = format.as_str();
+        let day1 = tmp.path().join(format!("sparse/date=2024-01-01/part-00000.{ext}"));
+        fs::write(&day1, "user_id,x\nnot,a number\n").unwrap();
+        let after = RowFilter { start: Some(MIDNIGHT), ..Default::default() };
+        let pings = read_pings(tmp.path(), OutputKind::Sparse, &after).unwrap();
+        assert_eq!(pings.len(), 6);
+        assert!(pings.iter().all(|p| p.timestamp >= MIDNIGHT));
+        let before = RowFilter { end: Some(MIDNIGHT), ..Default::default() };
+        let err = read_pings(tmp.path(), OutputKind::Sparse, &before).unwrap_err();
+        assert!(err.to_string().contains("date=2024-01-01/part-00000"), "{err}");
+        // Diaries: the window [MIDNIGHT - 1200, MIDNIGHT + 301) holds each agent's trip and work stay.
+        let window = RowFilter { start: Some(MIDNIGHT - 1200), end: Some(MIDNIGHT + 301), users: None };
+        let d = read_diary(tmp.path(), OutputKind::Diary, &window).unwrap();
+        assert_eq!(d.len(), 6);
+        assert_eq!(d.iter().filter(|e| e.location.is_none()).count(), 3);
+        // Wrong output kinds are refused.
+        assert!(read_pings(tmp.path(), OutputKind::Diary, &RowFilter::default()).is_err());
+        assert!(read_diary(tmp.path(), OutputKind::Dense, &RowFilter::default()).is_err());
+    }
+}

@@ -16,7 +16,7 @@
 //! `date` is the local date (in the configured time zone) of each row and lives only
 //! in the directory name. Part files carry a hidden name while being written and are
 //! renamed by [`DatasetWriter::finish`], which then writes the manifest and, last, the
-//! empty `_SUCCESS` marker. [`read_manifest`], [`read_pings`] and [`read_diary`] read
+//! empty `_SUCCESS` marker. [`read_manifest`], [`read_pings`], [`read_diary`] and [`read_homes`] read
 //! a finished dataset back.
 
 mod columns;
@@ -27,7 +27,9 @@ mod read;
 mod writer;
 
 pub use error::DatasetError;
-pub use read::{read_diary, read_manifest, read_pings, DiaryRow, Manifest, OutputManifest, PingRow, RowFilter};
+pub use read::{
+    read_diary, read_homes, read_manifest, read_pings, DiaryRow, HomeRow, Manifest, OutputManifest, PingRow, RowFilter,
+};
 pub use writer::{DatasetSummary, DatasetWriter};
 
 use chrono::NaiveDate;

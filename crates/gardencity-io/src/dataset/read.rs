@@ -2,15 +2,16 @@
 
 use super::layout::{MANIFEST, SUCCESS};
 use super::{Coordinates, DatasetError, DatasetFormat, OutputKind};
-use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
-use chrono::NaiveDate;
+use arrow_array::{Array, Float64Array, Int64Array, StringArray};
+use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 use gardencity::Georeference;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 
 /// Rows and part files of one output, as listed in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -140,134 +141,208 @@ pub fn read_manifest(dir: impl AsRef<Path>) -> Result<Manifest, DatasetError> {
     Ok(Manifest { format, coordinates, time_zone, start_date, georeference, agents, outputs, raw })
 }
 
-/// Column values of one file, by name, as read from Parquet or CSV.
-enum Table {
-    Arrow(Vec<RecordBatch>),
-    Csv { header: HashMap<String, usize>, rows: Vec<Vec<String>> },
+/// Home and workplace of one agent, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeRow {
+    /// Agent id.
+    pub user_id: String,
+    /// Home building id.
+    pub home: String,
+    /// Workplace building id.
+    pub workplace: String,
 }
 
-fn read_table(dir: &Path, rel: &str, format: DatasetFormat) -> Result<(PathBuf, Table), DatasetError> {
-    let path = dir.join(rel);
-    match format {
-        DatasetFormat::Parquet => {
-            let f = File::open(&path).map_err(|e| DatasetError::io("opening", &path, e))?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-                .and_then(|b| b.build())
-                .map_err(|e| DatasetError::parquet("reading", &path, e))?;
-            let batches = reader
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| DatasetError::invalid(&path, format!("decoding a record batch: {e}")))?;
-            Ok((path, Table::Arrow(batches)))
-        }
-        DatasetFormat::Csv => {
-            let text = fs::read_to_string(&path).map_err(|e| DatasetError::io("reading", &path, e))?;
-            let mut rows = parse_csv(&text);
-            if rows.is_empty() {
-                return Err(DatasetError::invalid(&path, "no header line"));
+/// One row being decoded: the requested columns, in the requested order.
+enum Row<'a> {
+    Arrow { cols: &'a [&'a dyn Array], i: usize },
+    Csv { fields: &'a [String], idx: &'a [usize], line: usize },
+}
+
+struct RowCtx<'a> {
+    row: Row<'a>,
+    names: &'a [&'a str],
+    path: &'a Path,
+}
+
+impl RowCtx<'_> {
+    fn bad(&self, k: usize, what: &str) -> DatasetError {
+        let at = match self.row {
+            Row::Arrow { i, .. } => format!("row {i} of a record batch"),
+            Row::Csv { line, .. } => format!("line {line}"),
+        };
+        DatasetError::invalid(self.path, format!("{at}: column {}: expected {what}", self.names[k]))
+    }
+    /// A string column; `None` for null (empty in CSV).
+    fn str(&self, k: usize) -> Result<Option<&str>, DatasetError> {
+        match &self.row {
+            Row::Arrow { cols, i } => {
+                let a = cols[k].as_any().downcast_ref::<StringArray>().ok_or_else(|| self.bad(k, "strings"))?;
+                Ok(a.is_valid(*i).then(|| a.value(*i)))
             }
-            let header = rows.remove(0).into_iter().enumerate().map(|(i, n)| (n, i)).collect();
-            Ok((path, Table::Csv { header, rows }))
+            Row::Csv { fields, idx, .. } => Ok(fields.get(idx[k]).map(String::as_str).filter(|v| !v.is_empty())),
+        }
+    }
+    fn string(&self, k: usize) -> Result<String, DatasetError> {
+        Ok(self.str(k)?.ok_or_else(|| self.bad(k, "a value"))?.to_string())
+    }
+    fn i64(&self, k: usize) -> Result<i64, DatasetError> {
+        match &self.row {
+            Row::Arrow { cols, i } => {
+                let a = cols[k].as_any().downcast_ref::<Int64Array>().ok_or_else(|| self.bad(k, "int64"))?;
+                Ok(a.value(*i))
+            }
+            Row::Csv { fields, idx, .. } => {
+                fields.get(idx[k]).and_then(|v| v.parse().ok()).ok_or_else(|| self.bad(k, "an integer"))
+            }
+        }
+    }
+    fn f64(&self, k: usize) -> Result<f64, DatasetError> {
+        match &self.row {
+            Row::Arrow { cols, i } => {
+                let a = cols[k].as_any().downcast_ref::<Float64Array>().ok_or_else(|| self.bad(k, "float64"))?;
+                Ok(a.value(*i))
+            }
+            Row::Csv { fields, idx, .. } => {
+                fields.get(idx[k]).and_then(|v| v.parse().ok()).ok_or_else(|| self.bad(k, "a number"))
+            }
         }
     }
 }
 
-fn arrow_col<'a, T: 'static>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a T, DatasetError> {
-    b.column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<T>())
-        .ok_or_else(|| DatasetError::invalid(path, format!("column {name} is missing or has an unexpected type")))
+/// The local date in a part file's `date=YYYY-MM-DD` directory.
+fn partition_date(rel: &str) -> Option<NaiveDate> {
+    rel.split('/').find_map(|c| NaiveDate::parse_from_str(c.strip_prefix("date=")?, "%Y-%m-%d").ok())
 }
 
-fn csv_idx(header: &HashMap<String, usize>, name: &str, path: &Path) -> Result<usize, DatasetError> {
-    header.get(name).copied().ok_or_else(|| DatasetError::invalid(path, format!("no column {name} in the header")))
+/// Local dates that can hold rows in `[start, end)`: a row's partition is its local
+/// date, which never decreases with time.
+fn date_range(tz: Tz, filter: &RowFilter) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    let local = |ts: i64| DateTime::from_timestamp(ts, 0).map(|t| t.with_timezone(&tz).date_naive());
+    (filter.start.and_then(local), filter.end.and_then(|e| local(e.saturating_sub(1))))
 }
 
-fn csv_parse<T: std::str::FromStr>(
-    row: &[String],
-    i: usize,
-    name: &str,
-    line: usize,
-    path: &Path,
-) -> Result<T, DatasetError> {
-    row.get(i)
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| DatasetError::invalid(path, format!("line {line}: column {name}: expected a number")))
-}
-
-fn csv_opt(row: &[String], i: usize) -> Option<String> {
-    row.get(i).filter(|v| !v.is_empty()).cloned()
-}
-
-fn dataset_files(dir: &Path, kind: OutputKind) -> Result<(Manifest, Vec<String>), DatasetError> {
+/// Streams every row of one output's part files, in file order, handing the columns
+/// `names` to `emit`. Rows failing `filter` are skipped (by user when `names` has
+/// `user_id`, by time when it has `timestamp`); partitions outside the time range are
+/// not opened.
+fn scan<T>(
+    dir: &Path,
+    kind: OutputKind,
+    filter: &RowFilter,
+    names: &[&str],
+    mut emit: impl FnMut(&RowCtx<'_>) -> Result<T, DatasetError>,
+) -> Result<Vec<T>, DatasetError> {
     let m = read_manifest(dir)?;
     let files = m
         .outputs
         .get(&kind)
         .map(|o| o.files.clone())
         .ok_or_else(|| DatasetError::invalid(dir.join(MANIFEST), format!("the dataset has no {kind} output")))?;
-    Ok((m, files))
-}
-
-/// Reads sparse or dense pings of a finished dataset, filtered, sorted by user id then
-/// timestamp (stable).
-pub fn read_pings(dir: impl AsRef<Path>, kind: OutputKind, filter: &RowFilter) -> Result<Vec<PingRow>, DatasetError> {
-    let dir = dir.as_ref();
-    if !matches!(kind, OutputKind::Sparse | OutputKind::Dense) {
-        return Err(DatasetError::invalid(dir, format!("read_pings reads sparse or dense pings, not {kind}")));
-    }
-    let (m, files) = dataset_files(dir, kind)?;
+    let user_k = names.iter().position(|n| *n == "user_id");
+    let ts_k = names.iter().position(|n| *n == "timestamp");
+    let (first, last) = if ts_k.is_some() { date_range(m.time_zone, filter) } else { (None, None) };
     let mut out = Vec::new();
+    let mut visit = |ctx: &RowCtx<'_>, out: &mut Vec<T>| -> Result<(), DatasetError> {
+        if let Some(k) = user_k {
+            if let Some(users) = &filter.users {
+                if !users.contains(ctx.str(k)?.unwrap_or("")) {
+                    return Ok(());
+                }
+            }
+        }
+        if let Some(k) = ts_k {
+            let ts = ctx.i64(k)?;
+            if filter.start.is_some_and(|s| ts < s) || filter.end.is_some_and(|e| ts >= e) {
+                return Ok(());
+            }
+        }
+        out.push(emit(ctx)?);
+        Ok(())
+    };
     for rel in files {
-        let (path, table) = read_table(dir, &rel, m.format)?;
-        match table {
-            Table::Arrow(batches) => {
-                for b in &batches {
-                    let user = arrow_col::<StringArray>(b, "user_id", &path)?;
-                    let ts = arrow_col::<Int64Array>(b, "timestamp", &path)?;
-                    let x = arrow_col::<Float64Array>(b, "x", &path)?;
-                    let y = arrow_col::<Float64Array>(b, "y", &path)?;
-                    let ha = arrow_col::<Float64Array>(b, "ha", &path)?;
-                    let loc = match kind {
-                        OutputKind::Dense => Some(arrow_col::<StringArray>(b, "location", &path)?),
-                        _ => None,
-                    };
-                    for i in 0..b.num_rows() {
-                        if !filter.matches(user.value(i), ts.value(i)) {
-                            continue;
-                        }
-                        out.push(PingRow {
-                            user_id: user.value(i).to_string(),
-                            timestamp: ts.value(i),
-                            x: x.value(i),
-                            y: y.value(i),
-                            ha: ha.value(i),
-                            location: loc.filter(|l| l.is_valid(i)).map(|l| l.value(i).to_string()),
-                        });
+        if let Some(d) = partition_date(&rel) {
+            if first.is_some_and(|f| d < f) || last.is_some_and(|l| d > l) {
+                continue;
+            }
+        }
+        let path = dir.join(&rel);
+        let f = File::open(&path).map_err(|e| DatasetError::io("opening", &path, e))?;
+        match m.format {
+            DatasetFormat::Parquet => {
+                let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+                    .and_then(|b| b.build())
+                    .map_err(|e| DatasetError::parquet("reading", &path, e))?;
+                for batch in reader {
+                    let batch =
+                        batch.map_err(|e| DatasetError::invalid(&path, format!("decoding a record batch: {e}")))?;
+                    let cols = names
+                        .iter()
+                        .map(|n| {
+                            batch
+                                .column_by_name(n)
+                                .map(|c| c.as_ref())
+                                .ok_or_else(|| DatasetError::invalid(&path, format!("no column {n}")))
+                        })
+                        .collect::<Result<Vec<&dyn Array>, _>>()?;
+                    for i in 0..batch.num_rows() {
+                        visit(&RowCtx { row: Row::Arrow { cols: &cols, i }, names, path: &path }, &mut out)?;
                     }
                 }
             }
-            Table::Csv { header, rows } => {
-                let [u, t, xi, yi, hai] = ["user_id", "timestamp", "x", "y", "ha"].map(|n| csv_idx(&header, n, &path));
-                let (u, t, xi, yi, hai) = (u?, t?, xi?, yi?, hai?);
-                let li = if kind == OutputKind::Dense { Some(csv_idx(&header, "location", &path)?) } else { None };
-                for (k, row) in rows.iter().enumerate() {
-                    let line = k + 2;
-                    let user = row.get(u).cloned().unwrap_or_default();
-                    let ts: i64 = csv_parse(row, t, "timestamp", line, &path)?;
-                    if !filter.matches(&user, ts) {
-                        continue;
-                    }
-                    out.push(PingRow {
-                        user_id: user,
-                        timestamp: ts,
-                        x: csv_parse(row, xi, "x", line, &path)?,
-                        y: csv_parse(row, yi, "y", line, &path)?,
-                        ha: csv_parse(row, hai, "ha", line, &path)?,
-                        location: li.and_then(|i| csv_opt(row, i)),
-                    });
+            DatasetFormat::Csv => {
+                let mut records = CsvRecords::new(BufReader::new(f));
+                let mut fields = Vec::new();
+                let io_err = |e| DatasetError::io("reading", &path, e);
+                if !records.next_record(&mut fields).map_err(io_err)? {
+                    return Err(DatasetError::invalid(&path, "no header line"));
+                }
+                let idx = names
+                    .iter()
+                    .map(|n| {
+                        fields
+                            .iter()
+                            .position(|h| h == n)
+                            .ok_or_else(|| DatasetError::invalid(&path, format!("no column {n} in the header")))
+                    })
+                    .collect::<Result<Vec<usize>, _>>()?;
+                let mut line = 1;
+                while records.next_record(&mut fields).map_err(io_err)? {
+                    line += 1;
+                    visit(
+                        &RowCtx { row: Row::Csv { fields: &fields, idx: &idx, line }, names, path: &path },
+                        &mut out,
+                    )?;
                 }
             }
         }
     }
+    Ok(out)
+}
+
+/// Reads sparse or dense pings of a finished dataset, filtered, sorted by user id then
+/// timestamp (stable). Only the partitions that can hold the time range are read.
+pub fn read_pings(dir: impl AsRef<Path>, kind: OutputKind, filter: &RowFilter) -> Result<Vec<PingRow>, DatasetError> {
+    let dir = dir.as_ref();
+    let dense = match kind {
+        OutputKind::Sparse => false,
+        OutputKind::Dense => true,
+        _ => return Err(DatasetError::invalid(dir, format!("read_pings reads sparse or dense pings, not {kind}"))),
+    };
+    let names: &[&str] = if dense {
+        &["user_id", "timestamp", "x", "y", "ha", "location"]
+    } else {
+        &["user_id", "timestamp", "x", "y", "ha"]
+    };
+    let mut out = scan(dir, kind, filter, names, |r| {
+        Ok(PingRow {
+            user_id: r.string(0)?,
+            timestamp: r.i64(1)?,
+            x: r.f64(2)?,
+            y: r.f64(3)?,
+            ha: r.f64(4)?,
+            location: if dense { r.str(5)?.map(String::from) } else { None },
+        })
+    })?;
     out.sort_by(|a, b| a.user_id.cmp(&b.user_id).then(a.timestamp.cmp(&b.timestamp)));
     Ok(out)
 }
@@ -279,54 +354,58 @@ pub fn read_diary(dir: impl AsRef<Path>, kind: OutputKind, filter: &RowFilter) -
     if !matches!(kind, OutputKind::Diary | OutputKind::Destinations) {
         return Err(DatasetError::invalid(dir, format!("read_diary reads diaries or destinations, not {kind}")));
     }
-    let (m, files) = dataset_files(dir, kind)?;
-    let mut out = Vec::new();
-    for rel in files {
-        let (path, table) = read_table(dir, &rel, m.format)?;
-        match table {
-            Table::Arrow(batches) => {
-                for b in &batches {
-                    let user = arrow_col::<StringArray>(b, "user_id", &path)?;
-                    let ts = arrow_col::<Int64Array>(b, "timestamp", &path)?;
-                    let dur = arrow_col::<Float64Array>(b, "duration", &path)?;
-                    let loc = arrow_col::<StringArray>(b, "location", &path)?;
-                    for i in 0..b.num_rows() {
-                        if !filter.matches(user.value(i), ts.value(i)) {
-                            continue;
-                        }
-                        out.push(DiaryRow {
-                            user_id: user.value(i).to_string(),
-                            timestamp: ts.value(i),
-                            duration: dur.value(i),
-                            location: loc.is_valid(i).then(|| loc.value(i).to_string()),
-                        });
-                    }
-                }
-            }
-            Table::Csv { header, rows } => {
-                let u = csv_idx(&header, "user_id", &path)?;
-                let t = csv_idx(&header, "timestamp", &path)?;
-                let d = csv_idx(&header, "duration", &path)?;
-                let l = csv_idx(&header, "location", &path)?;
-                for (k, row) in rows.iter().enumerate() {
-                    let line = k + 2;
-                    let user = row.get(u).cloned().unwrap_or_default();
-                    let ts: i64 = csv_parse(row, t, "timestamp", line, &path)?;
-                    if !filter.matches(&user, ts) {
-                        continue;
-                    }
-                    out.push(DiaryRow {
-                        user_id: user,
-                        timestamp: ts,
-                        duration: csv_parse(row, d, "duration", line, &path)?,
-                        location: csv_opt(row, l),
-                    });
-                }
-            }
-        }
-    }
+    let names = ["user_id", "timestamp", "duration", "location"];
+    let mut out = scan(dir, kind, filter, &names, |r| {
+        Ok(DiaryRow {
+            user_id: r.string(0)?,
+            timestamp: r.i64(1)?,
+            duration: r.f64(2)?,
+            location: r.str(3)?.map(String::from),
+        })
+    })?;
     out.sort_by(|a, b| a.user_id.cmp(&b.user_id).then(a.timestamp.cmp(&b.timestamp)));
     Ok(out)
+}
+
+/// Reads the homes table (the filter's users only; its time range does not apply),
+/// sorted by user id.
+pub fn read_homes(dir: impl AsRef<Path>, filter: &RowFilter) -> Result<Vec<HomeRow>, DatasetError> {
+    let names = ["user_id", "home", "workplace"];
+    let mut out = scan(dir.as_ref(), OutputKind::Homes, filter, &names, |r| {
+        Ok(HomeRow { user_id: r.string(0)?, home: r.string(1)?, workplace: r.string(2)? })
+    })?;
+    out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    Ok(out)
+}
+
+/// Reads CSV records one at a time (RFC 4180 quoting, fields may span lines).
+struct CsvRecords<R> {
+    r: R,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> CsvRecords<R> {
+    fn new(r: R) -> Self {
+        CsvRecords { r, buf: Vec::new() }
+    }
+    /// Reads the next record into `fields`; false at the end of the input.
+    fn next_record(&mut self, fields: &mut Vec<String>) -> std::io::Result<bool> {
+        self.buf.clear();
+        loop {
+            let n = self.r.read_until(b'\n', &mut self.buf)?;
+            let quotes = self.buf.iter().filter(|&&b| b == b'"').count();
+            if n == 0 || quotes % 2 == 0 {
+                break;
+            }
+        }
+        if self.buf.is_empty() {
+            return Ok(false);
+        }
+        let text =
+            std::str::from_utf8(&self.buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        *fields = parse_csv(text).into_iter().next().unwrap_or_default();
+        Ok(true)
+    }
 }
 
 /// Splits CSV text into records (RFC 4180 quoting; `\r` outside quotes ignored).
@@ -376,6 +455,26 @@ mod tests {
     fn csv_records() {
         let rows = parse_csv("a,b,c\n1,\"x,\"\"y\"\"\",\n2,,z\r\n");
         assert_eq!(rows, vec![vec!["a", "b", "c"], vec!["1", "x,\"y\"", ""], vec!["2", "", "z"]]);
+    }
+
+    #[test]
+    fn csv_records_stream_across_lines() {
+        let text = "a,b\n\"x\ny\",2\n\n3,\"\"\"\"\n";
+        let mut r = CsvRecords::new(std::io::Cursor::new(text));
+        let mut f = Vec::new();
+        let mut all = Vec::new();
+        while r.next_record(&mut f).unwrap() {
+            all.push(f.clone());
+        }
+        assert_eq!(all, vec![vec!["a", "b"], vec!["x\ny", "2"], vec![""], vec!["3", "\""]]);
+    }
+
+    #[test]
+    fn partition_dates_of_paths() {
+        assert_eq!(partition_date("sparse/date=2024-01-02/part-00000.csv"), NaiveDate::from_ymd_opt(2024, 1, 2));
+        let f = RowFilter { users: None, start: Some(1_704_171_600), end: Some(1_704_171_600 + 86_400) };
+        let (a, b) = date_range(chrono_tz::America::New_York, &f);
+        assert_eq!((a, b), (NaiveDate::from_ymd_opt(2024, 1, 2), NaiveDate::from_ymd_opt(2024, 1, 2)));
     }
 
     #[test]
