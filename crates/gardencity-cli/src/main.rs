@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod city_cmd;
+
 #[derive(Parser)]
 #[command(name = "gardencity", version, about = "Synthetic human-mobility data with ground truth")]
 struct Cli {
@@ -10,11 +12,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Random cities and city GeoPackages.
+    City(city_cmd::CityArgs),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::City(a) => city_cmd::run(a),
+    };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

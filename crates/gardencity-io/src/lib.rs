@@ -1,2 +1,3 @@
 //! gardencity file formats: city GeoPackages, snapshots, Parquet/CSV outputs.
+pub mod gpkg;
 pub mod dataset;

@@ -1,0 +1,214 @@
+//! GeoPackage binary geometries: the `GP` header (version 0, little-endian, XY
+//! envelope) followed by little-endian ISO WKB (2D).
+
+use geo_types::{Coord, Geometry, LineString, Polygon};
+
+/// The geometry type names of `gpkg_geometry_columns.geometry_type_name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeometryType {
+    /// Any geometry type (mixed layers).
+    Geometry,
+    /// `POINT`.
+    Point,
+    /// `LINESTRING`.
+    LineString,
+    /// `POLYGON`.
+    Polygon,
+    /// `MULTIPOINT`.
+    MultiPoint,
+    /// `MULTILINESTRING`.
+    MultiLineString,
+    /// `MULTIPOLYGON`.
+    MultiPolygon,
+    /// `GEOMETRYCOLLECTION`.
+    GeometryCollection,
+}
+
+impl GeometryType {
+    /// The name stored in `gpkg_geometry_columns`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeometryType::Geometry => "GEOMETRY",
+            GeometryType::Point => "POINT",
+            GeometryType::LineString => "LINESTRING",
+            GeometryType::Polygon => "POLYGON",
+            GeometryType::MultiPoint => "MULTIPOINT",
+            GeometryType::MultiLineString => "MULTILINESTRING",
+            GeometryType::MultiPolygon => "MULTIPOLYGON",
+            GeometryType::GeometryCollection => "GEOMETRYCOLLECTION",
+        }
+    }
+}
+
+/// A short name of a geometry's type, for error messages.
+pub fn geometry_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) => "Line",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+    }
+}
+
+/// An axis-aligned bounding box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Envelope {
+    /// Smallest x.
+    pub min_x: f64,
+    /// Smallest y.
+    pub min_y: f64,
+    /// Largest x.
+    pub max_x: f64,
+    /// Largest y.
+    pub max_y: f64,
+}
+
+impl Envelope {
+    /// The empty envelope (contains nothing; `expand` fixes it).
+    pub const EMPTY: Envelope =
+        Envelope { min_x: f64::INFINITY, min_y: f64::INFINITY, max_x: f64::NEG_INFINITY, max_y: f64::NEG_INFINITY };
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.min_x > self.max_x
+    }
+    /// Grows the box to hold a point.
+    pub fn expand(&mut self, c: Coord<f64>) {
+        self.min_x = self.min_x.min(c.x);
+        self.min_y = self.min_y.min(c.y);
+        self.max_x = self.max_x.max(c.x);
+        self.max_y = self.max_y.max(c.y);
+    }
+    /// Grows the box to hold another box.
+    pub fn merge(&mut self, o: &Envelope) {
+        if !o.is_empty() {
+            self.expand(Coord { x: o.min_x, y: o.min_y });
+            self.expand(Coord { x: o.max_x, y: o.max_y });
+        }
+    }
+}
+
+/// Encodes a geometry as a GeoPackage binary blob with an XY envelope (none for an
+/// empty geometry, which gets the empty flag) and the given `srs_id`.
+/// `Line`, `Rect` and `Triangle` are written as a LineString / Polygon.
+pub fn encode(g: &Geometry<f64>, srs_id: i32) -> (Vec<u8>, Envelope) {
+    let mut env = Envelope::EMPTY;
+    let mut wkb = Vec::with_capacity(64);
+    write_wkb(g, &mut wkb, &mut env);
+    let mut out = Vec::with_capacity(wkb.len() + 40);
+    out.extend_from_slice(b"GP");
+    out.push(0); // version 1
+    if env.is_empty() {
+        out.push(0b0001_0001); // empty, no envelope, little-endian
+        out.extend_from_slice(&srs_id.to_le_bytes());
+    } else {
+        out.push(0b0000_0011); // envelope [minx, maxx, miny, maxy], little-endian
+        out.extend_from_slice(&srs_id.to_le_bytes());
+        for v in [env.min_x, env.max_x, env.min_y, env.max_y] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&wkb);
+    (out, env)
+}
+
+fn header(out: &mut Vec<u8>, code: u32) {
+    out.push(1);
+    out.extend_from_slice(&code.to_le_bytes());
+}
+
+fn coord(out: &mut Vec<u8>, env: &mut Envelope, c: Coord<f64>) {
+    out.extend_from_slice(&c.x.to_le_bytes());
+    out.extend_from_slice(&c.y.to_le_bytes());
+    env.expand(c);
+}
+
+fn line_body(out: &mut Vec<u8>, env: &mut Envelope, l: &LineString<f64>) {
+    out.extend_from_slice(&(l.0.len() as u32).to_le_bytes());
+    for &c in &l.0 {
+        coord(out, env, c);
+    }
+}
+
+fn polygon_body(out: &mut Vec<u8>, env: &mut Envelope, p: &Polygon<f64>) {
+    if p.exterior().0.is_empty() {
+        out.extend_from_slice(&0u32.to_le_bytes());
+        return;
+    }
+    out.extend_from_slice(&(1 + p.interiors().len() as u32).to_le_bytes());
+    line_body(out, env, p.exterior());
+    for r in p.interiors() {
+        line_body(out, env, r);
+    }
+}
+
+fn write_wkb(g: &Geometry<f64>, out: &mut Vec<u8>, env: &mut Envelope) {
+    match g {
+        Geometry::Point(p) => {
+            header(out, 1);
+            coord(out, env, p.0);
+        }
+        Geometry::Line(l) => {
+            header(out, 2);
+            out.extend_from_slice(&2u32.to_le_bytes());
+            coord(out, env, l.start);
+            coord(out, env, l.end);
+        }
+        Geometry::LineString(l) => {
+            header(out, 2);
+            line_body(out, env, l);
+        }
+        Geometry::Polygon(p) => {
+            header(out, 3);
+            polygon_body(out, env, p);
+        }
+        Geometry::Rect(r) => write_wkb(&Geometry::Polygon(r.to_polygon()), out, env),
+        Geometry::Triangle(t) => write_wkb(&Geometry::Polygon(t.to_polygon()), out, env),
+        Geometry::MultiPoint(m) => {
+            header(out, 4);
+            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
+            for p in &m.0 {
+                header(out, 1);
+                coord(out, env, p.0);
+            }
+        }
+        Geometry::MultiLineString(m) => {
+            header(out, 5);
+            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
+            for l in &m.0 {
+                header(out, 2);
+                line_body(out, env, l);
+            }
+        }
+        Geometry::MultiPolygon(m) => {
+            header(out, 6);
+            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
+            for p in &m.0 {
+                header(out, 3);
+                polygon_body(out, env, p);
+            }
+        }
+        Geometry::GeometryCollection(c) => {
+            header(out, 7);
+            out.extend_from_slice(&(c.0.len() as u32).to_le_bytes());
+            for g in &c.0 {
+                write_wkb(g, out, env);
+            }
+        }
+    }
+}
+
+/// Decodes a GeoPackage binary blob (any envelope, either byte order) into a geometry.
+/// Returns a description of the problem on failure.
+pub fn decode(blob: &[u8]) -> Result<Geometry<f64>, String> {
+    use geozero::ToGeo;
+    if blob.len() < 8 || &blob[..2] != b"GP" {
+        return Err(format!("{} bytes that are not GeoPackage binary (no \"GP\" header)", blob.len()));
+    }
+    geozero::wkb::GpkgWkb(blob).to_geo().map_err(|e| format!("undecodable GeoPackage binary ({e})"))
+}
