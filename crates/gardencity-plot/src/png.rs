@@ -1,0 +1,147 @@
+//! PNG backend via `tiny-skia`; text is drawn with the built-in 5x7 pixel font.
+
+use crate::font;
+use crate::scene::{Anchor, Color, Scene, Shape, Stroke};
+use crate::PlotError;
+use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, Rect, Transform};
+
+fn paint(c: Color, anti_alias: bool) -> Paint<'static> {
+    let mut p = Paint::default();
+    p.set_color_rgba8(c.r, c.g, c.b, c.a);
+    p.anti_alias = anti_alias;
+    p
+}
+
+fn stroke_style(s: &Stroke) -> tiny_skia::Stroke {
+    tiny_skia::Stroke {
+        width: s.width,
+        line_join: tiny_skia::LineJoin::Round,
+        line_cap: tiny_skia::LineCap::Round,
+        ..Default::default()
+    }
+}
+
+/// Renders the scene into a pixmap.
+pub fn render(scene: &Scene) -> Result<Pixmap, PlotError> {
+    let mut pm = Pixmap::new(scene.width.max(1), scene.height.max(1))
+        .ok_or(PlotError::ImageSize { width: scene.width, height: scene.height })?;
+    let bg = scene.background;
+    pm.fill(tiny_skia::Color::from_rgba8(bg.r, bg.g, bg.b, bg.a));
+    let id = Transform::identity();
+    for (_, shape) in &scene.shapes {
+        match shape {
+            Shape::Rect { x, y, w, h, fill, stroke } => {
+                if let Some(c) = fill {
+                    if let Some(r) = Rect::from_xywh(*x, *y, *w, *h) {
+                        pm.fill_rect(r, &paint(*c, false), id, None);
+                    }
+                }
+                if let Some(s) = stroke {
+                    if let Some(r) = Rect::from_xywh(*x, *y, *w, *h) {
+                        let path = PathBuilder::from_rect(r);
+                        pm.stroke_path(&path, &paint(s.color, true), &stroke_style(s), id, None);
+                    }
+                }
+            }
+            Shape::Polygon { rings, fill, stroke } => {
+                let mut pb = PathBuilder::new();
+                for ring in rings {
+                    for (i, &(x, y)) in ring.iter().enumerate() {
+                        if i == 0 {
+                            pb.move_to(x, y);
+                        } else {
+                            pb.line_to(x, y);
+                        }
+                    }
+                    pb.close();
+                }
+                if let Some(path) = pb.finish() {
+                    if let Some(c) = fill {
+                        pm.fill_path(&path, &paint(*c, false), FillRule::EvenOdd, id, None);
+                    }
+                    if let Some(s) = stroke {
+                        pm.stroke_path(&path, &paint(s.color, true), &stroke_style(s), id, None);
+                    }
+                }
+            }
+            Shape::Circle { cx, cy, r, fill, stroke } => {
+                if let Some(path) = PathBuilder::from_circle(*cx, *cy, *r) {
+                    if let Some(c) = fill {
+                        pm.fill_path(&path, &paint(*c, true), FillRule::Winding, id, None);
+                    }
+                    if let Some(s) = stroke {
+                        pm.stroke_path(&path, &paint(s.color, true), &stroke_style(s), id, None);
+                    }
+                }
+            }
+            Shape::Polyline { points, stroke } => {
+                let mut pb = PathBuilder::new();
+                for (i, &(x, y)) in points.iter().enumerate() {
+                    if i == 0 {
+                        pb.move_to(x, y);
+                    } else {
+                        pb.line_to(x, y);
+                    }
+                }
+                if let Some(path) = pb.finish() {
+                    pm.stroke_path(&path, &paint(stroke.color, true), &stroke_style(stroke), id, None);
+                }
+            }
+            Shape::Text { x, y, text, size, color, anchor } => {
+                let k = font::scale_for(*size) as f32;
+                let w = font::text_width(text, *size);
+                let left = match anchor {
+                    Anchor::Start => *x,
+                    Anchor::Middle => *x - w / 2.0,
+                    Anchor::End => *x - w,
+                }
+                .round();
+                let top = (*y - font::GLYPH_H as f32 * k).round();
+                let p = paint(*color, false);
+                for (px, py) in font::pixels(text) {
+                    if let Some(r) = Rect::from_xywh(left + px as f32 * k, top + py as f32 * k, k, k) {
+                        pm.fill_rect(r, &p, id, None);
+                    }
+                }
+            }
+            Shape::Raster { x, y, w, h, pixels } => {
+                let (pw, ph) = (pm.width(), pm.height());
+                let data = pm.pixels_mut();
+                for row in 0..*h {
+                    let ty = y + row;
+                    if ty >= ph {
+                        break;
+                    }
+                    for col in 0..*w {
+                        let tx = x + col;
+                        if tx >= pw {
+                            break;
+                        }
+                        let Some(c) = pixels.get((row * w + col) as usize) else { continue };
+                        // Raster colours are opaque by construction; premultiplied = straight.
+                        if let Some(p) = tiny_skia::PremultipliedColorU8::from_rgba(c.r, c.g, c.b, 255) {
+                            data[(ty * pw + tx) as usize] = p;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(pm)
+}
+
+/// Renders the scene as PNG bytes.
+pub fn to_png(scene: &Scene) -> Result<Vec<u8>, PlotError> {
+    render(scene)?.encode_png().map_err(|e| PlotError::Encode(e.to_string()))
+}
+
+/// Encodes a bare pixel grid as PNG (used to embed rasters in SVG).
+pub(crate) fn raster_png(w: u32, h: u32, pixels: &[Color]) -> Result<Vec<u8>, PlotError> {
+    let mut pm = Pixmap::new(w.max(1), h.max(1)).ok_or(PlotError::ImageSize { width: w, height: h })?;
+    for (dst, c) in pm.pixels_mut().iter_mut().zip(pixels) {
+        if let Some(p) = tiny_skia::PremultipliedColorU8::from_rgba(c.r, c.g, c.b, 255) {
+            *dst = p;
+        }
+    }
+    pm.encode_png().map_err(|e| PlotError::Encode(e.to_string()))
+}

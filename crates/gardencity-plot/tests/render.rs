@@ -1,0 +1,333 @@
+//! Pixel-level checks of the rendered pictures on cities whose geometry is known.
+
+use gardencity::city::random::{random_city, RandomCityParams};
+use gardencity::{BuildingSpec, BuildingType, Cell, CellKind, City, CityParts, Georeference, Point};
+use gardencity_io::dataset::{Coordinates, DiaryRow};
+use gardencity_plot::heatmap::{ramp, UNVISITED};
+use gardencity_plot::map::{type_color, STREET};
+use gardencity_plot::pings::user_color;
+use gardencity_plot::*;
+use tiny_skia::Pixmap;
+
+fn city() -> City {
+    random_city(&RandomCityParams { width: 30, height: 20, seed: 7, ..Default::default() }).unwrap()
+}
+
+fn rgb(pm: &Pixmap, (x, y): (u32, u32)) -> Color {
+    let p =
+        pm.pixel(x, y).unwrap_or_else(|| panic!("pixel ({x}, {y}) outside the {}x{} picture", pm.width(), pm.height()));
+    assert_eq!(p.alpha(), 255);
+    Color::rgb(p.red(), p.green(), p.blue())
+}
+
+/// PNG bytes decoded back (so the encoder is part of the check).
+fn decode(scene: &Scene) -> Pixmap {
+    Pixmap::decode_png(&png::to_png(scene).unwrap()).unwrap()
+}
+
+fn expected_block_color(city: &City, c: Cell) -> Color {
+    match city.cell_kind(c) {
+        CellKind::Street(_) => STREET,
+        CellKind::Building(b) => type_color(city.building(b).kind),
+        _ => Color::WHITE,
+    }
+}
+
+#[test]
+fn every_block_centre_has_its_type_colour() {
+    let city = city();
+    for detail in [Detail::Vector, Detail::Raster] {
+        for (doors, grid) in [(false, false), (true, true)] {
+            let opts = CityPlotOptions { width: 620, doors, grid, detail, ..Default::default() };
+            let scene = plot_city(&city, &opts);
+            let frame = MapFrame::new(&city, opts.width, detail);
+            assert!((frame.scale - 588.0 / 30.0).abs() < 1e-4, "{}", frame.scale);
+            let pm = decode(&scene);
+            assert_eq!((pm.width(), pm.height()), (scene.width, scene.height));
+            let mut kinds = [0usize; 3];
+            for y in 0..20 {
+                for x in 0..30 {
+                    let c = Cell::new(x, y);
+                    let want = expected_block_color(&city, c);
+                    assert_eq!(rgb(&pm, frame.block_center_px(c)), want, "block ({x}, {y}) {detail:?}");
+                    kinds[match city.cell_kind(c) {
+                        CellKind::Street(_) => 0,
+                        CellKind::Building(_) => 1,
+                        _ => 2,
+                    }] += 1;
+                }
+            }
+            // Street grid every 5 blocks: 6 columns x 20 + 4 rows x 24 street cells.
+            assert_eq!(kinds[0], 6 * 20 + 4 * 24);
+            assert!(kinds[1] > 200, "{kinds:?}");
+        }
+    }
+}
+
+#[test]
+fn y_axis_points_up() {
+    // Street cell (0, 0) is at the bottom left of the map, (0, 19) at the top left.
+    let city = city();
+    let frame = MapFrame::new(&city, 620, Detail::Vector);
+    let (_, bottom) = frame.block_center_px(Cell::new(0, 0));
+    let (_, top) = frame.block_center_px(Cell::new(0, 19));
+    assert!(bottom > top);
+    assert_eq!(frame.to_px(Point::new(0.0, 20.0)), (frame.left, frame.top));
+}
+
+#[test]
+fn svg_has_one_element_per_building_and_street_run() {
+    let city = city();
+    let scene = plot_city(&city, &CityPlotOptions { width: 620, doors: true, ids: true, ..Default::default() });
+    let text = svg::to_svg(&scene);
+    let doc = roxmltree::Document::parse(&text).expect("SVG parses as XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(root.attribute("width"), Some(scene.width.to_string().as_str()));
+    let class = |c: &str| doc.descendants().filter(|n| n.attribute("class") == Some(c)).count();
+    assert_eq!(class("building"), city.buildings().len());
+    assert_eq!(class("door"), city.buildings().len());
+    assert_eq!(class("label"), city.buildings().len());
+    // Street runs: rows 0, 5, 10, 15 are one run each; other rows have 6 single cells.
+    assert_eq!(class("street"), 4 + 16 * 6);
+    // Random-city buildings are rectangles: each is a <rect> of its block size.
+    let frame = MapFrame::new(&city, 620, Detail::Auto);
+    let rects: Vec<_> = doc.descendants().filter(|n| n.attribute("class") == Some("building")).collect();
+    for (node, b) in rects.iter().zip(city.buildings()) {
+        assert_eq!(node.tag_name().name(), "rect");
+        let w: f32 = node.attribute("width").unwrap().parse().unwrap();
+        assert!((w - (b.max.x - b.min.x + 1) as f32 * frame.scale).abs() < 0.01, "{}", b.id);
+        assert_eq!(node.attribute("fill"), Some(type_color(b.kind).to_hex().as_str()));
+    }
+    // Legend names every type.
+    for t in BuildingType::ALL {
+        assert!(text.contains(&format!(">{t} (")), "{t}");
+    }
+}
+
+#[test]
+fn large_city_is_drawn_as_majority_raster() {
+    // 400 x 400: the left half is street, the right half one park; a pixel covers ~1.4 blocks.
+    let (w, h) = (400, 400);
+    let streets: Vec<Cell> = (0..w / 2).flat_map(|x| (0..h).map(move |y| Cell::new(x, y))).collect();
+    let park: Vec<Cell> = (w / 2..w).flat_map(|x| (0..h).map(move |y| Cell::new(x, y))).collect();
+    let city = City::new(CityParts {
+        name: "halves".into(),
+        width: w as u32,
+        height: h as u32,
+        georef: Georeference::default(),
+        streets,
+        buildings: vec![BuildingSpec {
+            id: Some("park".into()),
+            kind: BuildingType::Park,
+            blocks: park,
+            door: Cell::new(w / 2 - 1, 0),
+            door_point: None,
+        }],
+        boundary_wkt: None,
+    })
+    .unwrap();
+    let scene =
+        plot_city(&city, &CityPlotOptions { width: 320, doors: true, grid: true, ids: true, ..Default::default() });
+    let frame = MapFrame::new(&city, 320, Detail::Auto);
+    assert!(frame.raster && frame.scale < 1.0, "{frame:?}");
+    assert_eq!(scene.count_class("raster"), 1);
+    assert_eq!(scene.count_class("building") + scene.count_class("door") + scene.count_class("grid"), 0);
+    let pm = decode(&scene);
+    let mid = frame.left as u32 + frame.width_px / 2;
+    for py in (frame.top as u32..frame.top as u32 + frame.height_px).step_by(7) {
+        assert_eq!(rgb(&pm, (frame.left as u32, py)), STREET);
+        assert_eq!(rgb(&pm, (mid - 2, py)), STREET);
+        assert_eq!(rgb(&pm, (mid + 2, py)), type_color(BuildingType::Park));
+        assert_eq!(rgb(&pm, (frame.left as u32 + frame.width_px - 1, py)), type_color(BuildingType::Park));
+    }
+    // The SVG embeds the raster as a PNG image.
+    let text = svg::to_svg(&scene);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let img = doc.descendants().find(|n| n.tag_name().name() == "image").unwrap();
+    assert!(img.attribute("href").unwrap().starts_with("data:image/png;base64,iVBORw0KGgo"));
+}
+
+#[test]
+fn thousand_block_city_renders() {
+    let city = random_city(&RandomCityParams { width: 1000, height: 1000, seed: 1, ..Default::default() }).unwrap();
+    let scene = plot_city(&city, &CityPlotOptions::default());
+    assert_eq!(scene.count_class("raster"), 1);
+    let pm = decode(&scene);
+    assert_eq!(pm.width(), 1200);
+    // Street rows every 5 blocks are at most 1.2 px apart here, so most pixels mix types;
+    // every type and the streets still show up.
+    let frame = MapFrame::new(&city, 1200, Detail::Auto);
+    let mut seen = std::collections::HashSet::new();
+    for y in 0..frame.height_px {
+        for x in 0..frame.width_px {
+            seen.insert(rgb(&pm, (frame.left as u32 + x, frame.top as u32 + y)));
+        }
+    }
+    assert!(seen.contains(&STREET));
+    for t in BuildingType::ALL.into_iter().take(4) {
+        assert!(seen.contains(&type_color(t)), "{t}");
+    }
+}
+
+fn users_at(city: &City, cells: &[&[Cell]]) -> Vec<UserPings> {
+    cells
+        .iter()
+        .enumerate()
+        .map(|(i, cs)| UserPings {
+            user_id: format!("u{i}"),
+            sparse: cs.iter().enumerate().map(|(k, c)| (1000 + 60 * k as i64, c.center())).collect(),
+            dense: Vec::new(),
+            stays: vec![Stay { start: 1000, minutes: 30.0, building: city.building_at(Cell::new(1, 1)).unwrap_or(0) }],
+        })
+        .collect()
+}
+
+#[test]
+fn pings_land_on_their_blocks_in_user_colours() {
+    let city = city();
+    let a = [Cell::new(0, 0), Cell::new(3, 5), Cell::new(12, 7), Cell::new(29, 19)];
+    let b = [Cell::new(2, 2), Cell::new(20, 10)];
+    let users = users_at(&city, &[&a, &b]);
+    let mut opts = PingPlotOptions::new(0, 3600, chrono_tz::UTC);
+    opts.width = 620;
+    opts.stays = true;
+    let scene = plot_pings(&city, &users, &opts).unwrap();
+    assert_eq!(scene.count_class("ping"), 6);
+    assert_eq!(scene.count_class("tick"), 6);
+    assert_eq!(scene.count_class("stay"), 2);
+    let frame = MapFrame::new(&city, 620, Detail::Auto);
+    let pm = decode(&scene);
+    for c in a {
+        assert_eq!(rgb(&pm, frame.block_center_px(c)), user_color(0), "{c:?}");
+    }
+    for c in b {
+        assert_eq!(rgb(&pm, frame.block_center_px(c)), user_color(1), "{c:?}");
+    }
+    assert_ne!(user_color(0), user_color(1));
+    // Elsewhere the city is faded: a street centre away from pings is a light grey.
+    let s = rgb(&pm, frame.block_center_px(Cell::new(10, 15)));
+    assert!(s.r == s.g && s.g == s.b && s.r > STREET.r, "{s:?}");
+    // Only pings inside the window are drawn.
+    let mut early = opts.clone();
+    early.end = 1000 + 60;
+    let scene = plot_pings(&city, &users, &early).unwrap();
+    assert_eq!(scene.count_class("ping"), 2);
+    let text = svg::to_svg(&scene);
+    roxmltree::Document::parse(&text).unwrap();
+    assert!(text.contains(">u1</text>"));
+}
+
+#[test]
+fn ping_errors() {
+    let city = city();
+    let cells: Vec<Cell> = (0..40).map(|i| Cell::new(i % 30, i % 20)).collect();
+    let mut users = users_at(&city, &[&cells]);
+    let opts = PingPlotOptions::new(0, 10_000, chrono_tz::UTC);
+    assert!(matches!(
+        plot_pings(&city, &users, &PingPlotOptions { end: 0, ..opts.clone() }),
+        Err(PlotError::EmptyWindow { start: 0, end: 0 })
+    ));
+    assert!(matches!(plot_pings(&city, &[], &opts), Err(PlotError::NoData(_))));
+    assert!(matches!(
+        plot_pings(&city, &users, &PingPlotOptions { start: 50_000, end: 60_000, ..opts.clone() }),
+        Err(PlotError::NoData(_))
+    ));
+    // One ping in 40 outside the grid (GPS noise at the edge) is fine; three are not.
+    users[0].sparse[0].1 = Point::new(-0.3, 5.0);
+    plot_pings(&city, &users, &opts).unwrap();
+    users[0].sparse[1].1 = Point::new(31.0, 5.0);
+    users[0].sparse[2].1 = Point::new(5.0, 20.5);
+    let e = plot_pings(&city, &users, &opts).unwrap_err();
+    assert!(matches!(e, PlotError::Mismatch(_)), "{e}");
+    assert!(e.to_string().contains("3 of 40 pings (7.5%)"), "{e}");
+}
+
+fn stay(user: &str, loc: Option<&str>, minutes: f64) -> DiaryRow {
+    DiaryRow { user_id: user.into(), timestamp: 0, duration: minutes, location: loc.map(String::from) }
+}
+
+#[test]
+fn heatmap_shades_by_minutes() {
+    let city = city();
+    let ids: Vec<&str> = city.buildings().iter().take(4).map(|b| b.id.as_str()).collect();
+    let rows = vec![
+        stay("a", Some(ids[0]), 400.0),
+        stay("b", Some(ids[0]), 200.0),
+        stay("a", None, 15.0),
+        stay("a", Some(ids[1]), 60.0),
+        stay("b", Some(ids[2]), 60.0 * 10f64.sqrt()),
+    ];
+    let m = minutes_by_building(&city, &rows).unwrap();
+    assert_eq!(&m[..4], &[600.0, 60.0, 60.0 * 10f64.sqrt(), 0.0]);
+    for detail in [Detail::Vector, Detail::Raster] {
+        let opts = HeatmapOptions { width: 620, detail, ..Default::default() };
+        let scene = plot_heatmap(&city, &rows, &opts).unwrap();
+        let frame = MapFrame::new(&city, 620, detail);
+        let pm = decode(&scene);
+        let at = |k: usize| rgb(&pm, frame.block_center_px(city.buildings()[k].blocks[0]));
+        assert_eq!(at(0), ramp(1.0));
+        assert_eq!(at(1), ramp(0.0));
+        assert_eq!(at(2), ramp(0.5));
+        assert_eq!(at(3), UNVISITED);
+        assert_eq!(ramp(0.5), heatmap::RAMP[4]);
+    }
+    // Linear scale: 189.7 min sits at (189.7 - 60) / 540 of the ramp.
+    let opts = HeatmapOptions { width: 620, log_scale: false, detail: Detail::Vector, ..Default::default() };
+    let pm = decode(&plot_heatmap(&city, &rows, &opts).unwrap());
+    let frame = MapFrame::new(&city, 620, Detail::Vector);
+    let t = (60.0 * 10f64.sqrt() - 60.0) / 540.0;
+    assert_eq!(rgb(&pm, frame.block_center_px(city.buildings()[2].blocks[0])), ramp(t));
+    // Min and max labels.
+    let text = svg::to_svg(&plot_heatmap(&city, &rows, &opts).unwrap());
+    assert!(text.contains(">60 min</text>") && text.contains(">10.0 h</text>"), "{text}");
+
+    let bad = vec![stay("a", Some("no-such-building"), 5.0)];
+    let e = plot_heatmap(&city, &bad, &opts).unwrap_err();
+    assert!(e.to_string().contains("\"no-such-building\" is not a building"), "{e}");
+    let trips = vec![stay("a", None, 5.0)];
+    assert!(matches!(plot_heatmap(&city, &trips, &opts), Err(PlotError::NoData(_))));
+}
+
+#[test]
+fn coordinates_map_back_to_blocks() {
+    let georef = Georeference {
+        block_side: 12.5,
+        origin_x: 1000.0,
+        origin_y: -500.0,
+        rotation_deg: 30.0,
+        rotation_origin: (1000.0, -500.0),
+    };
+    let city = random_city(&RandomCityParams { width: 10, height: 10, georef, ..Default::default() }).unwrap();
+    let p = Point::new(3.25, 7.5);
+    let (mx, my) = georef.to_mercator(p);
+    let (lon, lat) = georef.to_lonlat(p);
+    for (coords, x, y) in
+        [(Coordinates::Blocks, p.x, p.y), (Coordinates::WebMercator, mx, my), (Coordinates::LonLat, lon, lat)]
+    {
+        let q = to_blocks(&city, coords, x, y);
+        assert!(q.dist(p) < 1e-6, "{coords:?}: {q:?}");
+    }
+}
+
+#[test]
+fn save_writes_by_extension_and_leaves_nothing_on_error() {
+    let city = city();
+    let scene = plot_city(&city, &CityPlotOptions { width: 400, ..Default::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let png_path = dir.path().join("c.png");
+    save(&scene, &png_path).unwrap();
+    let pm = Pixmap::load_png(&png_path).unwrap();
+    assert_eq!(pm.width(), scene.width);
+    let svg_path = dir.path().join("c.SVG");
+    save(&scene, &svg_path).unwrap();
+    assert!(std::fs::read_to_string(&svg_path).unwrap().starts_with("<svg"));
+    let e = save(&scene, dir.path().join("c.jpg")).unwrap_err();
+    assert!(matches!(e, PlotError::UnknownFormat { .. }), "{e}");
+    let e = save(&scene, dir.path().join("missing/c.png")).unwrap_err();
+    assert!(matches!(e, PlotError::Io { .. }), "{e}");
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["c.SVG", "c.png"]);
+}
