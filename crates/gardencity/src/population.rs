@@ -130,12 +130,40 @@ pub struct RunStats {
     pub destination_entries: u64,
 }
 
-/// Per-thread buffers, reused from agent to agent.
+/// Per-thread buffers, reused from agent to agent (and chunk to chunk, through [`WorkerPool`]).
 struct Worker {
     epr: EprState,
     movement: TrajectoryBuilder,
     destinations: Vec<DiaryEntry>,
     trajectory: Trajectory,
+}
+
+/// Idle workers, so that buffers sized by the city (the trip stamp grid, visit counts)
+/// are allocated once per thread, not once per parallel job.
+struct WorkerPool<'p, 'a> {
+    population: &'p Population<'a>,
+    idle: std::sync::Mutex<Vec<Worker>>,
+}
+
+/// A worker taken from the pool; it goes back when dropped.
+struct PooledWorker<'w, 'p, 'a> {
+    pool: &'w WorkerPool<'p, 'a>,
+    worker: Option<Worker>,
+}
+
+impl<'p, 'a> WorkerPool<'p, 'a> {
+    fn take(&self) -> PooledWorker<'_, 'p, 'a> {
+        let idle = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
+        PooledWorker { pool: self, worker: Some(idle.unwrap_or_else(|| self.population.worker())) }
+    }
+}
+
+impl Drop for PooledWorker<'_, '_, '_> {
+    fn drop(&mut self) {
+        if let (Some(w), Ok(mut idle)) = (self.worker.take(), self.pool.idle.lock()) {
+            idle.push(w);
+        }
+    }
 }
 
 /// A population simulation over one immutable city.
@@ -255,11 +283,17 @@ impl<'a> Population<'a> {
         std::thread::scope(|scope| -> Result<(), SimError> {
             // Producer: simulates chunks in parallel, in order.
             scope.spawn(move || {
+                let pool = WorkerPool { population: self, idle: std::sync::Mutex::new(Vec::new()) };
                 let mut lo = 0;
                 while lo < n {
                     let hi = (lo + chunk).min(n);
-                    let outs: Result<Vec<AgentOutput>, SimError> =
-                        (lo..hi).into_par_iter().map_init(|| self.worker(), |w, i| self.simulate_agent(w, i)).collect();
+                    let outs: Result<Vec<AgentOutput>, SimError> = (lo..hi)
+                        .into_par_iter()
+                        .map_init(
+                            || pool.take(),
+                            |w, i| self.simulate_agent(w.worker.as_mut().expect("taken until dropped"), i),
+                        )
+                        .collect();
                     let failed = outs.is_err();
                     if tx.send(outs).is_err() || failed {
                         return;
