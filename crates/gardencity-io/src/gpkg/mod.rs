@@ -11,6 +11,7 @@
 mod city;
 mod error;
 mod geom;
+pub mod gravity;
 mod reader;
 mod writer;
 

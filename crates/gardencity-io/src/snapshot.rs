@@ -1,0 +1,537 @@
+//! A compact binary snapshot of a whole [`City`] plus its [`Gravity`]: loads much faster
+//! than a GeoPackage and carries the gravity model with it.
+//!
+//! Layout (little-endian):
+//!
+//! | bytes | content |
+//! |-------|---------|
+//! | 8 | magic `GCSNAP\0\x1a` |
+//! | 4 | format version ([`SNAPSHOT_VERSION`]) |
+//! | 4 | reserved flags (0) |
+//! | 8 | payload length `n` |
+//! | n | payload |
+//! | 4 | CRC-32 (IEEE) of everything before it |
+//!
+//! The payload holds the city (name, grid, georeference, boundary, streets as
+//! delta-coded varints, buildings with rectangles stored as two corners) and, when
+//! present, the gravity's persistent parts (hub-proxy layers; exact mode stores only its
+//! parameters and recomputes the door distances on loading). The router is not stored:
+//! `Router::new` rebuilds it in milliseconds. Truncated, tampered, foreign and
+//! other-version files are rejected with a typed [`SnapshotError`].
+
+use gardencity::gravity::{Gravity, GravityError, GravityParams, HubProxyParts};
+use gardencity::{BuildingSpec, BuildingType, Cell, City, CityError, CityParts, Georeference, Point};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The magic bytes opening every snapshot.
+pub const SNAPSHOT_MAGIC: [u8; 8] = *b"GCSNAP\0\x1a";
+/// The format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+const HEADER: usize = 8 + 4 + 4 + 8;
+
+/// Why a snapshot could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The file cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not start with the snapshot magic bytes.
+    #[error("{path}: not a gardencity snapshot (expected the magic bytes \"GCSNAP\", found {found})")]
+    NotSnapshot {
+        /// The file.
+        path: PathBuf,
+        /// What the file starts with.
+        found: String,
+    },
+    /// A snapshot of another format version.
+    #[error("{path}: snapshot format version {found}, this build reads version {supported}; re-create it with `gardencity snapshot`")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// The file is shorter (or longer) than its header says.
+    #[error("{path}: truncated or padded snapshot: expected {expected} bytes, found {found}")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header announces.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// The checksum does not match the content: the file was altered or damaged.
+    #[error("{path}: checksum mismatch (stored {stored:#010x}, computed {computed:#010x}): the file is damaged or was modified")]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The stored CRC-32.
+        stored: u32,
+        /// The CRC-32 of the content.
+        computed: u32,
+    },
+    /// The payload does not decode (a writer bug, since the checksum matched).
+    #[error("{path}: corrupt snapshot payload at byte {offset}: {what}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Payload offset of the problem.
+        offset: usize,
+        /// What was expected.
+        what: String,
+    },
+    /// The decoded city is invalid.
+    #[error("{path}: invalid city in snapshot: {source}")]
+    City {
+        /// The file.
+        path: PathBuf,
+        /// The city model's error.
+        #[source]
+        source: CityError,
+    },
+    /// The decoded gravity does not fit the city.
+    #[error("{path}: invalid gravity in snapshot: {source}")]
+    Gravity {
+        /// The file.
+        path: PathBuf,
+        /// The gravity model's error.
+        #[source]
+        source: GravityError,
+    },
+}
+
+/// The content of a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The city.
+    pub city: City,
+    /// Its gravity model, if one was stored.
+    pub gravity: Option<Gravity>,
+}
+
+// ---------------------------------------------------------------------------------------
+// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320).
+
+const fn crc_table() -> [u32; 256] {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+}
+static CRC_TABLE: [u32; 256] = crc_table();
+
+/// CRC-32 (IEEE) of `data`, as zlib's `crc32`.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c = CRC_TABLE[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding.
+
+struct Enc(Vec<u8>);
+
+impl Enc {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn var(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+    fn zig(&mut self, v: i64) {
+        self.var(((v << 1) ^ (v >> 63)) as u64);
+    }
+    fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.var(s.len() as u64);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn cell(&mut self, c: Cell) {
+        self.zig(c.x.into());
+        self.zig(c.y.into());
+    }
+}
+
+fn is_rectangle(blocks: &[Cell], min: Cell, max: Cell) -> bool {
+    let w = (max.x - min.x + 1) as usize;
+    let h = (max.y - min.y + 1) as usize;
+    w * h == blocks.len()
+}
+
+/// Encodes a city and optional gravity into snapshot bytes (header, payload, checksum).
+pub fn encode_snapshot(city: &City, gravity: Option<&Gravity>) -> Vec<u8> {
+    let mut e = Enc(Vec::with_capacity(HEADER + 64 + city.streets().len() * 2 + city.buildings().len() * 24));
+    e.0.extend_from_slice(&SNAPSHOT_MAGIC);
+    e.0.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+    e.0.extend_from_slice(&0u32.to_le_bytes());
+    e.0.extend_from_slice(&0u64.to_le_bytes());
+    // City.
+    e.str(city.name());
+    e.var(city.width().into());
+    e.var(city.height().into());
+    let g = city.georef();
+    for v in [g.block_side, g.origin_x, g.origin_y, g.rotation_deg, g.rotation_origin.0, g.rotation_origin.1] {
+        e.f64(v);
+    }
+    match city.boundary_wkt() {
+        Some(w) => {
+            e.u8(1);
+            e.str(w);
+        }
+        None => e.u8(0),
+    }
+    e.var(city.streets().len() as u64);
+    let mut prev = Cell::new(0, 0);
+    for &c in city.streets() {
+        e.zig(c.x as i64 - prev.x as i64);
+        e.zig(c.y as i64 - prev.y as i64);
+        prev = c;
+    }
+    e.var(city.buildings().len() as u64);
+    for b in city.buildings() {
+        e.str(&b.id);
+        e.u8(b.kind as u8);
+        e.cell(b.door);
+        e.f64(b.door_point.x);
+        e.f64(b.door_point.y);
+        if is_rectangle(&b.blocks, b.min, b.max) {
+            e.u8(0);
+            e.cell(b.min);
+            e.cell(b.max);
+        } else {
+            e.u8(1);
+            e.var(b.blocks.len() as u64);
+            e.cell(b.blocks[0]);
+            for w in b.blocks.windows(2) {
+                e.zig(w[1].x as i64 - w[0].x as i64);
+                e.zig(w[1].y as i64 - w[0].y as i64);
+            }
+        }
+    }
+    // Gravity.
+    match gravity {
+        None => e.u8(0),
+        Some(g) => {
+            e.u8(1);
+            e.f64(g.exponent());
+            match g.hub_parts() {
+                None => e.u8(1),
+                Some(p) => {
+                    e.u8(0);
+                    e.var(p.hubs.len() as u64);
+                    for &h in &p.hubs {
+                        e.cell(h);
+                    }
+                    for &d in &p.hub_dist {
+                        // u32::MAX (unreachable) becomes 0; distances are stored plus one.
+                        e.var(if d == u32::MAX { 0 } else { d as u64 + 1 });
+                    }
+                    for (&h, &d) in p.closest_hub.iter().zip(&p.dist_to_hub) {
+                        e.var(h.into());
+                        e.var(d.into());
+                    }
+                    e.var(p.nearby.len() as u64);
+                    let mut pi = 0i64;
+                    for &(i, j, d) in &p.nearby {
+                        e.zig(i as i64 - pi);
+                        e.zig(j as i64 - i as i64);
+                        e.var(d.into());
+                        pi = i as i64;
+                    }
+                }
+            }
+        }
+    }
+    let len = (e.0.len() - HEADER) as u64;
+    e.0[16..24].copy_from_slice(&len.to_le_bytes());
+    let crc = crc32(&e.0);
+    e.0.extend_from_slice(&crc.to_le_bytes());
+    e.0
+}
+
+/// Writes a snapshot file (temporary file in the same directory, renamed at the end);
+/// returns its size in bytes.
+pub fn write_snapshot(path: impl AsRef<Path>, city: &City, gravity: Option<&Gravity>) -> Result<u64, SnapshotError> {
+    let path = path.as_ref();
+    let bytes = encode_snapshot(city, gravity);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "snapshot".into());
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let io = |source| SnapshotError::Io { path: path.to_path_buf(), source };
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(bytes.len() as u64)
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding.
+
+struct Dec<'a> {
+    b: &'a [u8],
+    pos: usize,
+    path: &'a Path,
+}
+
+impl<'a> Dec<'a> {
+    fn err(&self, what: impl Into<String>) -> SnapshotError {
+        SnapshotError::Corrupt { path: self.path.to_path_buf(), offset: self.pos, what: what.into() }
+    }
+    fn u8(&mut self) -> Result<u8, SnapshotError> {
+        let v = *self.b.get(self.pos).ok_or_else(|| self.err("unexpected end of payload"))?;
+        self.pos += 1;
+        Ok(v)
+    }
+    fn var(&mut self) -> Result<u64, SnapshotError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.u8()?;
+            v |= ((byte & 0x7F) as u64) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(self.err("varint longer than 64 bits"))
+    }
+    fn zig(&mut self) -> Result<i64, SnapshotError> {
+        let v = self.var()?;
+        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
+    }
+    fn u32v(&mut self, what: &str) -> Result<u32, SnapshotError> {
+        let v = self.var()?;
+        u32::try_from(v).map_err(|_| self.err(format!("{what} {v} does not fit in 32 bits")))
+    }
+    fn i32z(&mut self, what: &str) -> Result<i32, SnapshotError> {
+        let v = self.zig()?;
+        i32::try_from(v).map_err(|_| self.err(format!("{what} {v} does not fit in 32 bits")))
+    }
+    fn count(&mut self, what: &str, min_bytes_each: usize) -> Result<usize, SnapshotError> {
+        let n = self.var()?;
+        let left = (self.b.len() - self.pos) as u64;
+        if n.saturating_mul(min_bytes_each as u64) > left {
+            return Err(self.err(format!("{what} count {n} exceeds the remaining {left} bytes")));
+        }
+        Ok(n as usize)
+    }
+    fn f64(&mut self) -> Result<f64, SnapshotError> {
+        let s = self.b.get(self.pos..self.pos + 8).ok_or_else(|| self.err("unexpected end of payload"))?;
+        self.pos += 8;
+        Ok(f64::from_bits(u64::from_le_bytes(s.try_into().expect("8 bytes"))))
+    }
+    fn str(&mut self) -> Result<String, SnapshotError> {
+        let n = self.count("string length", 1)?;
+        let s = &self.b[self.pos..self.pos + n];
+        let s = std::str::from_utf8(s).map_err(|_| self.err("invalid UTF-8 text"))?.to_string();
+        self.pos += n;
+        Ok(s)
+    }
+    fn cell(&mut self) -> Result<Cell, SnapshotError> {
+        Ok(Cell::new(self.i32z("cell x")?, self.i32z("cell y")?))
+    }
+}
+
+/// Checks the header and checksum of snapshot bytes and returns the payload.
+fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8], SnapshotError> {
+    let path_buf = || path.to_path_buf();
+    if bytes.len() < 8 || bytes[..8] != SNAPSHOT_MAGIC {
+        let head = &bytes[..bytes.len().min(8)];
+        let found: String =
+            head.iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '.' }).collect::<String>();
+        return Err(SnapshotError::NotSnapshot { path: path_buf(), found: format!("{found:?}") });
+    }
+    if bytes.len() < HEADER {
+        return Err(SnapshotError::Truncated {
+            path: path_buf(),
+            expected: HEADER as u64 + 4,
+            found: bytes.len() as u64,
+        });
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != SNAPSHOT_VERSION {
+        return Err(SnapshotError::Version { path: path_buf(), found: version, supported: SNAPSHOT_VERSION });
+    }
+    let len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
+    let expected = (HEADER as u64).saturating_add(len).saturating_add(4);
+    if bytes.len() as u64 != expected {
+        return Err(SnapshotError::Truncated { path: path_buf(), expected, found: bytes.len() as u64 });
+    }
+    let end = bytes.len() - 4;
+    let stored = u32::from_le_bytes(bytes[end..].try_into().expect("4 bytes"));
+    let computed = crc32(&bytes[..end]);
+    if stored != computed {
+        return Err(SnapshotError::Checksum { path: path_buf(), stored, computed });
+    }
+    Ok(&bytes[HEADER..end])
+}
+
+/// Decodes snapshot bytes; `path` only names the source in errors.
+pub fn decode_snapshot(bytes: &[u8], path: &Path) -> Result<Snapshot, SnapshotError> {
+    let p = payload(bytes, path)?;
+    let mut d = Dec { b: p, pos: 0, path };
+    let name = d.str()?;
+    let width = d.u32v("width")?;
+    let height = d.u32v("height")?;
+    let mut gv = [0.0; 6];
+    for v in &mut gv {
+        *v = d.f64()?;
+    }
+    let georef = Georeference {
+        block_side: gv[0],
+        origin_x: gv[1],
+        origin_y: gv[2],
+        rotation_deg: gv[3],
+        rotation_origin: (gv[4], gv[5]),
+    };
+    let boundary_wkt = match d.u8()? {
+        0 => None,
+        1 => Some(d.str()?),
+        f => return Err(d.err(format!("boundary flag {f}, expected 0 or 1"))),
+    };
+    let ns = d.count("street", 2)?;
+    let mut streets = Vec::with_capacity(ns);
+    let (mut x, mut y) = (0i64, 0i64);
+    for _ in 0..ns {
+        x += d.zig()?;
+        y += d.zig()?;
+        let c = (i32::try_from(x), i32::try_from(y));
+        match c {
+            (Ok(x), Ok(y)) => streets.push(Cell::new(x, y)),
+            _ => return Err(d.err("street cell out of the 32-bit range")),
+        }
+    }
+    let nb = d.count("building", 8)?;
+    let mut buildings = Vec::with_capacity(nb);
+    for _ in 0..nb {
+        let id = d.str()?;
+        let k = d.u8()?;
+        let kind = BuildingType::from_index(k as usize).ok_or_else(|| d.err(format!("building type {k}")))?;
+        let door = d.cell()?;
+        let door_point = Point::new(d.f64()?, d.f64()?);
+        let blocks = match d.u8()? {
+            0 => {
+                let (a, b) = (d.cell()?, d.cell()?);
+                if a.x > b.x || a.y > b.y || (b.x - a.x) as u64 * (b.y - a.y) as u64 > p.len() as u64 * 64 {
+                    return Err(d.err(format!("building {id}: bad rectangle {a:?} {b:?}")));
+                }
+                (a.x..=b.x).flat_map(|x| (a.y..=b.y).map(move |y| Cell::new(x, y))).collect()
+            }
+            1 => {
+                let n = d.count("block", 2)?;
+                if n == 0 {
+                    return Err(d.err(format!("building {id} without blocks")));
+                }
+                let mut v = Vec::with_capacity(n);
+                let mut c = d.cell()?;
+                v.push(c);
+                for _ in 1..n {
+                    let (dx, dy) = (d.i32z("block dx")?, d.i32z("block dy")?);
+                    c = Cell::new(c.x.wrapping_add(dx), c.y.wrapping_add(dy));
+                    v.push(c);
+                }
+                v
+            }
+            f => return Err(d.err(format!("block encoding {f}, expected 0 or 1"))),
+        };
+        buildings.push(BuildingSpec { id: Some(id), kind, blocks, door, door_point: Some(door_point) });
+    }
+    let city = City::new(CityParts { name, width, height, georef, streets, buildings, boundary_wkt })
+        .map_err(|source| SnapshotError::City { path: path.to_path_buf(), source })?;
+    let gerr = |source| SnapshotError::Gravity { path: path.to_path_buf(), source };
+    let gravity = match d.u8()? {
+        0 => None,
+        1 => {
+            let exponent = d.f64()?;
+            match d.u8()? {
+                1 => Some(Gravity::exact(&city, GravityParams { exponent, ..Default::default() }).map_err(gerr)?),
+                0 => {
+                    let nh = d.count("hub", 2)?;
+                    let mut hubs = Vec::with_capacity(nh);
+                    for _ in 0..nh {
+                        hubs.push(d.cell()?);
+                    }
+                    if (nh as u64).saturating_mul(nh as u64) > p.len() as u64 {
+                        return Err(d.err(format!("{nh}^2 hub distances exceed the payload")));
+                    }
+                    let mut hub_dist = Vec::with_capacity(nh * nh);
+                    for _ in 0..nh * nh {
+                        let v = d.var()?;
+                        hub_dist.push(if v == 0 {
+                            u32::MAX
+                        } else {
+                            u32::try_from(v - 1).map_err(|_| d.err("hub distance out of range"))?
+                        });
+                    }
+                    let n = city.buildings().len();
+                    let (mut closest_hub, mut dist_to_hub) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                    for _ in 0..n {
+                        closest_hub.push(d.u32v("closest hub")?);
+                        dist_to_hub.push(d.u32v("distance to hub")?);
+                    }
+                    let nn = d.count("nearby pair", 3)?;
+                    let mut nearby = Vec::with_capacity(nn);
+                    let mut pi = 0i64;
+                    for _ in 0..nn {
+                        let i = pi + d.zig()?;
+                        let j = i + d.zig()?;
+                        let dd = d.u32v("nearby distance")?;
+                        match (u32::try_from(i), u32::try_from(j)) {
+                            (Ok(i), Ok(j)) => nearby.push((i, j, dd)),
+                            _ => return Err(d.err("nearby building index out of range")),
+                        }
+                        pi = i;
+                    }
+                    let parts = HubProxyParts { exponent, hubs, hub_dist, closest_hub, dist_to_hub, nearby };
+                    Some(Gravity::from_hub_parts(&city, parts).map_err(gerr)?)
+                }
+                m => return Err(d.err(format!("gravity mode {m}, expected 0 or 1"))),
+            }
+        }
+        f => return Err(d.err(format!("gravity flag {f}, expected 0 or 1"))),
+    };
+    if d.pos != p.len() {
+        return Err(d.err(format!("{} unread bytes after the end of the content", p.len() - d.pos)));
+    }
+    Ok(Snapshot { city, gravity })
+}
+
+/// Reads a snapshot file.
+pub fn read_snapshot(path: impl AsRef<Path>) -> Result<Snapshot, SnapshotError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io { path: path.to_path_buf(), source })?;
+    decode_snapshot(&bytes, path)
+}
