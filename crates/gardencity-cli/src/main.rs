@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod city_cmd;
+mod gravity_cmd;
 
 #[derive(Parser)]
 #[command(name = "gardencity", version, about = "Synthetic human-mobility data with ground truth")]
@@ -15,12 +16,18 @@ struct Cli {
 enum Command {
     /// Random cities and city GeoPackages.
     City(city_cmd::CityArgs),
+    /// Compute a city's gravity model and store it in its GeoPackage.
+    Gravity(gravity_cmd::GravityArgs),
+    /// Write a binary snapshot (city + gravity) of a city GeoPackage.
+    Snapshot(gravity_cmd::SnapshotArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::City(a) => city_cmd::run(a),
+        Command::Gravity(a) => gravity_cmd::run_gravity(a),
+        Command::Snapshot(a) => gravity_cmd::run_snapshot(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,85 @@
+//! `gardencity gravity` (gravity layers into a city GeoPackage) and `gardencity snapshot`
+//! (a binary snapshot of a city and its gravity).
+
+use anyhow::Context;
+use gardencity::gravity::{Gravity, GravityParams};
+use gardencity_io::gpkg::gravity::{read_gravity, write_gravity};
+use gardencity_io::gpkg::read_city;
+use gardencity_io::snapshot::write_snapshot;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `gardencity gravity`.
+#[derive(clap::Args, Debug)]
+pub struct GravityArgs {
+    /// The city GeoPackage; the gravity layers (hubs, hub_distances, grav_hub_info,
+    /// nearby_doors, gravity_properties) are stored into it, replacing old ones.
+    pub city: PathBuf,
+    /// Requested hub count (hub_size; default: buildings / 1000 + 5).
+    #[arg(long)]
+    pub hubs: Option<usize>,
+    /// Distance exponent of the gravity weights.
+    #[arg(long, default_value_t = 2.0)]
+    pub exponent: f64,
+    /// True street distance door to door instead of the hub proxy.
+    #[arg(long)]
+    pub exact: bool,
+}
+
+/// Arguments of `gardencity snapshot`.
+#[derive(clap::Args, Debug)]
+pub struct SnapshotArgs {
+    /// The city GeoPackage (with or without gravity layers).
+    pub city: PathBuf,
+    /// The snapshot file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Store no gravity model when the GeoPackage has none (default: compute the
+    /// reference hub-proxy gravity with default parameters).
+    #[arg(long)]
+    pub no_gravity: bool,
+}
+
+/// Runs `gardencity gravity`.
+pub fn run_gravity(a: GravityArgs) -> anyhow::Result<()> {
+    if a.exact && a.hubs.is_some() {
+        anyhow::bail!("--hubs applies to the hub-proxy gravity; it cannot be combined with --exact");
+    }
+    let city = read_city(&a.city)?;
+    let params = GravityParams { exponent: a.exponent, hub_size: a.hubs, ..Default::default() };
+    let t = Instant::now();
+    let g = if a.exact { Gravity::exact(&city, params) } else { Gravity::hub_proxy(&city, params) }
+        .with_context(|| format!("computing the gravity of {}", a.city.display()))?;
+    let built = t.elapsed();
+    write_gravity(&a.city, &city, &g)?;
+    println!("{} ({:.2} s); stored in {}", g.summary(), built.as_secs_f64(), a.city.display());
+    Ok(())
+}
+
+/// Runs `gardencity snapshot`.
+pub fn run_snapshot(a: SnapshotArgs) -> anyhow::Result<()> {
+    let city = read_city(&a.city)?;
+    let gravity = match read_gravity(&a.city, &city)? {
+        Some(r) => {
+            for w in &r.warnings {
+                eprintln!("warning: {w}");
+            }
+            Some(r.gravity)
+        }
+        None if a.no_gravity => None,
+        None => Some(
+            Gravity::hub_proxy(&city, GravityParams::default())
+                .with_context(|| format!("computing the gravity of {}", a.city.display()))?,
+        ),
+    };
+    let size = write_snapshot(&a.output, &city, gravity.as_ref())?;
+    println!(
+        "{}: {} buildings, {} street cells, {}; {} bytes",
+        a.output.display(),
+        city.buildings().len(),
+        city.streets().len(),
+        gravity.as_ref().map_or_else(|| "no gravity".to_string(), |g| g.summary()),
+        size
+    );
+    Ok(())
+}
