@@ -28,8 +28,20 @@ fn id_of_fid2(path: &Path) -> String {
     conn.query_row("SELECT id FROM buildings WHERE fid = 2", [], |r| r.get(0)).unwrap()
 }
 
+/// The error and its source chain, as a CLI prints it.
+fn chain(err: &GpkgError) -> String {
+    let mut msg = err.to_string();
+    let mut src = std::error::Error::source(err);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
 fn assert_mentions(err: &GpkgError, parts: &[&str]) {
-    let msg = err.to_string();
+    let msg = chain(err);
     for p in parts {
         assert!(msg.contains(p), "error {msg:?} should mention {p:?}");
     }
@@ -41,7 +53,8 @@ fn missing_file() {
     let path = dir.path().join("nope.gpkg");
     let err = read_city(&path).unwrap_err();
     assert!(matches!(err.kind(), GpkgErrorKind::Io { .. }), "{err:?}");
-    assert_mentions(&err, &["nope.gpkg", "cannot access"]);
+    assert_mentions(&err, &["nope.gpkg", "cannot access", "No such file"]);
+    assert_eq!(chain(&err).matches("No such file").count(), 1, "cause printed once: {}", chain(&err));
 }
 
 #[test]
@@ -177,7 +190,8 @@ fn door_not_next_to_its_building() {
         }
         e => panic!("expected InvalidCity, got {e:?}"),
     }
-    assert_mentions(&err, &["city.gpkg", "not 4-adjacent"]);
+    assert_mentions(&err, &["city.gpkg", "invalid city", "not 4-adjacent"]);
+    assert_eq!(chain(&err).matches("not 4-adjacent").count(), 1, "cause printed once: {}", chain(&err));
     // The cause chain keeps the CityError.
     let src = std::error::Error::source(&err).expect("source");
     assert!(src.to_string().contains("door cell (0, 0)"), "{src}");

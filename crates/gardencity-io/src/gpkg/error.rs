@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 /// Why a GeoPackage could not be read or written: a boxed [`GpkgErrorKind`] (one
 /// pointer, so `Result`s stay small in the per-row getters). Match on
-/// [`GpkgError::kind`]; `Display` and `source()` are those of the kind.
+/// [`GpkgError::kind`]; `Display` and `source()` are those of the kind. Wrapped causes
+/// (I/O, SQLite, city validation) are in the `source()` chain, not repeated in
+/// `Display`: print the chain (e.g. anyhow's `{:#}`) to see them.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct GpkgError(Box<GpkgErrorKind>);
@@ -37,7 +39,7 @@ impl From<GpkgErrorKind> for GpkgError {
 #[derive(Debug, thiserror::Error)]
 pub enum GpkgErrorKind {
     /// The file does not exist or cannot be accessed.
-    #[error("{path}: cannot access the file: {source}")]
+    #[error("{path}: cannot access the file")]
     Io {
         /// The file.
         path: PathBuf,
@@ -120,7 +122,7 @@ pub enum GpkgErrorKind {
         found: String,
     },
     /// The features read do not form a valid city (doors, overlaps, grid bounds...).
-    #[error("{path}: layer {layer:?}, feature {feature}: invalid city: {source}")]
+    #[error("{path}: layer {layer:?}, feature {feature}: invalid city")]
     InvalidCity {
         /// The file.
         path: PathBuf,
@@ -147,7 +149,7 @@ pub enum GpkgErrorKind {
         reason: String,
     },
     /// An SQLite error while doing `context`.
-    #[error("{path}: SQLite error while {context}: {source}")]
+    #[error("{path}: SQLite error while {context}")]
     Sqlite {
         /// The file.
         path: PathBuf,
