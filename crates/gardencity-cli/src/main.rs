@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod city_cmd;
+mod plot_cmd;
 mod gravity_cmd;
 
 #[derive(Parser)]
@@ -20,6 +21,8 @@ enum Command {
     Gravity(gravity_cmd::GravityArgs),
     /// Write a binary snapshot (city + gravity) of a city GeoPackage.
     Snapshot(gravity_cmd::SnapshotArgs),
+    /// Pictures (PNG or SVG): city maps, pings and time-spent heatmaps.
+    Plot(plot_cmd::PlotArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +31,7 @@ fn main() -> std::process::ExitCode {
         Command::City(a) => city_cmd::run(a),
         Command::Gravity(a) => gravity_cmd::run_gravity(a),
         Command::Snapshot(a) => gravity_cmd::run_snapshot(a),
+        Command::Plot(a) => plot_cmd::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

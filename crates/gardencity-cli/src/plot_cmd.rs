@@ -1,0 +1,292 @@
+//! `gardencity plot city|pings|heatmap`: PNG or SVG pictures of a city and of a run's data.
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use clap::{Args, Subcommand};
+use gardencity::City;
+use gardencity_io::dataset::{read_diary, read_manifest, read_pings, Manifest, OutputKind, RowFilter};
+use gardencity_plot::data::check_georeference;
+use gardencity_plot::{
+    plot_city, plot_heatmap, plot_pings, save, user_pings, CityPlotOptions, HeatmapOptions, ImageFormat,
+    PingPlotOptions, PlotError, Scene,
+};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Users plotted when `--user` is not given.
+const DEFAULT_USERS: usize = 5;
+
+/// `gardencity plot ...`
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    #[command(subcommand)]
+    what: PlotCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum PlotCommand {
+    /// Map of a city: streets, buildings by type, legend.
+    City(CityArgs),
+    /// Sparse pings of some users over the faded city, with a time barcode.
+    Pings(PingsArgs),
+    /// Buildings shaded by minutes spent in them (ground-truth diaries).
+    Heatmap(HeatmapArgs),
+}
+
+#[derive(Args, Debug)]
+struct CityArgs {
+    /// City GeoPackage; without it, the built-in default city of `gardencity simulate`.
+    city: Option<PathBuf>,
+    /// Output picture, .png or .svg.
+    #[arg(long, short = 'o')]
+    out: PathBuf,
+    /// Mark the doors.
+    #[arg(long)]
+    doors: bool,
+    /// Draw the block grid.
+    #[arg(long)]
+    grid: bool,
+    /// Write building ids.
+    #[arg(long)]
+    ids: bool,
+    /// Picture width in pixels.
+    #[arg(long, default_value_t = 1200)]
+    width: u32,
+}
+
+#[derive(Args, Debug)]
+struct PingsArgs {
+    /// City GeoPackage of the run; without it, the built-in default city.
+    #[arg(long)]
+    city: Option<PathBuf>,
+    /// The run's output directory (`gardencity simulate --out`).
+    #[arg(long)]
+    data: PathBuf,
+    /// User ids to plot (repeat the flag or give several) [default: the first 5 users].
+    #[arg(long = "user", num_args = 1..)]
+    users: Vec<String>,
+    /// Window start, local time of the run ("2024-01-01", "2024-01-01T08:00") or RFC 3339 [default: the run's start].
+    #[arg(long)]
+    from: Option<String>,
+    /// Window end, same formats [default: the run's end].
+    #[arg(long)]
+    to: Option<String>,
+    /// Draw dense pings as lines (needs a run with `--outputs dense`).
+    #[arg(long)]
+    dense: bool,
+    /// Outline the buildings of diary stays (needs the diaries output).
+    #[arg(long)]
+    stays: bool,
+    /// Output picture, .png or .svg.
+    #[arg(long, short = 'o')]
+    out: PathBuf,
+    /// Picture width in pixels.
+    #[arg(long, default_value_t = 1200)]
+    width: u32,
+}
+
+#[derive(Args, Debug)]
+struct HeatmapArgs {
+    /// City GeoPackage of the run; without it, the built-in default city.
+    #[arg(long)]
+    city: Option<PathBuf>,
+    /// The run's output directory (`gardencity simulate --out`, with the diaries output).
+    #[arg(long)]
+    data: PathBuf,
+    /// Only this user [default: everyone].
+    #[arg(long)]
+    user: Option<String>,
+    /// Only stays starting at or after this time (local time of the run or RFC 3339).
+    #[arg(long)]
+    from: Option<String>,
+    /// Only stays starting before this time.
+    #[arg(long)]
+    to: Option<String>,
+    /// Linear colour scale instead of logarithmic.
+    #[arg(long)]
+    linear: bool,
+    /// Output picture, .png or .svg.
+    #[arg(long, short = 'o')]
+    out: PathBuf,
+    /// Picture width in pixels.
+    #[arg(long, default_value_t = 1200)]
+    width: u32,
+}
+
+/// Runs `gardencity plot`.
+pub fn run(args: PlotArgs) -> Result<()> {
+    match args.what {
+        PlotCommand::City(a) => run_city(a),
+        PlotCommand::Pings(a) => run_pings(a),
+        PlotCommand::Heatmap(a) => run_heatmap(a),
+    }
+}
+
+fn load_city(path: Option<&Path>) -> Result<City> {
+    match path {
+        Some(p) => gardencity_io::gpkg::read_city(p).with_context(|| format!("reading city {}", p.display())),
+        None => crate::simulate_cmd::default_city(),
+    }
+}
+
+fn write(scene: &Scene, out: &Path) -> Result<()> {
+    save(scene, out)?;
+    println!("wrote {} ({} x {} px)", out.display(), scene.width, scene.height);
+    Ok(())
+}
+
+fn run_city(a: CityArgs) -> Result<()> {
+    ImageFormat::from_path(&a.out)?;
+    let city = load_city(a.city.as_deref())?;
+    let opts = CityPlotOptions { width: a.width, doors: a.doors, grid: a.grid, ids: a.ids, ..Default::default() };
+    write(&plot_city(&city, &opts), &a.out)
+}
+
+/// Parses a local datetime in `tz`, or an RFC 3339 datetime with offset.
+fn parse_time(s: &str, tz: Tz, flag: &str) -> Result<i64> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(d.timestamp());
+    }
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
+        .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_time(chrono::NaiveTime::MIN)))
+        .map_err(|_| anyhow!("--{flag} {s:?}: expected a date like 2024-01-01, 2024-01-01T08:00 or RFC 3339"))?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|d| d.timestamp())
+        .ok_or_else(|| anyhow!("--{flag} {s:?} does not exist in {tz} (skipped by a daylight-saving change)"))
+}
+
+/// The window from `--from`/`--to`, defaulting to the run's start and end from the manifest.
+fn window(m: &Manifest, from: Option<&str>, to: Option<&str>, data: &Path) -> Result<(Option<i64>, Option<i64>)> {
+    let tz = m.time_zone;
+    let start = match from {
+        Some(s) => Some(parse_time(s, tz, "from")?),
+        None => m.raw.get("start").and_then(|v| v.as_i64()),
+    };
+    let end = match to {
+        Some(s) => Some(parse_time(s, tz, "to")?),
+        None => m.raw.get("end").and_then(|v| v.as_i64()),
+    };
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            return Err(PlotError::EmptyWindow { start: s, end: e })
+                .with_context(|| format!("--from/--to for {}", data.display()));
+        }
+    }
+    Ok((start, end))
+}
+
+/// Fails with the list of known users when some requested users have no rows.
+fn check_users(
+    requested: &[String],
+    found: &BTreeSet<String>,
+    all: impl FnOnce() -> Result<Vec<String>>,
+) -> Result<()> {
+    let missing: Vec<&str> = requested.iter().filter(|u| !found.contains(*u)).map(String::as_str).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let all = all()?;
+    let mut avail: Vec<String> = all.into_iter().collect::<BTreeSet<_>>().into_iter().take(10).collect();
+    if avail.len() == 10 {
+        avail.push("...".into());
+    }
+    Err(PlotError::UnknownUser { missing: missing.join(", "), available: avail.join(", ") }.into())
+}
+
+fn run_pings(a: PingsArgs) -> Result<()> {
+    ImageFormat::from_path(&a.out)?;
+    let m = read_manifest(&a.data)?;
+    let city = load_city(a.city.as_deref())?;
+    check_georeference(&city, &m)?;
+    let (start, end) = window(&m, a.from.as_deref(), a.to.as_deref(), &a.data)?;
+    let requested: BTreeSet<String> = a.users.iter().cloned().collect();
+    let filter = RowFilter { users: (!requested.is_empty()).then(|| requested.clone()), start: None, end: None };
+    let sparse = read_pings(&a.data, OutputKind::Sparse, &filter)?;
+    let mut seen: Vec<String> = Vec::new();
+    for r in &sparse {
+        if seen.last() != Some(&r.user_id) {
+            seen.push(r.user_id.clone());
+        }
+    }
+    let users: Vec<String> = if requested.is_empty() {
+        if seen.len() > DEFAULT_USERS {
+            eprintln!(
+                "plotting the first {DEFAULT_USERS} of {} users ({}); choose others with --user",
+                seen.len(),
+                seen[..DEFAULT_USERS].join(", ")
+            );
+        }
+        seen.iter().take(DEFAULT_USERS).cloned().collect()
+    } else {
+        check_users(&a.users, &seen.iter().cloned().collect(), || {
+            Ok(read_pings(&a.data, OutputKind::Sparse, &RowFilter::default())?.into_iter().map(|r| r.user_id).collect())
+        })?;
+        let mut u = a.users.clone();
+        u.dedup();
+        u
+    };
+    if users.is_empty() {
+        bail!("{}: the run has no sparse pings", a.data.display());
+    }
+    let (start, end) = match (start, end) {
+        (Some(s), Some(e)) => (s, e),
+        (s, e) => {
+            let ts = sparse.iter().filter(|r| users.contains(&r.user_id)).map(|r| r.timestamp);
+            let (lo, hi) = ts.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+            (s.unwrap_or(lo), e.unwrap_or(hi.saturating_add(1)))
+        }
+    };
+    let sel = RowFilter { users: Some(users.iter().cloned().collect()), start: Some(start), end: Some(end) };
+    let dense = if a.dense {
+        read_pings(&a.data, OutputKind::Dense, &sel).context("--dense needs a run with --outputs ...,dense")?
+    } else {
+        Vec::new()
+    };
+    let diary = if a.stays {
+        let f = RowFilter { start: None, end: Some(end), ..sel.clone() };
+        read_diary(&a.data, OutputKind::Diary, &f).context("--stays needs a run with --outputs ...,diaries")?
+    } else {
+        Vec::new()
+    };
+    let data = user_pings(&city, m.coordinates, &users, &sparse, &dense, &diary)?;
+    let mut opts = PingPlotOptions::new(start, end, m.time_zone);
+    opts.width = a.width;
+    opts.dense = a.dense;
+    opts.stays = a.stays;
+    let scene = plot_pings(&city, &data, &opts).with_context(|| format!("plotting pings of {}", a.data.display()))?;
+    write(&scene, &a.out)
+}
+
+fn run_heatmap(a: HeatmapArgs) -> Result<()> {
+    ImageFormat::from_path(&a.out)?;
+    let m = read_manifest(&a.data)?;
+    let city = load_city(a.city.as_deref())?;
+    check_georeference(&city, &m)?;
+    let tz = m.time_zone;
+    let start = a.from.as_deref().map(|s| parse_time(s, tz, "from")).transpose()?;
+    let end = a.to.as_deref().map(|s| parse_time(s, tz, "to")).transpose()?;
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            return Err(PlotError::EmptyWindow { start: s, end: e }.into());
+        }
+    }
+    let users = a.user.as_ref().map(|u| BTreeSet::from([u.clone()]));
+    let rows = read_diary(&a.data, OutputKind::Diary, &RowFilter { users: users.clone(), start: None, end: None })
+        .context("the heatmap needs a run with the diaries output")?;
+    if let Some(u) = &a.user {
+        let found: BTreeSet<String> = rows.iter().map(|r| r.user_id.clone()).collect();
+        check_users(std::slice::from_ref(u), &found, || {
+            Ok(read_diary(&a.data, OutputKind::Diary, &RowFilter::default())?.into_iter().map(|r| r.user_id).collect())
+        })?;
+    }
+    let rows: Vec<_> =
+        rows.into_iter().filter(|r| RowFilter { users: None, start, end }.matches(&r.user_id, r.timestamp)).collect();
+    let opts = HeatmapOptions { width: a.width, log_scale: !a.linear, ..Default::default() };
+    let scene =
+        plot_heatmap(&city, &rows, &opts).with_context(|| format!("plotting the heatmap of {}", a.data.display()))?;
+    write(&scene, &a.out)
+}

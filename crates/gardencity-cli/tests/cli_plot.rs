@@ -1,0 +1,184 @@
+//! `gardencity plot city|pings|heatmap`, run as the real binary on a real simulated run.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn gardencity() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gardencity"))
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "failed: {}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_err(cmd: &mut Command) -> String {
+    let out: Output = cmd.output().unwrap();
+    assert!(!out.status.success(), "unexpectedly succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let pm = tiny_skia::Pixmap::load_png(path).unwrap();
+    (pm.width(), pm.height())
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn plots_a_simulated_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("run");
+    run_ok(
+        gardencity()
+            .args(["simulate", "--agents", "3", "--days", "1", "--outputs", "sparse,diaries,homes", "-q", "--out"])
+            .arg(&data),
+    );
+    let pics = dir.path().join("pics");
+    std::fs::create_dir(&pics).unwrap();
+
+    // City map of the built-in default city, PNG and SVG.
+    let out = run_ok(gardencity().args(["plot", "city", "--doors", "--width", "800", "-o"]).arg(pics.join("city.png")));
+    assert!(out.contains("city.png (800 x"), "{out}");
+    assert_eq!(png_size(&pics.join("city.png")).0, 800);
+    run_ok(gardencity().args(["plot", "city", "-o"]).arg(pics.join("city.svg")));
+    let svg = std::fs::read_to_string(pics.join("city.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let city = gardencity::city::random::random_city(&gardencity::city::random::RandomCityParams {
+        width: 50,
+        height: 50,
+        seed: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let buildings = doc.descendants().filter(|n| n.attribute("class") == Some("building")).count();
+    assert_eq!(buildings, city.buildings().len());
+
+    // Pings of the users in the data, then of one chosen user.
+    run_ok(gardencity().args(["plot", "pings", "--data"]).arg(&data).arg("-o").arg(pics.join("pings.png")));
+    let users = gardencity_io::dataset::read_pings(
+        &data,
+        gardencity_io::dataset::OutputKind::Sparse,
+        &gardencity_io::dataset::RowFilter::default(),
+    )
+    .unwrap();
+    let first = users[0].user_id.clone();
+    run_ok(
+        gardencity()
+            .args([
+                "plot",
+                "pings",
+                "--stays",
+                "--from",
+                "2024-01-01T06:00",
+                "--to",
+                "2024-01-01T18:00",
+                "--user",
+                &first,
+                "--data",
+            ])
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("one.svg")),
+    );
+    let one = std::fs::read_to_string(pics.join("one.svg")).unwrap();
+    roxmltree::Document::parse(&one).unwrap();
+    assert!(one.contains(&format!(">{first}</text>")));
+    assert!(one.contains("2024-01-01 06:00") && one.contains("2024-01-01 18:00"));
+
+    // Heatmap of everyone and of one user.
+    run_ok(gardencity().args(["plot", "heatmap", "--data"]).arg(&data).arg("-o").arg(pics.join("heat.png")));
+    run_ok(
+        gardencity()
+            .args(["plot", "heatmap", "--user", &first, "--data"])
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("heat1.png")),
+    );
+    assert!(png_size(&pics.join("heat.png")).1 > 1000);
+
+    // Errors: clear message, non-zero exit, no picture left behind.
+    let before = files(&pics);
+    let e = run_err(
+        gardencity()
+            .args(["plot", "pings", "--user", "no_such_user", "--data"])
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("bad1.png")),
+    );
+    assert!(e.contains("no_such_user not in the data") && e.contains(&first), "{e}");
+    let e = run_err(
+        gardencity()
+            .args(["plot", "heatmap", "--user", "no_such_user", "--data"])
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("bad2.png")),
+    );
+    assert!(e.contains("no_such_user not in the data"), "{e}");
+    let e = run_err(
+        gardencity()
+            .args(["plot", "pings", "--from", "2024-01-01T10:00", "--to", "2024-01-01T09:00", "--data"])
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("bad3.png")),
+    );
+    assert!(e.contains("empty time window"), "{e}");
+    let e = run_err(gardencity().args(["plot", "city", "-o"]).arg(pics.join("bad4.jpg")));
+    assert!(e.contains("unknown picture format"), "{e}");
+    let e = run_err(
+        gardencity().args(["plot", "pings", "--dense", "--data"]).arg(&data).arg("-o").arg(pics.join("bad5.png")),
+    );
+    assert!(e.contains("--dense needs"), "{e}");
+
+    // Data of another city: a different georeference (the default city has its own origin)...
+    let big = dir.path().join("big.gpkg");
+    let small = dir.path().join("small.gpkg");
+    run_ok(gardencity().args(["city", "random", "--width", "40", "--height", "40", "--seed", "4", "-o"]).arg(&big));
+    run_ok(gardencity().args(["city", "random", "--width", "10", "--height", "10", "--seed", "4", "-o"]).arg(&small));
+    let e = run_err(
+        gardencity()
+            .args(["plot", "heatmap", "--city"])
+            .arg(&big)
+            .arg("--data")
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("bad6.png")),
+    );
+    assert!(e.contains("does not match the city") && e.contains("georeference"), "{e}");
+    // ...or the same georeference but most pings outside the grid.
+    let data2 = dir.path().join("run2");
+    run_ok(
+        gardencity()
+            .args(["simulate", "--agents", "2", "--days", "1", "-q", "--city"])
+            .arg(&big)
+            .arg("--out")
+            .arg(&data2),
+    );
+    run_ok(
+        gardencity()
+            .args(["plot", "pings", "--city"])
+            .arg(&big)
+            .arg("--data")
+            .arg(&data2)
+            .arg("-o")
+            .arg(pics.join("big.png")),
+    );
+    let e = run_err(
+        gardencity()
+            .args(["plot", "pings", "--city"])
+            .arg(&small)
+            .arg("--data")
+            .arg(&data2)
+            .arg("-o")
+            .arg(pics.join("bad7.png")),
+    );
+    assert!(e.contains("does not match the city") && e.contains("outside the 10 x 10 block grid"), "{e}");
+    std::fs::remove_file(pics.join("big.png")).unwrap();
+    assert_eq!(files(&pics), before);
+}
