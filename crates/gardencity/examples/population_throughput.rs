@@ -1,7 +1,7 @@
 //! Simulates a population on a random city with a sink that only counts, and prints
 //! agent-weeks per second: the simulation's own speed, without file writing.
 //!
-//! `cargo run --release -p gardencity --example population_throughput -- [agents] [weeks] [threads]`
+//! `cargo run --release -p gardencity --example population_throughput -- [agents] [weeks] [threads] [city side]`
 
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::gravity::{Gravity, GravityParams};
@@ -26,9 +26,17 @@ fn main() {
     let agents = args.first().copied().unwrap_or(2000);
     let weeks = args.get(1).copied().unwrap_or(1) as i64;
     let threads = args.get(2).copied().unwrap_or(2) as usize;
-    let city = random_city(&RandomCityParams { width: 22, height: 22, seed: 1, ..Default::default() }).unwrap();
+    let side = args.get(3).copied().unwrap_or(22) as u32;
+    let t = Instant::now();
+    let city = random_city(&RandomCityParams { width: side, height: side, seed: 1, ..Default::default() }).unwrap();
     let router = Router::new(&city);
     let gravity = Gravity::hub_proxy(&city, GravityParams::default()).unwrap();
+    println!(
+        "city {side}x{side}: {} buildings, {} street cells; city + router + gravity in {:.3} s",
+        city.buildings().len(),
+        city.streets().len(),
+        t.elapsed().as_secs_f64()
+    );
     let start = 1_704_085_200;
     let mut cfg = PopulationConfig::new(1, agents, start, start + weeks * 7 * 86_400, chrono_tz::America::New_York);
     cfg.sampling.beta_start = Some(ParamSpec::Value(300.0));

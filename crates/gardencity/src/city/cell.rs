@@ -64,17 +64,15 @@ impl Point {
     /// The block whose half-open square contains the point.
     #[inline]
     pub fn cell(self) -> Cell {
-        Cell::new(self.x.floor() as i32, self.y.floor() as i32)
+        Cell::new(floor_i32(self.x), floor_i32(self.y))
     }
     /// The blocks whose closed squares contain the point: one inside a block, two on an
     /// edge, four on a corner (a point on an edge belongs to the blocks on either side).
     #[inline]
     pub fn touching_cells(self) -> impl Iterator<Item = Cell> {
-        let fx = self.x.floor();
-        let fy = self.y.floor();
-        let (cx, cy) = (fx as i32, fy as i32);
-        let nx = if self.x == fx { 2 } else { 1 };
-        let ny = if self.y == fy { 2 } else { 1 };
+        let (cx, cy) = (floor_i32(self.x), floor_i32(self.y));
+        let nx = if self.x == cx as f64 { 2 } else { 1 };
+        let ny = if self.y == cy as f64 { 2 } else { 1 };
         (0..nx).flat_map(move |i| (0..ny).map(move |j| Cell::new(cx - i, cy - j)))
     }
     /// True when the point lies in the closed square of `cell`.
@@ -86,6 +84,19 @@ impl Point {
     /// Euclidean distance.
     #[inline]
     pub fn dist(self, o: Point) -> f64 {
-        (self.x - o.x).hypot(self.y - o.y)
+        let (dx, dy) = (self.x - o.x, self.y - o.y);
+        (dx * dx + dy * dy).sqrt()
+    }
+}
+
+/// `floor(v)` as an `i32` without a libm call (the baseline x86-64 target has no
+/// rounding instruction); saturates like `as` for values out of range.
+#[inline]
+fn floor_i32(v: f64) -> i32 {
+    let t = v as i32;
+    if (t as f64) > v {
+        t - 1
+    } else {
+        t
     }
 }

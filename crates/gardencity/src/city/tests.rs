@@ -223,3 +223,18 @@ fn georeference_round_trip() {
     let back = g.from_mercator(-4265699.0 + 30.0, 4392976.0 + 45.0);
     assert_eq!(back, Point::new(2.0, 3.0));
 }
+
+#[test]
+fn points_map_to_cells_including_edges_and_negatives() {
+    assert_eq!(Point::new(2.5, 3.0).cell(), Cell::new(2, 3));
+    assert_eq!(Point::new(-0.5, -1.0).cell(), Cell::new(-1, -1));
+    assert_eq!(Point::new(-0.0, 0.999).cell(), Cell::new(0, 0));
+    let mut t: Vec<Cell> = Point::new(2.0, 3.5).touching_cells().collect();
+    t.sort();
+    assert_eq!(t, vec![Cell::new(1, 3), Cell::new(2, 3)]);
+    let mut t: Vec<Cell> = Point::new(-1.0, 0.0).touching_cells().collect();
+    t.sort();
+    assert_eq!(t, vec![Cell::new(-2, -1), Cell::new(-2, 0), Cell::new(-1, -1), Cell::new(-1, 0)]);
+    assert_eq!(Point::new(0.25, 0.75).touching_cells().count(), 1);
+    assert!(Point::new(1.0, 1.0).touches(Cell::new(0, 0)) && !Point::new(1.01, 1.0).touches(Cell::new(0, 0)));
+}
