@@ -271,7 +271,9 @@ pub struct DatasetOptions {
     /// Rows per part file; a full file is closed and the next rows go to `part-00001`...
     pub rows_per_file: usize,
     /// Files open at once; past this the least recently written one is closed (its
-    /// partition continues in a new part file).
+    /// partition continues in a new part file). Capped at half the process's open-file
+    /// limit where the system tells it. Runs with more (output, date) partitions than
+    /// this write more, smaller files.
     pub max_open_files: usize,
     /// Replace a previous gardencity dataset in the output directory.
     pub overwrite: bool,
@@ -280,7 +282,7 @@ pub struct DatasetOptions {
 impl Default for DatasetOptions {
     /// Parquet, default outputs, Web Mercator, America/New_York, start date 2024-01-01
     /// (set it to the run's), batches of 65,536 rows, at most 1,000,000 rows buffered,
-    /// 10,000,000 rows per file, 256 open files, no overwrite.
+    /// 10,000,000 rows per file, 1024 open files, no overwrite.
     fn default() -> Self {
         DatasetOptions {
             format: DatasetFormat::Parquet,
@@ -291,7 +293,7 @@ impl Default for DatasetOptions {
             batch_rows: 65_536,
             max_buffered_rows: 1_000_000,
             rows_per_file: 10_000_000,
-            max_open_files: 256,
+            max_open_files: 1024,
             overwrite: false,
         }
     }

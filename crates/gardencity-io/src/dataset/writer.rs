@@ -124,6 +124,11 @@ impl DatasetWriter {
         }
         let out_dir = out_dir.as_ref().to_path_buf();
         layout::prepare_out_dir(&out_dir, opts.overwrite)?;
+        let mut opts = opts;
+        if let Some(limit) = open_file_limit() {
+            // Leave half of the process's descriptors to everything else.
+            opts.max_open_files = opts.max_open_files.min((limit / 2).max(1));
+        }
         let tz = opts.time_zone.name();
         let schemas = OutputKind::ALL.map(|k| schema(k, tz));
         let mut props = WriterProperties::builder();
@@ -622,6 +627,13 @@ fn convert(g: &Georeference, coords: Coordinates, p: &Ping) -> (f64, f64, f64) {
     }
 }
 
+/// The soft limit on open files of this process (Linux `/proc/self/limits`), if known.
+fn open_file_limit() -> Option<usize> {
+    let text = fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
     let mut f = File::create(path).map_err(|e| DatasetError::io("creating", path, e))?;
     f.write_all(bytes).map_err(|e| DatasetError::io("writing", path, e))?;
@@ -632,4 +644,14 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
 /// for one that no longer converts.
 fn unreachable_ts() -> Result<std::convert::Infallible, DatasetError> {
     Err(DatasetError::Option { name: "time_zone", reason: "a validated timestamp failed to convert".into() })
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_the_open_file_limit() {
+        let n = super::open_file_limit().expect("Linux reports its limits");
+        assert!(n >= 16, "{n}");
+    }
 }
