@@ -20,6 +20,10 @@ enum CityCommand {
     Random(RandomArgs),
     /// Describe a city GeoPackage: size, buildings by type, streets, georeference.
     Info(InfoArgs),
+    /// Rasterize real buildings and streets from GeoPackage layers into a city.
+    Rasterize(crate::osm_cmd::RasterizeArgs),
+    /// Select, classify and rasterize buildings and streets of an .osm.pbf extract.
+    FromOsm(Box<crate::osm_cmd::FromOsmArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -61,6 +65,8 @@ pub fn run(args: CityArgs) -> anyhow::Result<()> {
     match args.command {
         CityCommand::Random(a) => random(a),
         CityCommand::Info(a) => info(a),
+        CityCommand::Rasterize(a) => crate::osm_cmd::run_rasterize(a),
+        CityCommand::FromOsm(a) => crate::osm_cmd::run_from_osm(*a),
     }
 }
 

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod city_cmd;
+mod osm_cmd;
 mod plot_cmd;
 mod gravity_cmd;
 

@@ -186,6 +186,31 @@ pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<Raster
     Ok(RasterInput { boundary, streets, buildings, report })
 }
 
+/// Reads the polygons of one layer of a GeoPackage as a boundary in EPSG:3857
+/// (EPSG:4326 is reprojected; other CRSs are an error).
+pub fn read_boundary_gpkg(path: &Path, layer: &str) -> Result<MultiPolygon<f64>, InputError> {
+    let p = path.to_path_buf();
+    if !path.is_file() {
+        return Err(InputError::Open { path: p, reason: "no such file".into() });
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| InputError::Open { path: p.clone(), reason: e.to_string() })?;
+    let info = layer_info(&conn, &p, layer)?;
+    let mut polys: Vec<Polygon<f64>> = Vec::new();
+    for_each_feature(&conn, &p, layer, &info, None, |_, geom, _| {
+        match geom {
+            Some(Geometry::Polygon(pg)) => polys.push(pg),
+            Some(Geometry::MultiPolygon(mp)) => polys.extend(mp.0),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    if polys.is_empty() {
+        return Err(InputError::EmptyLayer { path: p, layer: layer.into(), what: "polygons".into() });
+    }
+    Ok(MultiPolygon::new(polys))
+}
+
 fn layer_info(conn: &Connection, path: &Path, layer: &str) -> Result<Layer, InputError> {
     let sq = |e| InputError::Sqlite { path: path.to_path_buf(), layer: "gpkg_geometry_columns".into(), source: e };
     let row: Option<(String, i64)> = conn

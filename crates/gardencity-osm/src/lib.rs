@@ -17,7 +17,7 @@ pub mod raster;
 
 pub use categories::Categories;
 pub use error::{InputError, RasterError};
-pub use gpkg::{read_raster_input_gpkg, InputOptions};
+pub use gpkg::{read_boundary_gpkg, read_raster_input_gpkg, InputOptions};
 pub use osm::{read_osm_pbf, OsmBoundary, OsmError, OsmOptions, OsmReport};
 pub use raster::{
     auto_rotation_deg, rasterize, InputBuilding, InputReport, RasterInput, RasterParams, RasterReport, Rotation,

@@ -1,0 +1,177 @@
+//! `gardencity city rasterize|from-osm`: real cities from GeoPackage layers or `.osm.pbf` extracts.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use gardencity::city::mercator_to_lonlat;
+use gardencity_io::gpkg::{write_city, WriteOptions};
+use gardencity_osm::{
+    rasterize, read_boundary_gpkg, read_osm_pbf, read_raster_input_gpkg, Categories, InputOptions, OsmBoundary,
+    OsmOptions, RasterInput, RasterParams, Rotation,
+};
+use geo::MapCoords;
+use std::path::PathBuf;
+
+/// Rasterizer options shared by both commands.
+#[derive(Args, Debug)]
+pub struct RasterOpts {
+    /// Output city GeoPackage.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    overwrite: bool,
+    /// Side of one block in metres.
+    #[arg(long, default_value_t = 15.0)]
+    block_side: f64,
+    /// Remove blocks already taken from later buildings instead of skipping them.
+    #[arg(long)]
+    resolve_overlaps: bool,
+    /// Keep buildings of type `other` (filtered by default, like the reference).
+    #[arg(long)]
+    keep_other: bool,
+    /// Rotate the input first: `auto` (align streets with the grid), `none`, or degrees.
+    #[arg(long, default_value = "none", value_parser = parse_rotation)]
+    rotate: Rotation,
+    /// Name of the city.
+    #[arg(long, default_value = "Rasterized City")]
+    name: String,
+}
+
+fn parse_rotation(s: &str) -> Result<Rotation, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(Rotation::Auto),
+        "none" => Ok(Rotation::None),
+        v => match v.parse::<f64>() {
+            Ok(d) if d.is_finite() => Ok(Rotation::Degrees(d)),
+            _ => Err(format!("expected auto, none or a number of degrees, got {s:?}")),
+        },
+    }
+}
+
+/// Arguments of `gardencity city rasterize`.
+#[derive(Args, Debug)]
+pub struct RasterizeArgs {
+    /// Input GeoPackage with building, street and (optionally) boundary layers, EPSG:3857 or 4326.
+    input: PathBuf,
+    /// Buildings layer.
+    #[arg(long, default_value = "buildings")]
+    buildings_layer: String,
+    /// Streets layer.
+    #[arg(long, default_value = "streets")]
+    streets_layer: String,
+    /// Boundary layer (`none` uses the extent of the buildings and streets).
+    #[arg(long, default_value = "boundary")]
+    boundary_layer: String,
+    /// Building type column (home, workplace, retail, park, other).
+    #[arg(long, default_value = "building_type")]
+    type_column: String,
+    #[command(flatten)]
+    raster: RasterOpts,
+}
+
+/// Arguments of `gardencity city from-osm`.
+#[derive(Args, Debug)]
+pub struct FromOsmArgs {
+    /// The `.osm.pbf` extract (Geofabrik, BBBike...).
+    extract: PathBuf,
+    /// Bounding box in degrees: W,S,E,N.
+    #[arg(long, conflicts_with = "boundary", required_unless_present = "boundary")]
+    bbox: Option<String>,
+    /// A GeoPackage whose layer (`--boundary-layer`) holds the boundary polygon(s).
+    #[arg(long)]
+    boundary: Option<PathBuf>,
+    /// The layer of `--boundary`.
+    #[arg(long, default_value = "boundary")]
+    boundary_layer: String,
+    /// A categories table replacing the built-in one (layout of osm-categories.toml).
+    #[arg(long)]
+    categories: Option<PathBuf>,
+    /// Classify `building=yes` with a residential signal and height < 20 m as home.
+    #[arg(long)]
+    infer_residential: bool,
+    #[command(flatten)]
+    raster: RasterOpts,
+}
+
+fn parse_bbox(s: &str) -> anyhow::Result<OsmBoundary> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--bbox {s:?}: expected four numbers W,S,E,N"))?;
+    let [west, south, east, north] = v[..] else {
+        bail!("--bbox {s:?}: expected four numbers W,S,E,N, got {}", v.len())
+    };
+    Ok(OsmBoundary::Bbox { west, south, east, north })
+}
+
+fn finish(input: RasterInput, o: &RasterOpts) -> anyhow::Result<()> {
+    let params = RasterParams {
+        block_side: o.block_side,
+        resolve_overlaps: o.resolve_overlaps,
+        keep_other: o.keep_other,
+        rotation: o.rotate,
+        name: o.name.clone(),
+        ..RasterParams::default()
+    };
+    let (city, report) = rasterize(&input, &params).context("cannot rasterize")?;
+    println!("{report}");
+    write_city(&city, &o.output, &WriteOptions { overwrite: o.overwrite }).context("cannot write the city")?;
+    println!(
+        "wrote {}: {} x {} blocks, {} buildings, {} street cells",
+        o.output.display(),
+        city.width(),
+        city.height(),
+        city.buildings().len(),
+        city.streets().len()
+    );
+    Ok(())
+}
+
+fn check_output(o: &RasterOpts) -> anyhow::Result<()> {
+    if o.output.exists() && !o.overwrite {
+        bail!("{} already exists (pass --overwrite to replace it)", o.output.display());
+    }
+    Ok(())
+}
+
+/// Runs `gardencity city rasterize`.
+pub fn run_rasterize(a: RasterizeArgs) -> anyhow::Result<()> {
+    check_output(&a.raster)?;
+    let opts = InputOptions {
+        buildings_layer: a.buildings_layer,
+        streets_layer: a.streets_layer,
+        boundary_layer: (a.boundary_layer != "none").then_some(a.boundary_layer),
+        type_column: a.type_column,
+        ..InputOptions::default()
+    };
+    let input = read_raster_input_gpkg(&a.input, &opts).context("cannot read the input")?;
+    finish(input, &a.raster)
+}
+
+/// Runs `gardencity city from-osm`.
+pub fn run_from_osm(a: FromOsmArgs) -> anyhow::Result<()> {
+    check_output(&a.raster)?;
+    let boundary = match (&a.bbox, &a.boundary) {
+        (Some(b), _) => parse_bbox(b)?,
+        (None, Some(path)) => {
+            let mp = read_boundary_gpkg(path, &a.boundary_layer).context("cannot read the boundary")?;
+            OsmBoundary::Polygon(mp.map_coords(|c| {
+                let (x, y) = mercator_to_lonlat(c.x, c.y);
+                geo::coord! { x: x, y: y }
+            }))
+        }
+        (None, None) => bail!("give --bbox W,S,E,N or --boundary FILE"),
+    };
+    let categories = match &a.categories {
+        None => Categories::default(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            Categories::from_toml(&text, &p.display().to_string())?
+        }
+    };
+    let opts = OsmOptions { boundary, categories, infer_residential: a.infer_residential };
+    let (input, report) = read_osm_pbf(&a.extract, &opts).context("cannot read the extract")?;
+    println!("{report}");
+    finish(input, &a.raster)
+}

@@ -1,0 +1,94 @@
+//! `gardencity city rasterize|from-osm`, run as the real binary.
+
+use gardencity::city::BuildingType;
+use gardencity_testkit::shared_data;
+use std::process::Command;
+
+fn gardencity() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gardencity"))
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "failed: {}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_err(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "unexpected success: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn rasterize_fixture_writes_the_reference_city() {
+    let Some(fixture) = shared_data("city_fixture.gpkg") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("philly.gpkg");
+    let out = run_ok(
+        gardencity().args(["city", "rasterize"]).arg(&fixture).args(["--resolve-overlaps", "-o"]).arg(&out_path),
+    );
+    assert!(out.contains("grid 99 x 85, 6650 blocks"), "{out}");
+    assert!(out.contains("skipped 3 non-polygon buildings"), "{out}");
+    let city = gardencity_io::gpkg::read_city(&out_path).unwrap();
+    assert_eq!((city.width(), city.height()), (99, 85));
+    assert_eq!(city.streets().len(), 1242);
+    assert_eq!(city.buildings().len(), 110);
+    assert_eq!(city.buildings_of_type(BuildingType::Park).len(), 30);
+    assert_eq!(city.georef().block_side, 15.0);
+
+    // Existing output without --overwrite: refused and untouched.
+    let before = std::fs::read(&out_path).unwrap();
+    let err = run_err(gardencity().args(["city", "rasterize"]).arg(&fixture).arg("-o").arg(&out_path));
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&out_path).unwrap(), before);
+
+    // Bad option values and inputs: clear messages, no output file.
+    let bad = dir.path().join("bad.gpkg");
+    let err =
+        run_err(gardencity().args(["city", "rasterize"]).arg(&fixture).args(["--rotate", "sideways", "-o"]).arg(&bad));
+    assert!(err.contains("auto, none or a number"), "{err}");
+    let err =
+        run_err(gardencity().args(["city", "rasterize"]).arg(&fixture).args(["--type-column", "kind", "-o"]).arg(&bad));
+    assert!(err.contains("no column \"kind\""), "{err}");
+    let err = run_err(gardencity().args(["city", "rasterize", "/nonexistent.gpkg", "-o"]).arg(&bad));
+    assert!(err.contains("/nonexistent.gpkg"), "{err}");
+    assert!(!bad.exists());
+}
+
+#[test]
+fn from_osm_helsinki_bbox() {
+    let Some(pbf) = shared_data("helsinki.osm.pbf") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("hki.gpkg");
+    let out = run_ok(
+        gardencity()
+            .args(["city", "from-osm"])
+            .arg(&pbf)
+            .args([
+                "--bbox",
+                "24.938,60.166,24.950,60.176",
+                "--rotate",
+                "auto",
+                "--keep-other",
+                "--resolve-overlaps",
+                "-o",
+            ])
+            .arg(&out_path),
+    );
+    assert!(out.contains("selected 189 building ways, 28 building relations"), "{out}");
+    let city = gardencity_io::gpkg::read_city(&out_path).unwrap();
+    assert!(city.buildings().len() > 100);
+    assert_eq!(city.street_components().count(), 1);
+    assert!(city.georef().rotation_deg != 0.0);
+
+    let bad = dir.path().join("bad.gpkg");
+    let err = run_err(gardencity().args(["city", "from-osm"]).arg(&pbf).args(["--bbox", "2,48,2.1", "-o"]).arg(&bad));
+    assert!(err.contains("four numbers"), "{err}");
+    let err =
+        run_err(gardencity().args(["city", "from-osm"]).arg(&pbf).args(["--bbox", "2,48,2.1,48.1", "-o"]).arg(&bad));
+    assert!(err.contains("outside the extract"), "{err}");
+    let err = run_err(gardencity().args(["city", "from-osm"]).arg(&pbf).arg("-o").arg(&bad));
+    assert!(err.contains("--bbox"), "{err}");
+    assert!(!bad.exists());
+}
