@@ -169,3 +169,28 @@ fn travel_speed() {
     }
     assert!(sum / n < 1.2, "slow agents move {} blocks per minute", sum / n);
 }
+
+/// A trip ends with a travelling ping (location none) exactly at the destination's door
+/// point, unless the agent strayed into the destination sideways first; the next ping is
+/// inside the destination.
+#[test]
+fn trips_end_at_the_door_point_with_no_location() {
+    let p = MobilityParams::default();
+    let run = simulate(&p, 10, 3);
+    let c = &run.city;
+    let (mut trips, mut at_door) = (0, 0);
+    for (_, tr) in &run.trajectories {
+        for w in tr.pings.windows(2) {
+            if let (None, Some(b)) = (w[0].location, w[1].location) {
+                trips += 1;
+                let door = c.building(b).door_point;
+                if w[0].x == door.x && w[0].y == door.y {
+                    at_door += 1;
+                }
+                assert!(c.building_contains(b, gardencity::Point::new(w[1].x, w[1].y)));
+            }
+        }
+    }
+    assert!(trips > 50, "{trips} trips");
+    assert!(at_door * 10 >= trips * 8, "only {at_door} of {trips} trips end at the door point");
+}
