@@ -65,12 +65,15 @@ fn wkt_max(wkt: &str) -> Option<(f64, f64)> {
     } else {
         2
     };
-    let nums: Vec<f64> = wkt
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
-        .filter(|t| t.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.'))
-        .filter_map(|t| t.parse::<f64>().ok())
-        .collect();
-    if nums.len() < dims || nums.iter().any(|v| !v.is_finite()) {
+    let body = &wkt[wkt.find('(')?..];
+    let mut nums = Vec::new();
+    for t in body.split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')').filter(|t| !t.is_empty()) {
+        match t.parse::<f64>() {
+            Ok(v) if v.is_finite() => nums.push(v),
+            _ => return None,
+        }
+    }
+    if nums.len() < dims || nums.len() % dims != 0 {
         return None;
     }
     let (mut mx, mut my) = (f64::MIN, f64::MIN);
@@ -443,4 +446,22 @@ pub fn write_city(city: &City, path: impl AsRef<Path>, opts: &WriteOptions) -> R
         ],
     )?;
     w.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wkt_max;
+
+    #[test]
+    fn wkt_max_reads_2d_z_m_and_zm() {
+        assert_eq!(wkt_max("POLYGON ((22 0, 22 22, 0 22, 0 0, 22 0))"), Some((22.0, 22.0)));
+        assert_eq!(wkt_max("POLYGON ((0 0, 30.5 0, 30.5 -4e1, 0 0))"), Some((30.5, 0.0)));
+        assert_eq!(wkt_max("POLYGON Z ((0 0 99, 5 0 99, 5 7 99, 0 0 99))"), Some((5.0, 7.0)));
+        assert_eq!(wkt_max("POLYGON M ((0 0 99, 5 0 99, 5 7 99, 0 0 99))"), Some((5.0, 7.0)));
+        assert_eq!(wkt_max("POLYGON ZM ((0 0 99 98, 5 0 99 98, 5 7 99 98, 0 0 99 98))"), Some((5.0, 7.0)));
+        assert_eq!(wkt_max("MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), ((10 3, 12 3, 12 4, 10 3)))"), Some((12.0, 4.0)));
+        assert_eq!(wkt_max("POLYGON EMPTY"), None);
+        assert_eq!(wkt_max("garbage"), None);
+        assert_eq!(wkt_max("POLYGON ((0 0, inf 0, 0 0))"), None);
+    }
 }
