@@ -323,3 +323,27 @@ fn readers_filter_prune_and_report_bad_files() {
         assert!(read_diary(tmp.path(), OutputKind::Dense, &RowFilter::default()).is_err());
     }
 }
+
+#[test]
+fn selected_outputs_without_rows_get_an_empty_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let city = city(0.0);
+    let mut w = DatasetWriter::create(tmp.path(), city.clone(), all_outputs()).unwrap();
+    let mut a = agent(&city, 0);
+    a.destinations.clear();
+    w.write_agent(&a).unwrap();
+    let s = w.finish(json!({})).unwrap();
+    assert_eq!(s.rows[&OutputKind::Destinations], 0);
+    assert!(s.files[&OutputKind::Destinations].is_empty());
+    let d = tmp.path().join("destinations");
+    assert!(d.is_dir() && fs::read_dir(&d).unwrap().next().is_none());
+    assert!(read_diary(tmp.path(), OutputKind::Destinations, &RowFilter::default()).unwrap().is_empty());
+    // Not selected: no directory at all.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let opts = DatasetOptions { outputs: Default::default(), ..all_outputs() };
+    let mut w = DatasetWriter::create(tmp2.path(), city.clone(), opts).unwrap();
+    w.write_agent(&agent(&city, 0)).unwrap();
+    w.finish(json!({})).unwrap();
+    assert!(!tmp2.path().join("dense").exists());
+    assert!(tmp2.path().join("sparse").is_dir());
+}

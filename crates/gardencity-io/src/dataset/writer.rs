@@ -504,6 +504,9 @@ impl DatasetWriter {
         for kind in self.opts.outputs.kinds() {
             files.insert(kind, Vec::new());
             rows.insert(kind, self.rows[kind.index()]);
+            // Every selected output has its directory, even without rows.
+            let d = self.out_dir.join(kind.dir_name());
+            fs::create_dir_all(&d).map_err(|e| DatasetError::io("creating directory", &d, e))?;
         }
         for c in &self.closed {
             let dest = self.out_dir.join(&c.rel);
