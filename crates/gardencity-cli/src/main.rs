@@ -3,9 +3,10 @@
 use clap::{Parser, Subcommand};
 
 mod city_cmd;
+mod gravity_cmd;
 mod osm_cmd;
 mod plot_cmd;
-mod gravity_cmd;
+mod simulate_cmd;
 
 #[derive(Parser)]
 #[command(name = "gardencity", version, about = "Synthetic human-mobility data with ground truth")]
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Random cities and city GeoPackages.
     City(city_cmd::CityArgs),
+    /// Simulate a population and write its mobility data (sparse pings, diaries, homes...).
+    Simulate(Box<simulate_cmd::SimulateArgs>),
     /// Compute a city's gravity model and store it in its GeoPackage.
     Gravity(gravity_cmd::GravityArgs),
     /// Write a binary snapshot (city + gravity) of a city GeoPackage.
@@ -30,6 +33,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::City(a) => city_cmd::run(a),
+        Command::Simulate(a) => simulate_cmd::run(*a),
         Command::Gravity(a) => gravity_cmd::run_gravity(a),
         Command::Snapshot(a) => gravity_cmd::run_snapshot(a),
         Command::Plot(a) => plot_cmd::run(a),

@@ -1,0 +1,223 @@
+//! `gardencity simulate` end to end: real binary, real files, pyarrow as the independent reader.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gardencity(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gardencity")).args(args).env_remove("CI").output().expect("binary runs")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let o = gardencity(args);
+    assert!(o.status.success(), "gardencity {args:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+fn fails(args: &[&str], needle: &str) -> String {
+    let o = gardencity(args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success(), "gardencity {args:?} should fail");
+    assert!(err.contains(needle), "error for {args:?} should mention {needle:?}:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// Every data file under `dir` (relative path -> bytes), without the run manifest.
+fn data_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().unwrap() != "manifest.json" {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+const WORKLOAD: &[&str] = &[
+    "--agents",
+    "60",
+    "--days",
+    "3",
+    "--beta-start",
+    "300",
+    "--beta-durations",
+    "55",
+    "--beta-ping",
+    "7",
+    "--seed",
+    "5",
+];
+
+#[test]
+fn identical_files_with_one_and_two_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let all = ["--outputs", "all", "-q"];
+    ok(&[&["simulate", "--out", a.to_str().unwrap(), "--threads", "1"], WORKLOAD, &all].concat());
+    ok(&[&["simulate", "--out", b.to_str().unwrap(), "--threads", "2"], WORKLOAD, &all].concat());
+    let (fa, fb) = (data_files(&a), data_files(&b));
+    assert!(fa.len() > 10, "{} files", fa.len());
+    assert!(fa.contains_key(Path::new("_SUCCESS")));
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+    for (k, v) in &fa {
+        assert!(v == &fb[k], "{} differs between 1 and 2 threads", k.display());
+    }
+    // A different seed gives different data.
+    let c = tmp.path().join("c");
+    ok(&["simulate", "--out", c.to_str().unwrap(), "--agents", "60", "--days", "3", "--seed", "6", "-q"]);
+    let fc = data_files(&c);
+    let key = fc.keys().find(|k| k.starts_with("sparse")).unwrap().clone();
+    assert_ne!(fc[&key], fa[&key]);
+}
+
+#[test]
+fn pyarrow_reads_the_run_as_hive_datasets() {
+    let Some(py) = gardencity_testkit::python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&[&["simulate", "--out", out.to_str().unwrap(), "--coords", "lonlat", "--tz", "Europe/Helsinki"], WORKLOAD]
+        .concat());
+    let script = r#"
+import sys, json
+import pyarrow.dataset as ds, pyarrow as pa
+root = sys.argv[1]
+m = json.load(open(root + "/manifest.json"))
+sp = ds.dataset(root + "/sparse", format="parquet", partitioning="hive").to_table()
+assert sp.column_names == ["user_id", "x", "y", "datetime", "timestamp", "ha", "date"], sp.column_names
+assert sp.schema.field("datetime").type == pa.timestamp("ms", tz="Europe/Helsinki"), sp.schema
+assert sp.num_rows == m["counts"]["sparse_pings"], (sp.num_rows, m["counts"])
+d = sp.to_pandas()
+assert (d["datetime"].astype("int64") // 10**6 == d["timestamp"] * 1000).all() or (d["datetime"].dt.tz is not None)
+assert d["user_id"].nunique() == 60
+# lon/lat near the default city's origin (-38.3, 36.6 degrees)
+assert d["x"].between(-38.4, -38.2).all() and d["y"].between(36.5, 36.7).all(), (d["x"].describe(), d["y"].describe())
+# the hive date is the local date of each row
+loc = d["datetime"].dt.strftime("%Y-%m-%d")
+assert (loc == d["date"].astype(str)).all()
+di = ds.dataset(root + "/diaries", format="parquet", partitioning="hive").to_table().to_pandas()
+assert list(di.columns) == ["datetime", "timestamp", "duration", "location", "user_id", "date"], list(di.columns)
+assert di["location"].isna().any() and di["location"].notna().any()
+ho = ds.dataset(root + "/homes", format="parquet", partitioning="hive").to_table().to_pandas()
+assert len(ho) == 60 and set(ho.columns) >= {"user_id", "home", "workplace", "date"}
+assert ho["home"].str.startswith("h-").all() and ho["workplace"].str.startswith("w-").all()
+print("ok", sp.num_rows)
+"#;
+    let stdout = gardencity_testkit::run_python(&py, script, &[out.to_str().unwrap()]);
+    assert!(stdout.starts_with("ok"), "{stdout}");
+}
+
+#[test]
+fn config_file_sets_parameters_and_rejects_unknown_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("run.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+agents = 7
+days = 1
+seed = 3
+outputs = ["sparse", "destinations", "homes"]
+format = "csv"
+[mobility]
+dt = 0.5
+rho = 0.6
+[sampling]
+beta_start = [200.0, 400.0]
+beta_durations = { values = [30.0, 60.0], weights = [1.0, 1.0] }
+beta_ping = 5.0
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    ok(&["simulate", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["agents"], 7);
+    assert_eq!(m["mobility"]["dt"], 0.5);
+    assert_eq!(m["mobility"]["rho"], 0.6);
+    assert!(out.join("destinations").is_dir() && !out.join("diaries").exists());
+    let csv = walk_first(&out.join("sparse"), "csv");
+    let header = std::fs::read_to_string(csv).unwrap().lines().next().unwrap().to_string();
+    assert!(header.starts_with("user_id,x,y,datetime,timestamp,ha"), "{header}");
+    std::fs::write(&cfg, "agents = 3\nnot_a_key = 1\n").unwrap();
+    fails(
+        &["simulate", "--config", cfg.to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()],
+        "not_a_key",
+    );
+}
+
+fn walk_first(dir: &Path, ext: &str) -> PathBuf {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            return walk_first(&p, ext);
+        }
+        if p.extension().is_some_and(|x| x == ext) {
+            return p;
+        }
+    }
+    panic!("no .{ext} file under {}", dir.display())
+}
+
+#[test]
+fn bad_input_is_refused_clearly_and_leaves_no_complete_looking_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let o = out.to_str().unwrap();
+    fails(&["simulate", "--out", o, "--start", "2024-02-01", "--end", "2024-01-01"], "--end must be after");
+    fails(&["simulate", "--out", o, "--tz", "Mars/Olympus"], "Mars/Olympus");
+    fails(&["simulate", "--out", o, "--dt", "0"], "dt");
+    fails(&["simulate", "--out", o, "--dt=-1"], "dt");
+    fails(&["simulate", "--out", o, "--beta-ping", "0"], "beta_ping");
+    fails(&["simulate", "--out", o, "--beta-start", "300"], "beta_start and beta_durations");
+    fails(&["simulate", "--out", o, "--ha", "0.3"], "ha");
+    fails(&["simulate", "--out", o, "--start", "yesterday"], "--start");
+    fails(&["simulate", "--out", o, "--outputs", "sparse,gps"], "gps");
+    fails(&["simulate", "--out", o, "--city", tmp.path().join("missing.gpkg").to_str().unwrap()], "missing.gpkg");
+    assert!(!out.join("_SUCCESS").exists());
+    // A home that is not a home building.
+    let anchors = tmp.path().join("anchors.csv");
+    let city = tmp.path().join("city.gpkg");
+    ok(&["city", "random", "--width", "30", "--height", "30", "--seed", "4", "-o", city.to_str().unwrap()]);
+    let info = String::from_utf8(ok(&["city", "info", city.to_str().unwrap(), "--json"]).stdout).unwrap();
+    assert!(info.contains("workplace"), "{info}");
+    // Find a workplace id from the GeoPackage through the library.
+    let c = gardencity_io::gpkg::read_city(&city).unwrap();
+    let work = &c.building(c.buildings_of_type(gardencity::BuildingType::Workplace)[0]).id;
+    std::fs::write(&anchors, format!("agent,home,workplace\n0,{work},\n")).unwrap();
+    let err = fails(
+        &[
+            "simulate",
+            "--city",
+            city.to_str().unwrap(),
+            "--anchors",
+            anchors.to_str().unwrap(),
+            "--out",
+            o,
+            "--agents",
+            "2",
+        ],
+        "home",
+    );
+    assert!(err.contains(work.as_str()), "{err}");
+    assert!(!out.join("_SUCCESS").exists(), "a failed run must not look complete");
+    // An existing run is refused without --overwrite, replaced with it.
+    ok(&["simulate", "--out", o, "--agents", "2", "--days", "1", "-q"]);
+    assert!(out.join("_SUCCESS").exists());
+    fails(&["simulate", "--out", o, "--agents", "2", "--days", "1"], "overwrite");
+    ok(&["simulate", "--out", o, "--agents", "3", "--days", "1", "--overwrite", "-q"]);
+    // A directory holding other files is never overwritten.
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("thesis.tex"), "precious").unwrap();
+    gardencity(&["simulate", "--out", foreign.to_str().unwrap(), "--agents", "2", "--days", "1", "--overwrite"]);
+    assert_eq!(std::fs::read_to_string(foreign.join("thesis.tex")).unwrap(), "precious");
+    assert!(!foreign.join("_SUCCESS").exists());
+}
