@@ -63,9 +63,12 @@ struct PingsArgs {
     /// The run's output directory (`gardencity simulate --out`).
     #[arg(long)]
     data: PathBuf,
-    /// User ids to plot (repeat the flag or give several) [default: the first 5 users].
+    /// User ids to plot (repeat the flag or give several) [default: the first --max-users users].
     #[arg(long = "user", num_args = 1..)]
     users: Vec<String>,
+    /// Without --user, plot this many users (the first by id).
+    #[arg(long, default_value_t = DEFAULT_USERS)]
+    max_users: usize,
     /// Window start, local time of the run ("2024-01-01", "2024-01-01T08:00") or RFC 3339 [default: the run's start].
     #[arg(long)]
     from: Option<String>,
@@ -213,14 +216,15 @@ fn run_pings(a: PingsArgs) -> Result<()> {
         }
     }
     let users: Vec<String> = if requested.is_empty() {
-        if seen.len() > DEFAULT_USERS {
+        let n = a.max_users.max(1);
+        if seen.len() > n {
             eprintln!(
-                "plotting the first {DEFAULT_USERS} of {} users ({}); choose others with --user",
+                "plotting the first {n} of {} users ({}); choose others with --user",
                 seen.len(),
-                seen[..DEFAULT_USERS].join(", ")
+                seen[..n].join(", ")
             );
         }
-        seen.iter().take(DEFAULT_USERS).cloned().collect()
+        seen.iter().take(n).cloned().collect()
     } else {
         check_users(&a.users, &seen.iter().cloned().collect(), || {
             Ok(read_pings(&a.data, OutputKind::Sparse, &RowFilter::default())?.into_iter().map(|r| r.user_id).collect())

@@ -13,7 +13,7 @@ pub struct CityPlotOptions {
     pub doors: bool,
     /// Draw the block grid (vector mode only).
     pub grid: bool,
-    /// Write building ids (vector mode only, when a block is at least 12 pixels wide).
+    /// Write building ids (vector mode only, on buildings wide enough for their id).
     pub ids: bool,
     /// Vector or raster drawing.
     pub detail: Detail,
@@ -29,6 +29,16 @@ impl Default for CityPlotOptions {
 
 /// Door mark colour.
 pub const DOOR: Color = Color::hex(0x202020);
+
+/// Capital height of building ids.
+const ID_SIZE: f32 = 7.0;
+
+/// True when a building's id fits inside it (ids are drawn only then).
+pub fn id_fits(frame: &MapFrame, b: &gardencity::Building) -> bool {
+    let w = (b.max.x - b.min.x + 1) as f32 * frame.scale;
+    let h = (b.max.y - b.min.y + 1) as f32 * frame.scale;
+    crate::font::text_width(&b.id, ID_SIZE) + 2.0 <= w && h >= ID_SIZE + 4.0
+}
 
 /// Default title: name and size in blocks.
 pub(crate) fn city_title(city: &City) -> String {
@@ -74,12 +84,15 @@ pub fn plot_city(city: &City, opts: &CityPlotOptions) -> Scene {
             );
         }
     }
-    if vector && opts.ids && s >= 12.0 {
-        let size = 7.0;
+    if vector && opts.ids {
+        let size = ID_SIZE;
         for b in city.buildings() {
             let cx = (b.min.x + b.max.x + 1) as f64 / 2.0;
             let cy = (b.min.y + b.max.y + 1) as f64 / 2.0;
             let (x, y) = frame.to_px(Point::new(cx, cy));
+            if !id_fits(&frame, b) {
+                continue;
+            }
             scene.push_class(
                 "label",
                 Shape::Text { x, y: y + size / 2.0, text: b.id.clone(), size, color: INK, anchor: Anchor::Middle },

@@ -87,11 +87,17 @@ fn svg_has_one_element_per_building_and_street_run() {
     let class = |c: &str| doc.descendants().filter(|n| n.attribute("class") == Some(c)).count();
     assert_eq!(class("building"), city.buildings().len());
     assert_eq!(class("door"), city.buildings().len());
-    assert_eq!(class("label"), city.buildings().len());
+    let frame = MapFrame::new(&city, 620, Detail::Auto);
+    let fitting = city.buildings().iter().filter(|b| city_map::id_fits(&frame, b)).count();
+    assert_eq!(class("label"), fitting);
+    // 1 x 1 buildings (19.6 px) are too narrow for a 7-character id at 6 px per character.
+    assert!(fitting > 0 && fitting < city.buildings().len());
+    for b in city.buildings().iter().filter(|b| b.size() == 1) {
+        assert!(!city_map::id_fits(&frame, b), "{}", b.id);
+    }
     // Street runs: rows 0, 5, 10, 15 are one run each; other rows have 6 single cells.
     assert_eq!(class("street"), 4 + 16 * 6);
     // Random-city buildings are rectangles: each is a <rect> of its block size.
-    let frame = MapFrame::new(&city, 620, Detail::Auto);
     let rects: Vec<_> = doc.descendants().filter(|n| n.attribute("class") == Some("building")).collect();
     for (node, b) in rects.iter().zip(city.buildings()) {
         assert_eq!(node.tag_name().name(), "rect");

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Example pictures for the docs: a small run on the built-in default city, plotted with
+# `gardencity plot`. Writes docs/city.png, docs/city.svg, docs/pings.png, docs/heatmap.png.
+#
+#   bash scripts/make-pictures.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p gardencity-cli
+bin=target/release/gardencity
+run=$(mktemp -d)
+trap 'rm -rf "$run"' EXIT
+mkdir -p docs
+# 20 agents for a week (seed 1), with dense pings for the trajectories.
+"$bin" simulate --agents 20 --days 7 --seed 1 --outputs sparse,dense,diaries,homes -q --out "$run/data"
+"$bin" plot city --doors --ids -o docs/city.png
+"$bin" plot city --doors -o docs/city.svg
+# Three users on the second day: sparse pings, dense tracks and diary stays.
+"$bin" plot pings --data "$run/data" --from 2024-01-02 --to 2024-01-03 --max-users 3 --dense --stays -o docs/pings.png
+# Time spent by all 20 agents over the week.
+"$bin" plot heatmap --data "$run/data" -o docs/heatmap.png
+ls -l docs/city.png docs/city.svg docs/pings.png docs/heatmap.png
