@@ -137,37 +137,31 @@ fn still_probability_inside_buildings() {
     }
 }
 
-/// Travel advances about 3.33 blocks per minute along the path.
-#[test]
-fn travel_speed() {
-    let p = MobilityParams::default();
-    let run = simulate(&p, 20, 3);
+/// Mean displacement per tick between travelling ticks whose neighbours travel too,
+/// and how many such ticks there were.
+fn travel_displacement(run: &Run) -> (f64, f64) {
     let (mut sum, mut n) = (0.0, 0.0);
     for (_, tr) in &run.trajectories {
         for w in tr.pings.windows(3) {
-            // Interior travel ticks only: both neighbours travelling too.
             if w.iter().all(|q| q.location.is_none()) {
                 sum += (w[1].x - w[0].x).hypot(w[1].y - w[0].y);
                 n += 1.0;
             }
         }
     }
-    let mean = sum / n;
+    (sum / n, n)
+}
+
+/// Travel advances about 3.33 blocks per minute along the path.
+#[test]
+fn travel_speed() {
+    let (mean, n) = travel_displacement(&simulate(&MobilityParams::default(), 20, 3));
     assert!(n > 200.0);
     // Corners cut the straight-line displacement a little below the arc length.
     assert!(mean > 2.8 && mean < 3.6, "mean displacement {mean} blocks per minute");
     let slow = MobilityParams { travel_speed: 1.0, ..Default::default() };
-    let run = simulate(&slow, 20, 3);
-    let (mut sum, mut n) = (0.0, 0.0);
-    for (_, tr) in &run.trajectories {
-        for w in tr.pings.windows(3) {
-            if w.iter().all(|q| q.location.is_none()) {
-                sum += (w[1].x - w[0].x).hypot(w[1].y - w[0].y);
-                n += 1.0;
-            }
-        }
-    }
-    assert!(sum / n < 1.2, "slow agents move {} blocks per minute", sum / n);
+    let (mean, _) = travel_displacement(&simulate(&slow, 20, 3));
+    assert!(mean < 1.2, "slow agents move {mean} blocks per minute");
 }
 
 /// A trip ends with a travelling ping (location none) exactly at the destination's door
