@@ -339,3 +339,19 @@ fn truncated_pbf_and_bad_bbox_are_typed_errors() {
     std::fs::write(&junk, vec![0xffu8; 1000]).unwrap();
     assert!(read_osm_pbf(&junk, &opts(24.938, 60.166, 24.950, 60.176)).is_err());
 }
+
+#[test]
+fn extent_boundary_and_oversized_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = small_city(dir.path(), &[(wkb_polygon(&rect(31.0, 16.0, 59.0, 44.0)), "home")]);
+    // Without a boundary layer the extent of buildings and streets is used: x 1..149, y 1..149.
+    let opts = InputOptions { boundary_layer: None, ..Default::default() };
+    let input = read_raster_input_gpkg(&p, &opts).unwrap();
+    let (city, report) = rasterize(&input, &RasterParams::default()).unwrap();
+    assert_eq!((city.width(), city.height()), (10, 10));
+    assert_eq!(report.boundary_blocks, 100);
+    assert_eq!(city.buildings().len(), 1);
+    // A block side of 1 mm over 150 m: 150,001^2 blocks is refused, not allocated.
+    let e = rasterize(&input, &RasterParams { block_side: 0.001, ..Default::default() }).unwrap_err();
+    assert!(matches!(e, RasterError::TooLarge { .. }), "{e}");
+}
