@@ -14,8 +14,10 @@
 //!
 //! The payload holds the city (name, grid, georeference, boundary, streets as
 //! delta-coded varints, buildings with rectangles stored as two corners) and, when
-//! present, the gravity's persistent parts (hub-proxy layers; exact mode stores only its
-//! parameters and recomputes the door distances on loading). The router is not stored:
+//! present, the gravity's persistent parts (hub-proxy layers; nearby pairs only when they
+//! do not follow the SPEC rule, since a 25,000-building city has millions of them and
+//! deriving them is faster than decoding them; exact mode stores only its parameters
+//! and recomputes the door distances on loading). The router is not stored:
 //! `Router::new` rebuilds it in milliseconds. Truncated, tampered, foreign and
 //! other-version files are rejected with a typed [`SnapshotError`].
 
@@ -258,13 +260,20 @@ pub fn encode_snapshot(city: &City, gravity: Option<&Gravity>) -> Vec<u8> {
                         e.var(h.into());
                         e.var(d.into());
                     }
-                    e.var(p.nearby.len() as u64);
-                    let mut pi = 0i64;
-                    for &(i, j, d) in &p.nearby {
-                        e.zig(i as i64 - pi);
-                        e.zig(j as i64 - i as i64);
-                        e.var(d.into());
-                        pi = i as i64;
+                    // Nearby pairs: derived by the rule on loading when they follow it
+                    // (always for our own models), else listed.
+                    if g.nearby_follows_rule() {
+                        e.u8(0);
+                    } else {
+                        e.u8(1);
+                        e.var(p.nearby.len() as u64);
+                        let mut pi = 0i64;
+                        for &(i, j, d) in &p.nearby {
+                            e.zig(i as i64 - pi);
+                            e.zig(j as i64 - i as i64);
+                            e.var(d.into());
+                            pi = i as i64;
+                        }
                     }
                 }
             }
@@ -502,21 +511,36 @@ pub fn decode_snapshot(bytes: &[u8], path: &Path) -> Result<Snapshot, SnapshotEr
                         closest_hub.push(d.u32v("closest hub")?);
                         dist_to_hub.push(d.u32v("distance to hub")?);
                     }
-                    let nn = d.count("nearby pair", 3)?;
-                    let mut nearby = Vec::with_capacity(nn);
-                    let mut pi = 0i64;
-                    for _ in 0..nn {
-                        let i = pi + d.zig()?;
-                        let j = i + d.zig()?;
-                        let dd = d.u32v("nearby distance")?;
-                        match (u32::try_from(i), u32::try_from(j)) {
-                            (Ok(i), Ok(j)) => nearby.push((i, j, dd)),
-                            _ => return Err(d.err("nearby building index out of range")),
+                    let derive = match d.u8()? {
+                        0 => true,
+                        1 => false,
+                        f => return Err(d.err(format!("nearby flag {f}, expected 0 or 1"))),
+                    };
+                    let mut nearby = Vec::new();
+                    if !derive {
+                        let nn = d.count("nearby pair", 3)?;
+                        nearby.reserve(nn);
+                        let mut pi = 0i64;
+                        for _ in 0..nn {
+                            let i = pi + d.zig()?;
+                            let j = i + d.zig()?;
+                            let dd = d.u32v("nearby distance")?;
+                            match (u32::try_from(i), u32::try_from(j)) {
+                                (Ok(i), Ok(j)) => nearby.push((i, j, dd)),
+                                _ => return Err(d.err("nearby building index out of range")),
+                            }
+                            pi = i;
                         }
-                        pi = i;
                     }
                     let parts = HubProxyParts { exponent, hubs, hub_dist, closest_hub, dist_to_hub, nearby };
-                    Some(Gravity::from_hub_parts(&city, parts).map_err(gerr)?)
+                    Some(
+                        if derive {
+                            Gravity::from_hub_parts_derive_nearby(&city, parts)
+                        } else {
+                            Gravity::from_hub_parts(&city, parts)
+                        }
+                        .map_err(gerr)?,
+                    )
                 }
                 m => return Err(d.err(format!("gravity mode {m}, expected 0 or 1"))),
             }

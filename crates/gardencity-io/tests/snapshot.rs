@@ -59,10 +59,21 @@ fn round_trips_bit_for_bit() {
     let hub =
         Gravity::hub_proxy(&c, GravityParams { hub_size: Some(16), exponent: 1.75, ..Default::default() }).unwrap();
     let exact = Gravity::exact(&c, GravityParams::default()).unwrap();
+    // A model whose nearby pairs do not follow the rule (as read from a foreign file).
+    let mut parts = hub.hub_parts().unwrap();
+    parts.nearby.truncate(parts.nearby.len() / 2);
+    let foreign = Gravity::from_hub_parts(&c, parts).unwrap();
+    assert!(!foreign.nearby_follows_rule());
     let odd = odd_city();
     let odd_g = Gravity::hub_proxy(&odd, GravityParams::default()).unwrap();
-    let cases: Vec<(&City, Option<&Gravity>)> =
-        vec![(&c, Some(&hub)), (&c, Some(&exact)), (&c, None), (&odd, Some(&odd_g)), (&odd, None)];
+    let cases: Vec<(&City, Option<&Gravity>)> = vec![
+        (&c, Some(&hub)),
+        (&c, Some(&foreign)),
+        (&c, Some(&exact)),
+        (&c, None),
+        (&odd, Some(&odd_g)),
+        (&odd, None),
+    ];
     for (k, (city, g)) in cases.into_iter().enumerate() {
         let p = dir.path().join(format!("s{k}.gcsnap"));
         let size = write_snapshot(&p, city, g).unwrap();

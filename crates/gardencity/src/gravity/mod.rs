@@ -257,7 +257,7 @@ impl Gravity {
                 best
             })
             .unzip();
-        let near = nearby_lists(city, &doors, &dist_to_hub);
+        let near = nearby_lists_of(&doors, &dist_to_hub);
         let mut g = Gravity::empty(city, params.exponent, GravityMode::HubProxy);
         g.hubs = hubs;
         g.hub_dist = hub_dist;
@@ -332,6 +332,17 @@ impl Gravity {
     /// distance door -> hub, nearby distances equal to the Manhattan door distances.
     /// Nearby pairs may be given in one or both orders; `i == j` entries are ignored.
     pub fn from_hub_parts(city: &City, parts: HubProxyParts) -> Result<Gravity, GravityError> {
+        Gravity::from_hub_parts_impl(city, parts, false)
+    }
+
+    /// As [`Gravity::from_hub_parts`], but `parts.nearby` is ignored and the nearby pairs
+    /// are derived from the doors and `dist_to_hub` by the SPEC rule (faster than reading
+    /// millions of stored pairs; see [`Gravity::nearby_follows_rule`]).
+    pub fn from_hub_parts_derive_nearby(city: &City, parts: HubProxyParts) -> Result<Gravity, GravityError> {
+        Gravity::from_hub_parts_impl(city, parts, true)
+    }
+
+    fn from_hub_parts_impl(city: &City, parts: HubProxyParts, derive: bool) -> Result<Gravity, GravityError> {
         check_exponent(parts.exponent)?;
         let nb = city.buildings().len();
         let h = parts.hubs.len();
@@ -373,8 +384,52 @@ impl Gravity {
                 ));
             }
         }
+        let lists = if derive {
+            let doors: Vec<Cell> = city.buildings().iter().map(|b| b.door).collect();
+            nearby_lists_of(&doors, &parts.dist_to_hub)
+        } else {
+            Gravity::nearby_from_pairs(city, &parts.nearby)?
+        };
+        let mut g = Gravity::empty(city, parts.exponent, GravityMode::HubProxy);
+        g.hubs = parts.hubs;
+        g.hub_dist = parts.hub_dist;
+        g.closest_hub = parts.closest_hub;
+        g.dist_to_hub = parts.dist_to_hub;
+        g.set_near(lists);
+        g.finish_hub_proxy();
+        Ok(g)
+    }
+
+    /// True when the nearby pairs are exactly those the SPEC rule gives for the doors and
+    /// `dist_to_hub` (always so for a model built by [`Gravity::hub_proxy`]).
+    pub fn nearby_follows_rule(&self) -> bool {
+        if self.mode != GravityMode::HubProxy {
+            return false;
+        }
+        let lists = nearby_lists_of(&self.doors, &self.dist_to_hub);
+        let mut k = 0;
+        for (i, l) in lists.iter().enumerate() {
+            if l.len() != (self.near_off[i + 1] - self.near_off[i]) as usize {
+                return false;
+            }
+            for &(j, d) in l {
+                if self.near_j[k] != j || self.near_d[k] != d {
+                    return false;
+                }
+                k += 1;
+            }
+        }
+        true
+    }
+
+    fn nearby_from_pairs(
+        city: &City,
+        pairs: &[(BuildingIdx, BuildingIdx, u32)],
+    ) -> Result<Vec<Vec<(BuildingIdx, u32)>>, GravityError> {
+        let nb = city.buildings().len();
+        let mm = |field, index, reason: String| GravityError::Mismatch { field, index, reason };
         let mut lists: Vec<Vec<(BuildingIdx, u32)>> = vec![Vec::new(); nb];
-        for (p, &(i, j, d)) in parts.nearby.iter().enumerate() {
+        for (p, &(i, j, d)) in pairs.iter().enumerate() {
             if i as usize >= nb || j as usize >= nb {
                 return Err(mm("nearby", Some(p), format!("building index ({i}, {j}) out of range 0..{nb}")));
             }
@@ -392,14 +447,7 @@ impl Gravity {
             l.sort_unstable();
             l.dedup();
         }
-        let mut g = Gravity::empty(city, parts.exponent, GravityMode::HubProxy);
-        g.hubs = parts.hubs;
-        g.hub_dist = parts.hub_dist;
-        g.closest_hub = parts.closest_hub;
-        g.dist_to_hub = parts.dist_to_hub;
-        g.set_near(lists);
-        g.finish_hub_proxy();
-        Ok(g)
+        Ok(lists)
     }
 
     fn empty(city: &City, exponent: f64, mode: GravityMode) -> Gravity {
@@ -653,10 +701,12 @@ fn inv_pow_table(exponent: f64, len: usize) -> Vec<f64> {
 
 /// For each building, its nearby buildings `(j, Manhattan)` with
 /// `Manhattan(door_i, door_j) <= min(dth_i, dth_j)`, `j != i`, ascending `j`.
-fn nearby_lists(city: &City, doors: &[Cell], dth: &[u32]) -> Vec<Vec<(BuildingIdx, u32)>> {
+fn nearby_lists_of(doors: &[Cell], dth: &[u32]) -> Vec<Vec<(BuildingIdx, u32)>> {
     const B: i32 = 8;
-    let gw = (city.width() as i32 + B - 1) / B;
-    let gh = (city.height() as i32 + B - 1) / B;
+    let w = doors.iter().map(|d| d.x).max().unwrap_or(0).max(0) + 1;
+    let h = doors.iter().map(|d| d.y).max().unwrap_or(0).max(0) + 1;
+    let gw = (w + B - 1) / B;
+    let gh = (h + B - 1) / B;
     let nbk = (gw * gh) as usize;
     let bucket = |c: Cell| ((c.y / B) * gw + c.x / B) as usize;
     let mut off = vec![0u32; nbk + 1];

@@ -296,6 +296,12 @@ fn parts_round_trip_and_mismatches() {
     let g = Gravity::hub_proxy(&c, GravityParams { hub_size: Some(9), ..Default::default() }).unwrap();
     let parts = g.hub_parts().unwrap();
     assert_eq!(Gravity::from_hub_parts(&c, parts.clone()).unwrap(), g);
+    assert!(g.nearby_follows_rule());
+    let mut no_near = parts.clone();
+    no_near.nearby.clear();
+    assert_eq!(Gravity::from_hub_parts_derive_nearby(&c, no_near.clone()).unwrap(), g);
+    let fewer = Gravity::from_hub_parts(&c, no_near).unwrap();
+    assert!(!parts.nearby.is_empty() && !fewer.nearby_follows_rule());
     // One order only is accepted too.
     let mut one = parts.clone();
     one.nearby.retain(|&(i, j, _)| i < j);
@@ -336,4 +342,74 @@ fn parts_round_trip_and_mismatches() {
 fn gravity_is_plain_shared_data() {
     fn f<T: Send + Sync + Clone + PartialEq>() {}
     f::<Gravity>();
+}
+
+/// Hub selection agrees with the reference algorithm run with pandas `qcut` itself, on
+/// regular and irregular street networks and several hub counts.
+#[test]
+fn hubs_match_pandas_qcut() {
+    let Some(py) = gardencity_testkit::python() else { return };
+    const SCRIPT: &str = r#"
+import sys, numpy as np, pandas as pd
+rows = [l.split(",") for l in open(sys.argv[1]).read().split()]
+df = pd.DataFrame({"x": [int(r[0]) for r in rows], "y": [int(r[1]) for r in rows]})
+out = []
+for hub_size in [int(h) for h in sys.argv[2:]]:
+    n = int(np.floor(np.sqrt(hub_size)))
+    bx = pd.qcut(df.x, n, labels=False, duplicates="drop")
+    by = pd.qcut(df.y, n, labels=False, duplicates="drop")
+    hubs = []
+    for i in range(n):
+        for j in range(n):
+            sub = df[(bx == i) & (by == j)].sort_values(["x", "y"])
+            if len(sub):
+                hubs.append("%d,%d" % (sub.x.iloc[0], sub.y.iloc[0]))
+    out.append(" ".join(hubs))
+print("\n".join(out))
+"#;
+    let mut cities = vec![city(40, 1), city(53, 2), city(97, 3)];
+    for seed in 0..5u64 {
+        // Random street subsets: irregular components and coordinate distributions.
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let (w, h) = (31 + seed as i32 * 7, 23 + seed as i32 * 5);
+        let streets: Vec<Cell> = (0..w)
+            .flat_map(|x| (0..h).map(move |y| Cell::new(x, y)))
+            .filter(|_| rand::Rng::random::<f64>(&mut rng) < 0.6)
+            .collect();
+        cities.push(
+            City::new(CityParts {
+                name: "maze".into(),
+                width: w as u32,
+                height: h as u32,
+                streets,
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+    }
+    let sizes = [2usize, 4, 9, 16, 30, 49, 100];
+    for (k, c) in cities.iter().enumerate() {
+        let comps = c.street_components();
+        let largest = comps.largest().unwrap();
+        let cells: Vec<String> = c
+            .streets()
+            .iter()
+            .zip(&comps.label)
+            .filter(|(_, &l)| l == largest)
+            .map(|(s, _)| format!("{},{}", s.x, s.y))
+            .collect();
+        let file = std::env::temp_dir().join(format!("gardencity-hubs-{}-{k}.txt", std::process::id()));
+        std::fs::write(&file, cells.join("\n")).unwrap();
+        let args: Vec<String> =
+            std::iter::once(file.to_string_lossy().into_owned()).chain(sizes.iter().map(|s| s.to_string())).collect();
+        let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let out = gardencity_testkit::run_python(&py, SCRIPT, &argv);
+        let _ = std::fs::remove_file(&file);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), sizes.len());
+        for (line, &hub_size) in lines.iter().zip(&sizes) {
+            let ours: Vec<String> = select_hubs(c, hub_size).iter().map(|h| format!("{},{}", h.x, h.y)).collect();
+            assert_eq!(ours.join(" "), line.trim(), "city {k}, hub_size {hub_size}");
+        }
+    }
 }
