@@ -135,6 +135,9 @@ fn small_files_and_buffers_keep_every_row() {
         for k in 0..n {
             w.write_agent(&agent(&city, k)).unwrap();
             assert!(w.buffered_rows() <= 5, "{format}: {} rows buffered", w.buffered_rows());
+            assert!(w.open_files() <= max_open_files, "{format}: {} files open", w.open_files());
+            assert_eq!(w.agents_written(), k as u64 + 1);
+            assert_eq!(w.rows_written(OutputKind::Sparse), 4 * (k as u64 + 1));
         }
         let summary = w.finish(json!(null)).unwrap();
         // 4 sparse rows per agent on 2 dates -> 12 rows per date, 3 rows per file: 4 parts
@@ -346,4 +349,24 @@ fn selected_outputs_without_rows_get_an_empty_directory() {
     w.finish(json!({})).unwrap();
     assert!(!tmp2.path().join("dense").exists());
     assert!(tmp2.path().join("sparse").is_dir());
+}
+
+#[test]
+fn a_failing_finish_takes_back_the_files_it_published() {
+    for format in [DatasetFormat::Parquet, DatasetFormat::Csv] {
+        let tmp = tempfile::tempdir().unwrap();
+        let city = city(0.0);
+        let mut w =
+            DatasetWriter::create(tmp.path(), city.clone(), DatasetOptions { format, ..all_outputs() }).unwrap();
+        for k in 0..3 {
+            w.write_agent(&agent(&city, k)).unwrap();
+        }
+        // The manifest's temporary name is taken by a directory: finish fails after renaming the parts.
+        fs::create_dir(tmp.path().join(".manifest.json.inprogress")).unwrap();
+        let err = w.finish(json!({})).unwrap_err();
+        assert!(matches!(&err, DatasetError::Io { op: "creating", .. }), "{err}");
+        let visible: Vec<_> = all_files(tmp.path()).into_iter().filter(|f| !is_hidden(f)).collect();
+        assert!(visible.is_empty(), "{format}: {visible:?}");
+        assert!(!tmp.path().join("_SUCCESS").exists());
+    }
 }

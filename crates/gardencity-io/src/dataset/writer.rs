@@ -83,6 +83,8 @@ pub struct DatasetWriter {
     open_files: usize,
     clock: u64,
     closed: Vec<ClosedFile>,
+    /// Files `finish` made visible (removed again if it fails later).
+    published: Vec<PathBuf>,
     rows: [u64; 5],
     agents: u64,
     failed: Option<String>,
@@ -155,6 +157,7 @@ impl DatasetWriter {
             open_files: 0,
             clock: 0,
             closed: Vec::new(),
+            published: Vec::new(),
             rows: [0; 5],
             agents: 0,
             failed: None,
@@ -175,6 +178,21 @@ impl DatasetWriter {
     /// Rows currently buffered in memory, over all partitions.
     pub fn buffered_rows(&self) -> usize {
         self.buffered
+    }
+
+    /// Agents accepted so far.
+    pub fn agents_written(&self) -> u64 {
+        self.agents
+    }
+
+    /// Rows of one output accepted so far (buffered or on disk).
+    pub fn rows_written(&self, kind: OutputKind) -> u64 {
+        self.rows[kind.index()]
+    }
+
+    /// Part files currently open.
+    pub fn open_files(&self) -> usize {
+        self.open_files
     }
 
     fn check_ok(&self) -> Result<(), DatasetError> {
@@ -511,6 +529,7 @@ impl DatasetWriter {
         for c in &self.closed {
             let dest = self.out_dir.join(&c.rel);
             fs::rename(&c.tmp, &dest).map_err(|e| DatasetError::io("renaming", &c.tmp, e))?;
+            self.published.push(dest);
             files.entry(c.kind).or_default().push(c.rel.clone());
         }
         self.closed.clear();
@@ -551,7 +570,10 @@ impl DatasetWriter {
         text.push(b'\n');
         write_synced(&tmp, &text)?;
         fs::rename(&tmp, &dest).map_err(|e| DatasetError::io("renaming", &tmp, e))?;
-        write_synced(&self.out_dir.join(SUCCESS), b"")?;
+        self.published.push(dest);
+        let marker = self.out_dir.join(SUCCESS);
+        self.published.push(marker.clone());
+        write_synced(&marker, b"")?;
         if let Ok(d) = File::open(&self.out_dir) {
             // Persist the renames; not every platform can sync a directory.
             let _ = d.sync_all();
@@ -572,6 +594,9 @@ impl DatasetWriter {
             let _ = fs::remove_file(&c.tmp);
         }
         let _ = fs::remove_file(self.out_dir.join(MANIFEST_TMP));
+        for p in self.published.drain(..) {
+            let _ = fs::remove_file(p);
+        }
         for (kind, date) in self.parts.keys() {
             let _ = fs::remove_dir(self.out_dir.join(kind.dir_name()).join(layout::partition_dir(*date)));
         }
