@@ -182,3 +182,27 @@ fn plots_a_simulated_run() {
     std::fs::remove_file(pics.join("big.png")).unwrap();
     assert_eq!(files(&pics), before);
 }
+
+#[test]
+fn coordinate_systems_and_formats_give_the_same_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pics = Vec::new();
+    for (coords, format) in [("blocks", "parquet"), ("web_mercator", "csv"), ("lonlat", "csv")] {
+        let data = dir.path().join(format!("run-{coords}-{format}"));
+        run_ok(
+            gardencity()
+                .args(["simulate", "--agents", "2", "--days", "1", "--seed", "5", "-q", "--outputs", "sparse,diaries"])
+                .args(["--coords", coords, "--format", format, "--out"])
+                .arg(&data),
+        );
+        let pic = dir.path().join(format!("{coords}-{format}.png"));
+        run_ok(gardencity().args(["plot", "pings", "--stays", "--data"]).arg(&data).arg("-o").arg(&pic));
+        pics.push(tiny_skia::Pixmap::load_png(&pic).unwrap());
+    }
+    for p in &pics[1..] {
+        assert_eq!((p.width(), p.height()), (pics[0].width(), pics[0].height()));
+        // Round-off in the coordinate conversions may shift anti-aliased dot edges a little.
+        let differing = p.data().iter().zip(pics[0].data()).filter(|(a, b)| a.abs_diff(**b) > 8).count();
+        assert!(differing < 50, "{differing} channel values differ");
+    }
+}

@@ -198,22 +198,26 @@ fn pings_land_on_their_blocks_in_user_colours() {
     let mut opts = PingPlotOptions::new(0, 3600, chrono_tz::UTC);
     opts.width = 620;
     opts.stays = true;
-    let scene = plot_pings(&city, &users, &opts).unwrap();
-    assert_eq!(scene.count_class("ping"), 6);
-    assert_eq!(scene.count_class("tick"), 6);
-    assert_eq!(scene.count_class("stay"), 2);
-    let frame = MapFrame::new(&city, 620, Detail::Auto);
-    let pm = decode(&scene);
-    for c in a {
-        assert_eq!(rgb(&pm, frame.block_center_px(c)), user_color(0), "{c:?}");
+    for detail in [Detail::Vector, Detail::Raster] {
+        opts.detail = detail;
+        let scene = plot_pings(&city, &users, &opts).unwrap();
+        assert_eq!(scene.count_class("ping"), 6);
+        assert_eq!(scene.count_class("tick"), 6);
+        assert_eq!(scene.count_class("stay"), 2);
+        let frame = MapFrame::new(&city, 620, detail);
+        let pm = decode(&scene);
+        for c in a {
+            assert_eq!(rgb(&pm, frame.block_center_px(c)), user_color(0), "{c:?}");
+        }
+        for c in b {
+            assert_eq!(rgb(&pm, frame.block_center_px(c)), user_color(1), "{c:?}");
+        }
+        // Elsewhere the city is faded: a street centre away from pings is a light grey.
+        let s = rgb(&pm, frame.block_center_px(Cell::new(10, 15)));
+        assert!(s.r == s.g && s.g == s.b && s.r > STREET.r, "{s:?}");
     }
-    for c in b {
-        assert_eq!(rgb(&pm, frame.block_center_px(c)), user_color(1), "{c:?}");
-    }
+    opts.detail = Detail::Auto;
     assert_ne!(user_color(0), user_color(1));
-    // Elsewhere the city is faded: a street centre away from pings is a light grey.
-    let s = rgb(&pm, frame.block_center_px(Cell::new(10, 15)));
-    assert!(s.r == s.g && s.g == s.b && s.r > STREET.r, "{s:?}");
     // Only pings inside the window are drawn.
     let mut early = opts.clone();
     early.end = 1000 + 60;
