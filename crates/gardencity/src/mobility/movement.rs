@@ -125,6 +125,9 @@ impl TrajectoryBuilder {
         let mut t = t0;
         out.pings.push(Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: city.building_at_point(pos) });
         let mut trip: Option<Trip> = None;
+        // The building `pos` is known to lie in (every in-building step stays inside it),
+        // which spares the containment test on most ticks.
+        let mut inside: Option<BuildingIdx> = None;
         for entry in destinations {
             let Some(dest) = entry.location else { continue };
             let n_ticks = (entry.duration / dt).floor() as i64;
@@ -134,7 +137,8 @@ impl TrajectoryBuilder {
             for _ in 0..n_ticks {
                 t += tick;
                 let location;
-                if city.building_contains(dest, pos) {
+                if inside == Some(dest) || city.building_contains(dest, pos) {
+                    inside = Some(dest);
                     trip = None;
                     location = Some(dest);
                     if rng.random::<f64>() >= still {
@@ -150,6 +154,7 @@ impl TrajectoryBuilder {
                     }
                 } else {
                     location = None;
+                    inside = None;
                     let mut tr = match trip {
                         Some(tr) if tr.dest == dest => tr,
                         _ => self.start_trip(city, router, pos, dest)?,
