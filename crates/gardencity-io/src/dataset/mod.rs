@@ -16,8 +16,16 @@
 //! `date` is the local date (in the configured time zone) of each row and lives only
 //! in the directory name. Part files carry a hidden name while being written and are
 //! renamed by [`DatasetWriter::finish`], which then writes the manifest and, last, the
-//! empty `_SUCCESS` marker. [`read_manifest`], [`read_pings`], [`read_diary`] and [`read_homes`] read
-//! a finished dataset back.
+//! empty `_SUCCESS` marker. [`read_manifest`], [`read_pings`], [`read_diary`] and
+//! [`read_homes`] read a finished dataset back.
+//!
+//! Column types (Parquet): ids and buildings utf8 (`location` null for trips and
+//! travelling pings), `x`, `y`, `ha`, `duration` float64, `timestamp` int64 Unix
+//! seconds, `datetime` timestamp(ms) with the time zone. CSV has the same columns,
+//! `datetime` as ISO 8601 with offset (`2024-01-01T23:59:30-05:00`), nulls empty.
+//! `manifest.json` is the run's own JSON object with a `dataset` entry: format,
+//! coordinates, `ha` unit, time zone, start date, city name and georeference, agents,
+//! and rows and part files per output.
 
 mod columns;
 mod days;
