@@ -89,6 +89,10 @@ pub struct FromOsmArgs {
     /// Classify `building=yes` with a residential signal and height < 20 m as home.
     #[arg(long)]
     infer_residential: bool,
+    /// Skip the reference's street clean-up (merging intersections closer than 12 m,
+    /// dropping dead ends and edges shorter than 15 m).
+    #[arg(long)]
+    no_street_cleanup: bool,
     #[command(flatten)]
     raster: RasterOpts,
 }
@@ -170,7 +174,12 @@ pub fn run_from_osm(a: FromOsmArgs) -> anyhow::Result<()> {
             Categories::from_toml(&text, &p.display().to_string())?
         }
     };
-    let opts = OsmOptions { boundary, categories, infer_residential: a.infer_residential };
+    let opts = OsmOptions {
+        boundary,
+        categories,
+        infer_residential: a.infer_residential,
+        consolidate_streets: !a.no_street_cleanup,
+    };
     let (input, report) = read_osm_pbf(&a.extract, &opts).context("cannot read the extract")?;
     println!("{report}");
     finish(input, &a.raster)

@@ -81,6 +81,19 @@ fn from_osm_helsinki_bbox() {
     assert!(city.buildings().len() > 100);
     assert_eq!(city.street_components().count(), 1);
     assert!(city.georef().rotation_deg != 0.0);
+    assert!(out.contains("street graph:"), "{out}");
+    // Without the street clean-up: no street graph line, more street cells.
+    let raw_path = dir.path().join("raw.gpkg");
+    let out = run_ok(
+        gardencity()
+            .args(["city", "from-osm"])
+            .arg(&pbf)
+            .args(["--bbox", "24.938,60.166,24.950,60.176", "--rotate", "auto", "--no-street-cleanup", "-o"])
+            .arg(&raw_path),
+    );
+    assert!(!out.contains("street graph:"), "{out}");
+    let raw = gardencity_io::gpkg::read_city(&raw_path).unwrap();
+    assert!(raw.streets().len() > city.streets().len());
 
     let bad = dir.path().join("bad.gpkg");
     let err = run_err(gardencity().args(["city", "from-osm"]).arg(&pbf).args(["--bbox", "2,48,2.1", "-o"]).arg(&bad));

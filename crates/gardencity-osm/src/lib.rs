@@ -14,6 +14,7 @@ pub mod error;
 pub mod gpkg;
 pub mod osm;
 pub mod raster;
+pub mod streets;
 
 pub use categories::Categories;
 pub use error::{InputError, RasterError};
@@ -23,3 +24,4 @@ pub use raster::{
     auto_rotation_deg, rasterize, InputBuilding, InputReport, RasterInput, RasterParams, RasterReport, Rotation,
     StreetLine,
 };
+pub use streets::ConsolidationReport;

@@ -6,8 +6,10 @@
 //! streets (`[streets]`). Everything is projected to Web Mercator, multipolygons are split
 //! into parts, clipped to the boundary, and contained or duplicate polygons are removed.
 //!
-//! Not implemented: the reference's street intersection consolidation (12 m) and the
-//! dropping of street segments shorter than 15 m (both need a routable street graph).
+//! With `consolidate_streets`, the street graph is simplified, intersections closer than
+//! `[streets].intersection_consolidation_tolerance_m` are merged, dead ends dropped and
+//! edges shorter than `[streets].min_length_m` removed, like the reference (see
+//! [`crate::streets`] for the approximations).
 
 use crate::categories::Categories;
 use crate::raster::{InputBuilding, InputReport, RasterInput, StreetLine};
@@ -45,6 +47,9 @@ pub struct OsmOptions {
     pub categories: Categories,
     /// Infer `building=yes` with a residential signal and `height < 20` as home.
     pub infer_residential: bool,
+    /// Apply the reference's street clean-up (intersection consolidation, dead ends,
+    /// short edges) before clipping.
+    pub consolidate_streets: bool,
 }
 
 /// What the `.osm.pbf` reader kept, dropped and why.
@@ -98,6 +103,8 @@ pub struct OsmReport {
     pub polygons_by_type: [usize; BuildingType::COUNT],
     /// Invalid polygons (self-intersections...) handed to the rasterizer.
     pub invalid_polygons: usize,
+    /// The street clean-up, when enabled.
+    pub consolidation: Option<crate::streets::ConsolidationReport>,
 }
 
 impl std::fmt::Display for OsmReport {
@@ -132,6 +139,22 @@ impl std::fmt::Display for OsmReport {
             self.streets_excluded_tunnel,
             self.streets_excluded_covered
         )?;
+        if let Some(c) = &self.consolidation {
+            writeln!(
+                f,
+                "street graph: {} nodes, {} edges; {} dead ends removed ({} edges), {} clusters of {} intersections \
+                 merged ({} inner edges removed), {} short edges removed; {} edges kept",
+                c.graph_nodes,
+                c.graph_edges,
+                c.dead_ends_removed,
+                c.dead_end_edges_removed,
+                c.clusters_merged,
+                c.nodes_merged,
+                c.intra_cluster_edges_removed,
+                c.short_edges_removed,
+                c.edges_kept
+            )?;
+        }
         write!(f, "polygons by category:")?;
         for t in BuildingType::ALL {
             write!(f, " {} {}", self.polygons_by_type[t as usize], t)?;
@@ -450,6 +473,7 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
     let mut areas: Vec<(AreaRole, BuildingType, Vec<Polygon<f64>>)> = Vec::new();
     let mut streets: Vec<StreetLine> = Vec::new();
     let boundary_rect_only = matches!(opts.boundary, OsmBoundary::Bbox { .. });
+    let mut street_sel: Vec<(&[i64], LineString<f64>, bool)> = Vec::new();
     for w in &ways {
         let Some(cs) = coords(&w.refs) else {
             report.ways_missing_nodes += 1;
@@ -460,10 +484,7 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
             if ls.0.len() >= 2 && ls.intersects(&boundary) {
                 report.street_ways += 1;
                 let major = tag(&w.tags, "highway").is_some_and(|h| crate::gpkg::MAJOR_HIGHWAYS.contains(&h));
-                let parts = clip_line(&ls, &boundary, bounds, boundary_rect_only);
-                streets.extend(
-                    parts.0.into_iter().filter(|l| l.0.len() >= 2).map(|geometry| StreetLine { geometry, major }),
-                );
+                street_sel.push((&w.refs[..], ls, major));
             }
         }
         if let Some(role) = w.area {
@@ -483,6 +504,21 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
             }
             areas.push((role, kind, vec![poly]));
         }
+    }
+    let lines: Vec<(LineString<f64>, bool)> = if opts.consolidate_streets {
+        let sel: Vec<crate::streets::Way<'_>> =
+            street_sel.iter().map(|(refs, _, major)| crate::streets::Way { refs, major: *major }).collect();
+        let rules = &cats.streets;
+        let (lines, rep) =
+            crate::streets::consolidate(&sel, &nodes, rules.intersection_consolidation_tolerance_m, rules.min_length_m);
+        report.consolidation = Some(rep);
+        lines
+    } else {
+        street_sel.into_iter().map(|(_, ls, major)| (ls, major)).collect()
+    };
+    for (ls, major) in lines {
+        let parts = clip_line(&ls, &boundary, bounds, boundary_rect_only);
+        streets.extend(parts.0.into_iter().filter(|l| l.0.len() >= 2).map(|geometry| StreetLine { geometry, major }));
     }
     for r in &rels {
         let mut outer = Vec::new();

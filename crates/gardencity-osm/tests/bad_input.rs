@@ -324,6 +324,7 @@ fn truncated_pbf_and_bad_bbox_are_typed_errors() {
         boundary: OsmBoundary::Bbox { west: w, south: s, east: e, north: n },
         categories: Categories::default(),
         infer_residential: false,
+        consolidate_streets: false,
     };
     let e = read_osm_pbf(&cut, &opts(24.938, 60.166, 24.950, 60.176)).unwrap_err();
     assert!(matches!(e, OsmError::Pbf { .. }), "{e}");

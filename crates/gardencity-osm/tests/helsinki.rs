@@ -13,6 +13,7 @@ fn options() -> OsmOptions {
         boundary: OsmBoundary::Bbox { west, south, east, north },
         categories: Categories::default(),
         infer_residential: false,
+        consolidate_streets: false,
     }
 }
 
@@ -77,4 +78,27 @@ fn helsinki_counts_match_pyosmium_and_city_is_connected() {
     let (dense, raster) = rasterize(&input, &params).unwrap();
     assert!(dense.buildings().len() > 100, "{raster}");
     assert_eq!(dense.street_components().count(), 1);
+}
+
+#[test]
+fn helsinki_with_reference_street_cleanup() {
+    let Some(path) = shared_data("helsinki.osm.pbf") else { return };
+    let plain = read_osm_pbf(&path, &options()).unwrap();
+    let opts = OsmOptions { consolidate_streets: true, ..options() };
+    let (input, report) = read_osm_pbf(&path, &opts).unwrap();
+    eprintln!("{report}");
+    let c = report.consolidation.clone().expect("clean-up ran");
+    // Same selection, fewer and merged street pieces.
+    assert_eq!(report.street_ways, plain.1.street_ways);
+    assert!(c.clusters_merged > 0 && c.dead_ends_removed > 0, "{report}");
+    assert_eq!(
+        c.edges_kept + c.short_edges_removed + c.intra_cluster_edges_removed + c.dead_end_edges_removed,
+        c.graph_edges
+    );
+    assert_eq!(input.buildings.len(), plain.0.buildings.len());
+    let params = RasterParams { rotation: Rotation::Auto, resolve_overlaps: true, ..Default::default() };
+    let (city, raster) = rasterize(&input, &params).unwrap();
+    eprintln!("{raster}");
+    assert_eq!(city.street_components().count(), 1);
+    assert!(city.buildings().len() > 20, "{raster}");
 }
