@@ -46,22 +46,36 @@ pub enum RoutingError {
 /// Shortest-path oracle over the street graph of one city. Plain data, `Send + Sync`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Router {
-    cells: Vec<Cell>,
-    /// Street neighbours of each cell (east, west, north, south), `NONE` when absent.
-    nbrs: Vec<[u32; 4]>,
+    /// Per street cell: its coordinates and neighbours, packed for locality.
+    adj: Vec<Adj>,
     /// Connected-component label of each cell.
     comp: Vec<u32>,
     /// All-pairs distances, row-major `n x n`, `u16::MAX` when unreachable (small graphs only).
     table: Option<Vec<u16>>,
 }
 
+/// One street cell of the router: neighbours (east, west, north, south; `NONE` when
+/// absent) and coordinates, in one cache-friendly record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Adj {
+    nb: [u32; 4],
+    x: i32,
+    y: i32,
+}
+
+/// Search state of one node: generation stamp, distance from the start, parent.
+#[derive(Debug, Clone, Copy, Default)]
+struct NodeState {
+    stamp: u32,
+    g: u32,
+    parent: u32,
+}
+
 /// Per-thread mutable search state of a [`Router`]; reuse it across queries.
 #[derive(Debug, Clone, Default)]
 pub struct RouteScratch {
-    stamp: Vec<u32>,
+    nodes: Vec<NodeState>,
     gen: u32,
-    g: Vec<u32>,
-    parent: Vec<u32>,
     cur: Vec<u32>,
     next: Vec<u32>,
 }
@@ -71,16 +85,14 @@ impl RouteScratch {
     pub fn new(router: &Router) -> RouteScratch {
         let mut s = RouteScratch::default();
         if router.table.is_none() {
-            s.ensure(router.cells.len());
+            s.ensure(router.adj.len());
         }
         s
     }
 
     fn ensure(&mut self, n: usize) {
-        if self.stamp.len() != n {
-            self.stamp = vec![0; n];
-            self.g = vec![0; n];
-            self.parent = vec![NONE; n];
+        if self.nodes.len() != n {
+            self.nodes = vec![NodeState::default(); n];
             self.gen = 0;
         }
     }
@@ -88,7 +100,7 @@ impl RouteScratch {
     /// Starts a new search generation: stamps `2*gen` mean "seen", `2*gen+1` "closed".
     fn next_gen(&mut self) -> u32 {
         if self.gen >= u32::MAX / 2 - 1 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.nodes.iter_mut().for_each(|s| s.stamp = 0);
             self.gen = 0;
         }
         self.gen += 1;
@@ -107,18 +119,22 @@ impl Router {
     /// Builds the router, using the all-pairs table only when the street graph has at
     /// most `table_max_streets` cells (0 forces the search; for benchmarks and tests).
     pub fn with_table_limit(city: &City, table_max_streets: usize) -> Router {
-        let cells = city.streets().to_vec();
-        let n = cells.len();
-        let mut nbrs = vec![[NONE; 4]; n];
-        for (s, c) in cells.iter().enumerate() {
-            for (k, nc) in c.neighbors4().into_iter().enumerate() {
-                if let Some(t) = city.street_at(nc) {
-                    nbrs[s][k] = t;
+        let n = city.streets().len();
+        let adj: Vec<Adj> = city
+            .streets()
+            .iter()
+            .map(|c| {
+                let mut nb = [NONE; 4];
+                for (k, nc) in c.neighbors4().into_iter().enumerate() {
+                    if let Some(t) = city.street_at(nc) {
+                        nb[k] = t;
+                    }
                 }
-            }
-        }
+                Adj { nb, x: c.x, y: c.y }
+            })
+            .collect();
         let comp = city.street_components().label;
-        let mut r = Router { cells, nbrs, comp, table: None };
+        let mut r = Router { adj, comp, table: None };
         if n <= table_max_streets {
             r.table = Some(r.build_table());
         }
@@ -126,7 +142,7 @@ impl Router {
     }
 
     fn build_table(&self) -> Vec<u16> {
-        let n = self.cells.len();
+        let n = self.adj.len();
         let mut table = vec![UNREACHABLE16; n * n];
         let mut queue = Vec::with_capacity(n);
         for src in 0..n {
@@ -139,7 +155,7 @@ impl Router {
                 let s = queue[head] as usize;
                 head += 1;
                 let d = row[s] + 1;
-                for &t in &self.nbrs[s] {
+                for &t in &self.adj[s].nb {
                     if t != NONE && row[t as usize] == UNREACHABLE16 {
                         row[t as usize] = d;
                         queue.push(t);
@@ -152,11 +168,11 @@ impl Router {
 
     /// Number of street cells.
     pub fn street_count(&self) -> usize {
-        self.cells.len()
+        self.adj.len()
     }
     /// The cell of a street index, if valid.
     pub fn cell(&self, s: StreetIdx) -> Option<Cell> {
-        self.cells.get(s as usize).copied()
+        self.adj.get(s as usize).map(|a| Cell::new(a.x, a.y))
     }
     /// True when queries are answered from the all-pairs table.
     pub fn uses_table(&self) -> bool {
@@ -171,14 +187,15 @@ impl Router {
     }
 
     fn check(&self, from: StreetIdx, to: StreetIdx) -> Result<(), RoutingError> {
-        let n = self.cells.len();
+        let n = self.adj.len();
         for index in [from, to] {
             if index as usize >= n {
                 return Err(RoutingError::NotAStreet { index, street_count: n });
             }
         }
         if self.comp[from as usize] != self.comp[to as usize] {
-            return Err(RoutingError::Unreachable { from: self.cells[from as usize], to: self.cells[to as usize] });
+            let cell = |s: StreetIdx| Cell::new(self.adj[s as usize].x, self.adj[s as usize].y);
+            return Err(RoutingError::Unreachable { from: cell(from), to: cell(to) });
         }
         Ok(())
     }
@@ -187,7 +204,7 @@ impl Router {
     pub fn distance(&self, from: StreetIdx, to: StreetIdx, scratch: &mut RouteScratch) -> Result<u32, RoutingError> {
         self.check(from, to)?;
         if let Some(t) = &self.table {
-            return Ok(t[to as usize * self.cells.len() + from as usize] as u32);
+            return Ok(t[to as usize * self.adj.len() + from as usize] as u32);
         }
         Ok(self.astar(from, to, scratch))
     }
@@ -205,14 +222,15 @@ impl Router {
         out.clear();
         self.check(from, to)?;
         if let Some(t) = &self.table {
-            let n = self.cells.len();
+            let n = self.adj.len();
             let row = &t[to as usize * n..(to as usize + 1) * n];
             let mut cur = from;
             out.push(cur);
             let mut d = row[cur as usize];
             while d > 0 {
                 // A neighbour one step closer always exists on a shortest-path graph.
-                let step = self.nbrs[cur as usize].iter().copied().find(|&nb| nb != NONE && row[nb as usize] == d - 1);
+                let step =
+                    self.adj[cur as usize].nb.iter().copied().find(|&nb| nb != NONE && row[nb as usize] == d - 1);
                 match step {
                     Some(nb) => {
                         cur = nb;
@@ -228,58 +246,51 @@ impl Router {
         let mut cur = to;
         out.push(cur);
         while cur != from {
-            cur = scratch.parent[cur as usize];
+            cur = scratch.nodes[cur as usize].parent;
             out.push(cur);
         }
         out.reverse();
         Ok(d)
     }
 
-    #[inline]
-    fn h(&self, s: u32, target: Cell) -> u32 {
-        self.cells[s as usize].manhattan(target)
-    }
-
     /// A* with two stacks; `from` and `to` are valid and connected.
     fn astar(&self, from: StreetIdx, to: StreetIdx, sc: &mut RouteScratch) -> u32 {
-        sc.ensure(self.cells.len());
+        sc.ensure(self.adj.len());
         if from == to {
             return 0;
         }
         let gen = sc.next_gen();
         let seen = 2 * gen;
         let closed = 2 * gen + 1;
-        let target = self.cells[to as usize];
-        sc.stamp[from as usize] = seen;
-        sc.g[from as usize] = 0;
-        sc.parent[from as usize] = NONE;
+        let (tx, ty) = (self.adj[to as usize].x, self.adj[to as usize].y);
+        let h = |a: &Adj| (a.x - tx).unsigned_abs() + (a.y - ty).unsigned_abs();
+        sc.nodes[from as usize] = NodeState { stamp: seen, g: 0, parent: NONE };
         sc.cur.push(from);
         loop {
             while let Some(v) = sc.cur.pop() {
                 let vi = v as usize;
-                if sc.stamp[vi] == closed {
+                let node = &mut sc.nodes[vi];
+                if node.stamp == closed {
                     continue;
                 }
-                sc.stamp[vi] = closed;
-                let ng = sc.g[vi] + 1;
-                let hv = self.h(v, target);
-                for &t in &self.nbrs[vi] {
+                node.stamp = closed;
+                let ng = node.g + 1;
+                let av = &self.adj[vi];
+                let hv = h(av);
+                for &t in &av.nb {
                     if t == NONE {
                         continue;
                     }
-                    let ti = t as usize;
-                    let st = sc.stamp[ti];
-                    if (st == seen || st == closed) && sc.g[ti] <= ng {
+                    let st = &mut sc.nodes[t as usize];
+                    if (st.stamp == seen || st.stamp == closed) && st.g <= ng {
                         continue;
                     }
-                    sc.stamp[ti] = seen;
-                    sc.g[ti] = ng;
-                    sc.parent[ti] = v;
+                    *st = NodeState { stamp: seen, g: ng, parent: v };
                     if t == to {
                         // h(to) = 0 < h(v): f(to) equals the current minimum f, so ng is optimal.
                         return ng;
                     }
-                    if self.h(t, target) < hv {
+                    if h(&self.adj[t as usize]) < hv {
                         sc.cur.push(t);
                     } else {
                         sc.next.push(t);
