@@ -4,7 +4,7 @@
 use crate::error::RasterError;
 use gardencity::city::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference};
 use geo::{BoundingRect, Centroid, Intersects, Rotate, Translate};
-use geo_types::{coord, Line, LineString, MultiLineString, MultiPolygon, Point, Rect};
+use geo_types::{coord, Line, LineString, MultiLineString, MultiPolygon, Point, Polygon, Rect};
 use std::collections::VecDeque;
 
 /// One street centre line of the input, in EPSG:3857 metres.
@@ -308,21 +308,13 @@ pub fn rasterize(input: &RasterInput, params: &RasterParams) -> Result<(City, Ra
     let mut state = vec![OUTSIDE; n];
 
     // Canvas: blocks intersecting the boundary, tested in absolute metres like the reference.
+    let mut scratch = Scratch::default();
+    let mut cells: Vec<usize> = Vec::new();
     for poly in &input.boundary.0 {
-        let Some(r) = poly.bounding_rect() else { continue };
-        let (x0, x1, y0, y1) = g.range(r, ox * l, oy * l);
-        for y in y0..y1 {
-            for x in x0..x1 {
-                let i = y * g.width + x;
-                if state[i] == OUTSIDE {
-                    let bx = (x as f64 + ox) * l;
-                    let by = (y as f64 + oy) * l;
-                    let rect = Rect::new(coord! { x: bx, y: by }, coord! { x: bx + l, y: by + l });
-                    if poly.intersects(&rect) {
-                        state[i] = FREE;
-                    }
-                }
-            }
+        cells.clear();
+        polygon_cells(&g, poly, ox, oy, &mut scratch, &mut cells);
+        for &i in &cells {
+            state[i] = FREE;
         }
     }
     report.boundary_blocks = state.iter().filter(|&&s| s != OUTSIDE).count();
@@ -400,29 +392,24 @@ pub fn rasterize(input: &RasterInput, params: &RasterParams) -> Result<(City, Ra
                 continue;
             }
             let geom = b.geometry.translate(shift.0, shift.1);
-            let mut cells = Vec::new();
+            let mut out = Vec::new();
             for poly in &geom.0 {
-                let Some(r) = poly.bounding_rect() else { continue };
-                let (x0, x1, y0, y1) = g.range(r, 0.0, 0.0);
-                for y in y0..y1 {
-                    for x in x0..x1 {
-                        let i = y * g.width + x;
-                        let st = state[i];
-                        if st == OUTSIDE || st == STREET {
-                            continue;
-                        }
-                        if poly.intersects(&g.rect(x, y)) {
-                            if st == FREE {
-                                state[i] = CLAIM + t as u8;
-                            }
-                            cells.push(i as u32);
-                        }
+                cells.clear();
+                polygon_cells(&g, poly, 0.0, 0.0, &mut scratch, &mut cells);
+                for &i in &cells {
+                    let st = state[i];
+                    if st == OUTSIDE || st == STREET {
+                        continue;
                     }
+                    if st == FREE {
+                        state[i] = CLAIM + t as u8;
+                    }
+                    out.push(i as u32);
                 }
             }
-            cells.sort_unstable();
-            cells.dedup();
-            footprints[bi] = cells;
+            out.sort_unstable();
+            out.dedup();
+            footprints[bi] = out;
         }
     }
     report.other_filtered =
@@ -593,6 +580,85 @@ impl Grid {
     }
 }
 
+/// Reusable buffers of [`polygon_cells`].
+#[derive(Default)]
+struct Scratch {
+    mark: Vec<bool>,
+    xs: Vec<f64>,
+}
+
+/// The blocks whose closed squares intersect a polygon (shapely's / geo's `intersects`),
+/// appended to `out` as cell indices. Block `(x, y)` covers
+/// `[(x + ox) L, (x + ox + 1) L] x [(y + oy) L, (y + oy + 1) L]` in the polygon's coordinates.
+///
+/// Blocks touched by a ring segment are found exactly (segment-square intersection);
+/// every other block is wholly inside or wholly outside, decided by its centre with an
+/// even-odd scanline over the rings. Linear in the polygon's vertices plus its blocks.
+fn polygon_cells(g: &Grid, poly: &Polygon<f64>, ox: f64, oy: f64, sc: &mut Scratch, out: &mut Vec<usize>) {
+    let Some(r) = poly.bounding_rect() else { return };
+    let (x0, x1, y0, y1) = g.range(r, ox * g.l, oy * g.l);
+    let (bw, bh) = (x1 - x0, y1 - y0);
+    if bw == 0 || bh == 0 {
+        return;
+    }
+    let l = g.l;
+    let rect = |x: usize, y: usize| {
+        let (bx, by) = ((x as f64 + ox) * l, (y as f64 + oy) * l);
+        Rect::new(coord! { x: bx, y: by }, coord! { x: bx + l, y: by + l })
+    };
+    sc.mark.clear();
+    sc.mark.resize(bw * bh, false);
+    let rings = || std::iter::once(poly.exterior()).chain(poly.interiors());
+    // Blocks touched by the rings.
+    for ring in rings() {
+        for seg in ring.lines() {
+            let (sx0, sx1, sy0, sy1) = g.range(seg.bounding_rect(), ox * l, oy * l);
+            for y in sy0.max(y0)..sy1.min(y1) {
+                for x in sx0.max(x0)..sx1.min(x1) {
+                    let k = (y - y0) * bw + (x - x0);
+                    if !sc.mark[k] && seg.intersects(&rect(x, y)) {
+                        sc.mark[k] = true;
+                    }
+                }
+            }
+        }
+    }
+    // Blocks whose centre is inside (even-odd over all rings), row by row.
+    for y in y0..y1 {
+        let yc = (y as f64 + oy + 0.5) * l;
+        sc.xs.clear();
+        for ring in rings() {
+            for seg in ring.lines() {
+                let (a, b) = (seg.start, seg.end);
+                if (a.y > yc) != (b.y > yc) {
+                    sc.xs.push(a.x + (yc - a.y) * (b.x - a.x) / (b.y - a.y));
+                }
+            }
+        }
+        sc.xs.sort_unstable_by(f64::total_cmp);
+        for pair in sc.xs.chunks_exact(2) {
+            if !(pair[0].is_finite() && pair[1].is_finite()) {
+                continue;
+            }
+            // Centres xc = (x + ox + 0.5) L with pair[0] <= xc < pair[1].
+            let first = ((pair[0] / l) - ox - 0.5).ceil().max(x0 as f64);
+            let last = ((pair[1] / l) - ox - 0.5).ceil().min(x1 as f64);
+            let (mut x, end) = (first as usize, last.max(first) as usize);
+            while x < end {
+                sc.mark[(y - y0) * bw + (x - x0)] = true;
+                x += 1;
+            }
+        }
+    }
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if sc.mark[(y - y0) * bw + (x - x0)] {
+                out.push(y * g.width + x);
+            }
+        }
+    }
+}
+
 /// Marks the blocks inside the boundary that a segment intersects as street blocks.
 fn mark_segment(g: &Grid, state: &mut [u8], seg: Line<f64>) {
     let r = seg.bounding_rect();
@@ -704,5 +770,76 @@ fn boundary_wkt_blocks(b: &MultiPolygon<f64>, ox: f64, oy: f64, l: f64) -> Strin
         format!("POLYGON {}", poly(&b.0[0]))
     } else {
         format!("MULTIPOLYGON ({})", b.0.iter().map(poly).collect::<Vec<_>>().join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny deterministic generator (no dependency): a 64-bit LCG.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    fn brute(g: &Grid, poly: &Polygon<f64>, ox: f64, oy: f64) -> Vec<usize> {
+        let mut out = Vec::new();
+        for y in 0..g.height {
+            for x in 0..g.width {
+                let (bx, by) = ((x as f64 + ox) * g.l, (y as f64 + oy) * g.l);
+                let r = Rect::new(coord! { x: bx, y: by }, coord! { x: bx + g.l, y: by + g.l });
+                if poly.intersects(&r) {
+                    out.push(y * g.width + x);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn scanline_cells_equal_geo_intersects() {
+        let g = Grid { width: 30, height: 25, l: 15.0 };
+        let mut rng = Lcg(7);
+        let mut sc = Scratch::default();
+        for case in 0..400 {
+            let (ox, oy) = if case % 2 == 0 { (0.0, 0.0) } else { (-1000.0, 37.0) };
+            let (cx, cy) = ((ox + 15.0) * 15.0 + rng.next() * 200.0, (oy + 12.0) * 15.0 + rng.next() * 150.0);
+            // A star-shaped ring; every third case snaps vertices to block corners and
+            // edges so touching-only blocks are exercised.
+            let k = 3 + (rng.next() * 12.0) as usize;
+            let snap = case % 3 == 0;
+            let mut pts: Vec<(f64, f64)> = (0..k)
+                .map(|i| {
+                    let a = i as f64 / k as f64 * std::f64::consts::TAU;
+                    let rad = 10.0 + rng.next() * 120.0;
+                    let (x, y) = (cx + rad * a.cos(), cy + rad * a.sin());
+                    if snap {
+                        ((x / 15.0).round() * 15.0, (y / 15.0).round() * 15.0)
+                    } else {
+                        (x, y)
+                    }
+                })
+                .collect();
+            pts.push(pts[0]);
+            let mut poly = Polygon::new(LineString::from(pts), vec![]);
+            if case % 5 == 0 {
+                let hole: Vec<(f64, f64)> = vec![
+                    (cx - 8.0, cy - 8.0),
+                    (cx + 8.0, cy - 8.0),
+                    (cx + 8.0, cy + 8.0),
+                    (cx - 8.0, cy + 8.0),
+                    (cx - 8.0, cy - 8.0),
+                ];
+                poly.interiors_push(LineString::from(hole));
+            }
+            let mut got = Vec::new();
+            polygon_cells(&g, &poly, ox, oy, &mut sc, &mut got);
+            got.sort_unstable();
+            assert_eq!(got, brute(&g, &poly, ox, oy), "case {case}: {poly:?}");
+        }
     }
 }
