@@ -75,7 +75,7 @@ pub fn plot_city(city: &City, opts: &CityPlotOptions) -> Scene {
         }
     }
     if vector && opts.doors {
-        let d = (s * 0.3).max(2.0);
+        let d = (s * 0.3).clamp(2.0, 8.0);
         for b in city.buildings() {
             let (x, y) = frame.to_px(b.door_point);
             scene.push_class(

@@ -14,6 +14,8 @@
 //!
 //! The library never prints and never exits.
 
+#![warn(missing_docs)]
+
 pub mod city_map;
 pub mod data;
 pub mod font;

@@ -77,7 +77,9 @@ impl MapFrame {
         let avail = width as f32 - 2.0 * MARGIN;
         let (w, h) = (city.width() as f32, city.height() as f32);
         // Tall cities: keep the map at most 1.5 times as tall as it is wide.
-        let scale = (avail / w).min(1.5 * avail / h);
+        // A multiple of 1/64 pixel: block edges are then exact in f32 (every coordinate is
+        // below 2^24 / 64), so neighbouring shapes round to the same pixel edge.
+        let scale = ((avail / w).min(1.5 * avail / h) * 64.0).floor().max(1.0) / 64.0;
         let width_px = ((w * scale).round() as u32).max(1);
         let height_px = ((h * scale).round() as u32).max(1);
         let left = ((width as f32 - width_px as f32) / 2.0).floor().max(MARGIN);
@@ -237,8 +239,10 @@ fn draw_raster(scene: &mut Scene, city: &City, frame: &MapFrame, style: &BaseSty
     );
 }
 
-/// Draws a title at the top left.
+/// Draws a title at the top left, widening the picture when it is too narrow for it.
 pub(crate) fn title(scene: &mut Scene, text: &str) {
+    let need = (crate::font::text_width(text, TITLE) + 2.0 * MARGIN).ceil() as u32;
+    scene.width = scene.width.max(need.min(MAX_WIDTH));
     scene.text(MARGIN, MARGIN + TITLE, text, TITLE, INK, Anchor::Start);
 }
 

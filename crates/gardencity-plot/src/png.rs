@@ -32,7 +32,9 @@ pub fn render(scene: &Scene) -> Result<Pixmap, PlotError> {
         match shape {
             Shape::Rect { x, y, w, h, fill, stroke } => {
                 if let Some(c) = fill {
-                    if let Some(r) = Rect::from_xywh(*x, *y, *w, *h) {
+                    // Snapped to whole pixels: blocks sharing an edge share the rounded edge,
+                    // so fractional scales leave neither seams nor overlaps.
+                    if let Some(r) = Rect::from_ltrb(x.round(), y.round(), (x + w).round(), (y + h).round()) {
                         pm.fill_rect(r, &paint(*c, false), id, None);
                     }
                 }
@@ -44,24 +46,26 @@ pub fn render(scene: &Scene) -> Result<Pixmap, PlotError> {
                 }
             }
             Shape::Polygon { rings, fill, stroke } => {
-                let mut pb = PathBuilder::new();
-                for ring in rings {
-                    for (i, &(x, y)) in ring.iter().enumerate() {
-                        if i == 0 {
-                            pb.move_to(x, y);
-                        } else {
-                            pb.line_to(x, y);
+                let build = |snap: bool| {
+                    let f = |v: f32| if snap { v.round() } else { v };
+                    let mut pb = PathBuilder::new();
+                    for ring in rings {
+                        for (i, &(x, y)) in ring.iter().enumerate() {
+                            if i == 0 {
+                                pb.move_to(f(x), f(y));
+                            } else {
+                                pb.line_to(f(x), f(y));
+                            }
                         }
+                        pb.close();
                     }
-                    pb.close();
+                    pb.finish()
+                };
+                if let (Some(c), Some(path)) = (fill, build(true)) {
+                    pm.fill_path(&path, &paint(*c, false), FillRule::EvenOdd, id, None);
                 }
-                if let Some(path) = pb.finish() {
-                    if let Some(c) = fill {
-                        pm.fill_path(&path, &paint(*c, false), FillRule::EvenOdd, id, None);
-                    }
-                    if let Some(s) = stroke {
-                        pm.stroke_path(&path, &paint(s.color, true), &stroke_style(s), id, None);
-                    }
+                if let (Some(s), Some(path)) = (stroke, build(false)) {
+                    pm.stroke_path(&path, &paint(s.color, true), &stroke_style(s), id, None);
                 }
             }
             Shape::Circle { cx, cy, r, fill, stroke } => {

@@ -41,7 +41,7 @@ fn every_block_centre_has_its_type_colour() {
             let opts = CityPlotOptions { width: 620, doors, grid, detail, ..Default::default() };
             let scene = plot_city(&city, &opts);
             let frame = MapFrame::new(&city, opts.width, detail);
-            assert!((frame.scale - 588.0 / 30.0).abs() < 1e-4, "{}", frame.scale);
+            assert_eq!(frame.scale, (588.0f32 / 30.0 * 64.0).floor() / 64.0);
             let pm = decode(&scene);
             assert_eq!((pm.width(), pm.height()), (scene.width, scene.height));
             let mut kinds = [0usize; 3];
@@ -340,4 +340,98 @@ fn save_writes_by_extension_and_leaves_nothing_on_error() {
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, ["c.SVG", "c.png"]);
+}
+
+/// Background (white) pixels inside the map only where a block within a pixel is empty:
+/// no seams between neighbouring blocks at fractional scales.
+fn assert_no_seams(city: &City, opts: &CityPlotOptions) {
+    let scene = plot_city(city, opts);
+    let frame = MapFrame::new(city, opts.width, opts.detail);
+    let pm = decode(&scene);
+    let s = frame.scale;
+    let block = |px: f32, py: f32| {
+        let x = ((px - frame.left) / s).floor() as i32;
+        let y = city.height() as i32 - 1 - ((py - frame.top) / s).floor() as i32;
+        city.cell_kind(Cell::new(x, y))
+    };
+    let mut checked = 0;
+    for py in frame.top as u32..frame.top as u32 + frame.height_px {
+        for px in frame.left as u32..frame.left as u32 + frame.width_px {
+            if rgb(&pm, (px, py)) != Color::WHITE {
+                continue;
+            }
+            checked += 1;
+            let (fx, fy) = (px as f32 + 0.5, py as f32 + 0.5);
+            let near_empty = [(-1.0, -1.0), (-1.0, 1.0), (1.0, -1.0), (1.0, 1.0), (0.0, 0.0)]
+                .iter()
+                .any(|(dx, dy)| matches!(block(fx + dx, fy + dy), CellKind::Empty | CellKind::Outside));
+            assert!(near_empty, "white pixel ({px}, {py}) between non-empty blocks, {opts:?} {frame:?}");
+        }
+    }
+    assert!(checked > 0, "the random city has empty blocks");
+}
+
+#[test]
+fn no_seams_at_fractional_scales() {
+    let city = city();
+    let tall = random_city(&RandomCityParams { width: 20, height: 80, seed: 3, ..Default::default() }).unwrap();
+    for width in [600, 613, 777, 1001] {
+        for detail in [Detail::Vector, Detail::Raster] {
+            assert_no_seams(&city, &CityPlotOptions { width, detail, ..Default::default() });
+            assert_no_seams(&tall, &CityPlotOptions { width, detail, ..Default::default() });
+        }
+    }
+}
+
+#[test]
+fn l_shaped_buildings_are_polygons_without_seams() {
+    // Two interlocking L-shaped buildings over a street row; every other block is street.
+    let a = vec![Cell::new(1, 1), Cell::new(2, 1), Cell::new(1, 2)];
+    let b = vec![Cell::new(2, 2), Cell::new(3, 2), Cell::new(3, 1)];
+    let taken: Vec<Cell> = a.iter().chain(&b).copied().collect();
+    let streets: Vec<Cell> =
+        (0..5).flat_map(|x| (0..4).map(move |y| Cell::new(x, y))).filter(|c| !taken.contains(c)).collect();
+    let spec = |id: &str, kind, blocks: Vec<Cell>, door| BuildingSpec {
+        id: Some(id.into()),
+        kind,
+        blocks,
+        door,
+        door_point: None,
+    };
+    let city = City::new(CityParts {
+        name: "ells".into(),
+        width: 5,
+        height: 4,
+        georef: Georeference::default(),
+        streets,
+        buildings: vec![
+            spec("a", BuildingType::Home, a, Cell::new(1, 0)),
+            spec("b", BuildingType::Retail, b, Cell::new(3, 0)),
+        ],
+        boundary_wkt: None,
+    })
+    .unwrap();
+    for width in [333, 517, 640] {
+        let opts = CityPlotOptions { width, detail: Detail::Vector, ..Default::default() };
+        let scene = plot_city(&city, &opts);
+        let frame = MapFrame::new(&city, width, Detail::Vector);
+        let pm = decode(&scene);
+        // No pixel of the map is background: streets and buildings cover the grid.
+        for py in frame.top as u32..frame.top as u32 + frame.height_px {
+            for px in frame.left as u32..frame.left as u32 + frame.width_px {
+                assert_ne!(rgb(&pm, (px, py)), Color::WHITE, "({px}, {py}) at width {width}");
+            }
+        }
+        for y in 0..4 {
+            for x in 0..5 {
+                let c = Cell::new(x, y);
+                assert_eq!(rgb(&pm, frame.block_center_px(c)), expected_block_color(&city, c), "{c:?}");
+            }
+        }
+        let text = svg::to_svg(&scene);
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let paths =
+            doc.descendants().filter(|n| n.attribute("class") == Some("building") && n.tag_name().name() == "path");
+        assert_eq!(paths.count(), 2);
+    }
 }
