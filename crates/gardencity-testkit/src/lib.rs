@@ -50,12 +50,7 @@ pub fn python() -> Option<PathBuf> {
 
 /// Runs a Python script with the test venv; returns its stdout. Panics with stderr on failure.
 pub fn run_python(python: &std::path::Path, script: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python starts");
+    let out = std::process::Command::new(python).arg("-c").arg(script).args(args).output().expect("python starts");
     assert!(
         out.status.success(),
         "python failed:\nstdout:\n{}\nstderr:\n{}",
