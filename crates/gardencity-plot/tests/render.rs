@@ -345,6 +345,11 @@ fn save_writes_by_extension_and_leaves_nothing_on_error() {
 /// Background (white) pixels inside the map only where a block within a pixel is empty:
 /// no seams between neighbouring blocks at fractional scales.
 fn assert_no_seams(city: &City, opts: &CityPlotOptions) {
+    assert!(assert_no_seams_or_empty(city, opts) > 0, "the random city has empty blocks");
+}
+
+/// As [`assert_no_seams`]; returns the number of white pixels (next to empty blocks).
+fn assert_no_seams_or_empty(city: &City, opts: &CityPlotOptions) -> usize {
     let scene = plot_city(city, opts);
     let frame = MapFrame::new(city, opts.width, opts.detail);
     let pm = decode(&scene);
@@ -368,7 +373,7 @@ fn assert_no_seams(city: &City, opts: &CityPlotOptions) {
             assert!(near_empty, "white pixel ({px}, {py}) between non-empty blocks, {opts:?} {frame:?}");
         }
     }
-    assert!(checked > 0, "the random city has empty blocks");
+    checked
 }
 
 #[test]
@@ -433,5 +438,28 @@ fn l_shaped_buildings_are_polygons_without_seams() {
         let paths =
             doc.descendants().filter(|n| n.attribute("class") == Some("building") && n.tag_name().name() == "path");
         assert_eq!(paths.count(), 2);
+    }
+}
+
+#[test]
+fn garden_city_map() {
+    let Some(path) = gardencity_testkit::shared_data("garden-city.gpkg") else { return };
+    let city = gardencity_io::gpkg::read_city(&path).unwrap();
+    for detail in [Detail::Vector, Detail::Raster] {
+        let opts = CityPlotOptions { width: 700, doors: true, detail, ..Default::default() };
+        let scene = plot_city(&city, &opts);
+        let frame = MapFrame::new(&city, 700, detail);
+        let pm = decode(&scene);
+        for y in 0..city.height() as i32 {
+            for x in 0..city.width() as i32 {
+                let c = Cell::new(x, y);
+                assert_eq!(rgb(&pm, frame.block_center_px(c)), expected_block_color(&city, c), "{c:?} {detail:?}");
+            }
+        }
+        if detail == Detail::Vector {
+            assert_eq!(scene.count_class("building"), city.buildings().len());
+            assert_eq!(scene.count_class("door"), city.buildings().len());
+        }
+        assert_no_seams_or_empty(&city, &opts);
     }
 }
