@@ -20,6 +20,12 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time of this thread so far (Linux schedstat), seconds.
+fn cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e9)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let agents: usize = args.get(1).map_or(Ok(200), |a| a.parse())?;
@@ -37,6 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         DatasetOptions { outputs: OutputSelection::all(), overwrite: true, max_open_files, ..Default::default() };
     let rss0 = peak_rss_kib();
     let t = Instant::now();
+    let cpu0 = cpu_secs();
     let mut w = DatasetWriter::create(&out, city.clone(), opts)?;
     let mut o = AgentOutput::default();
     let mut rows = 0u64;
@@ -61,9 +68,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let s = w.finish(serde_json::json!({}))?;
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_secs().zip(cpu0).map(|(b, a)| b - a);
     println!(
-        "{agents} agents x {days} days: {rows} rows in {secs:.1} s ({:.2} M rows/s), {} files, peak RSS {} MiB (before writing {} MiB)",
+        "{agents} agents x {days} days: {rows} rows in {secs:.1} s ({:.2} M rows/s; {:.1} s on CPU: {:.2} M rows/CPU-s, generation included), {} files, peak RSS {} MiB (before writing {} MiB)",
         rows as f64 / secs / 1e6,
+        cpu.unwrap_or(f64::NAN),
+        cpu.map_or(f64::NAN, |c| rows as f64 / c / 1e6),
         s.file_count(),
         peak_rss_kib().unwrap_or(0) / 1024,
         rss0.unwrap_or(0) / 1024,
