@@ -101,6 +101,14 @@ fn from_osm_helsinki_bbox() {
     let err =
         run_err(gardencity().args(["city", "from-osm"]).arg(&pbf).args(["--bbox", "2,48,2.1,48.1", "-o"]).arg(&bad));
     assert!(err.contains("outside the extract"), "{err}");
+    // A boundary file (here the Philadelphia fixture's boundary layer) is read, then
+    // found outside the Helsinki extract.
+    if let Some(fixture) = shared_data("city_fixture.gpkg") {
+        let err = run_err(
+            gardencity().args(["city", "from-osm"]).arg(&pbf).arg("--boundary").arg(&fixture).arg("-o").arg(&bad),
+        );
+        assert!(err.contains("outside the extract"), "{err}");
+    }
     let err = run_err(gardencity().args(["city", "from-osm"]).arg(&pbf).arg("-o").arg(&bad));
     assert!(err.contains("--bbox"), "{err}");
     assert!(!bad.exists());

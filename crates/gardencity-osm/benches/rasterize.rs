@@ -1,10 +1,12 @@
 //! Rasterizer benchmarks: the Philadelphia fixture (6,650 blocks) and a synthetic
-//! 1000 x 1000-block area (one million blocks, 200 street lines, 40,000 buildings).
+//! 1000 x 1000-block area (one million blocks, 200 street lines, 40,000 buildings), and
+//! the `.osm.pbf` reader on the Helsinki extract.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use gardencity::city::BuildingType;
 use gardencity_osm::{
-    rasterize, read_raster_input_gpkg, InputBuilding, InputOptions, RasterInput, RasterParams, StreetLine,
+    rasterize, read_osm_pbf, read_raster_input_gpkg, Categories, InputBuilding, InputOptions, OsmBoundary, OsmOptions,
+    RasterInput, RasterParams, StreetLine,
 };
 use geo_types::{coord, LineString, MultiPolygon, Rect};
 
@@ -49,6 +51,21 @@ fn benches(c: &mut Criterion) {
         });
     } else {
         eprintln!("SKIPPED fixture benchmarks: {} is missing", fixture.display());
+    }
+    let pbf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/helsinki.osm.pbf");
+    if pbf.exists() {
+        for cleanup in [false, true] {
+            let opts = OsmOptions {
+                boundary: OsmBoundary::Bbox { west: 24.938, south: 60.166, east: 24.950, north: 60.176 },
+                categories: Categories::default(),
+                infer_residential: false,
+                consolidate_streets: cleanup,
+            };
+            let name = if cleanup { "read_helsinki_pbf_cleanup" } else { "read_helsinki_pbf" };
+            c.bench_function(name, |b| b.iter(|| read_osm_pbf(&pbf, &opts).expect("reads")));
+        }
+    } else {
+        eprintln!("SKIPPED .osm.pbf benchmarks: {} is missing", pbf.display());
     }
     let big = synthetic(1000);
     let mut group = c.benchmark_group("synthetic");

@@ -356,3 +356,53 @@ fn extent_boundary_and_oversized_grid() {
     let e = rasterize(&input, &RasterParams { block_side: 0.001, ..Default::default() }).unwrap_err();
     assert!(matches!(e, RasterError::TooLarge { .. }), "{e}");
 }
+
+#[test]
+fn corrupt_geometry_blob_names_layer_and_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = small_city(dir.path(), &[(wkb_polygon(&rect(31.0, 16.0, 59.0, 44.0)), "home")]);
+    let c = Connection::open(&p).unwrap();
+    // A polygon claiming a million points in a 20-byte body.
+    let mut bad = vec![1u8];
+    bad.extend(3u32.to_le_bytes());
+    bad.extend(1u32.to_le_bytes());
+    bad.extend(1_000_000u32.to_le_bytes());
+    bad.extend([0u8; 8]);
+    c.execute("INSERT INTO buildings (geom, building_type) VALUES (?1, 'home')", [gpkg_blob(3857, &bad)]).unwrap();
+    drop(c);
+    let e = read_raster_input_gpkg(&p, &InputOptions::default()).unwrap_err();
+    assert!(matches!(&e, InputError::Geometry { layer, fid: 2, .. } if layer == "buildings"), "{e}");
+}
+
+#[test]
+fn polygon_boundary_clips_osm_features() {
+    use geo::MapCoords;
+    let Some(src) = shared_data("helsinki.osm.pbf") else { return };
+    // A triangle inside the extract.
+    let tri = geo_types::Polygon::new(
+        geo_types::LineString::from(vec![(24.938, 60.166), (24.950, 60.166), (24.944, 60.176), (24.938, 60.166)]),
+        vec![],
+    );
+    let opts = OsmOptions {
+        boundary: OsmBoundary::Polygon(geo_types::MultiPolygon::new(vec![tri.clone()])),
+        categories: Categories::default(),
+        infer_residential: false,
+        consolidate_streets: false,
+    };
+    let (input, report) = read_osm_pbf(&src, &opts).unwrap();
+    assert!(report.clipped > 0, "{report}");
+    // Everything handed on lies in the (projected) triangle, up to rounding.
+    let merc = tri.map_coords(|c| {
+        let (x, y) = gardencity::city::lonlat_to_mercator(c.x, c.y);
+        geo_types::coord! { x: x, y: y }
+    });
+    // (Boolean operations snap to a fine integer grid: allow 1 mm.)
+    for b in &input.buildings {
+        for c in b.geometry.0.iter().flat_map(|p| p.exterior().0.iter()) {
+            let d = geo::Distance::distance(&geo::Euclidean, &geo_types::Point::from(*c), &merc);
+            assert!(d < 1e-3, "{c:?} outside the triangle by {d} m");
+        }
+    }
+    let (city, _) = rasterize(&input, &RasterParams { resolve_overlaps: true, ..Default::default() }).unwrap();
+    assert_eq!(city.street_components().count(), 1);
+}
