@@ -60,6 +60,18 @@ fn gravity(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Exact mode at scale: the draw (a linear scan) on the >= 25,000-building city.
+    let ex = Gravity::exact(&city, GravityParams::default()).unwrap();
+    let mut g = c.benchmark_group(format!("gravity/exact 380x380 ({nb} buildings)"));
+    g.sample_size(10);
+    g.bench_function("draw all types", |b| {
+        b.iter(|| {
+            k += 1;
+            black_box(ex.sample(origins[k & 1023], all, &vis, &mut rng))
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, gravity);

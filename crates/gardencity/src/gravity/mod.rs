@@ -294,25 +294,30 @@ impl Gravity {
         let mut door_dist = vec![UNREACHABLE16; n * n];
         let mut overflow: Option<u32> = None;
         if n > 0 {
+            let adj = street_adjacency(city);
+            let ns = adj.len();
             overflow = door_dist
                 .par_chunks_mut(n)
                 .enumerate()
-                .map(|(r, row)| {
-                    let d = city.bfs_distances(slot_street[r]);
-                    let mut over = None;
-                    for (k, &s) in slot_street.iter().enumerate() {
-                        let v = d[s as usize];
-                        if v == u32::MAX {
-                            continue;
+                .map_init(
+                    || (vec![u32::MAX; ns], Vec::with_capacity(ns)),
+                    |(d, queue), (r, row)| {
+                        bfs_into(&adj, slot_street[r], d, queue);
+                        let mut over = None;
+                        for (k, &s) in slot_street.iter().enumerate() {
+                            let v = d[s as usize];
+                            if v == u32::MAX {
+                                continue;
+                            }
+                            if v >= UNREACHABLE16 as u32 {
+                                over = Some(v);
+                            } else {
+                                row[k] = v as u16;
+                            }
                         }
-                        if v >= UNREACHABLE16 as u32 {
-                            over = Some(v);
-                        } else {
-                            row[k] = v as u16;
-                        }
-                    }
-                    over
-                })
+                        over
+                    },
+                )
                 .reduce(|| None, |a, b| a.or(b));
         }
         if let Some(distance) = overflow {
@@ -691,6 +696,39 @@ impl Gravity {
                 self.n_slots,
                 self.kinds.len()
             ),
+        }
+    }
+}
+
+/// Street neighbours of each street cell (`u32::MAX` when absent).
+fn street_adjacency(city: &City) -> Vec<[u32; 4]> {
+    let mut nb = [0; 4];
+    (0..city.streets().len() as StreetIdx)
+        .map(|s| {
+            let k = city.street_neighbors(s, &mut nb);
+            let mut a = [u32::MAX; 4];
+            a[..k].copy_from_slice(&nb[..k]);
+            a
+        })
+        .collect()
+}
+
+/// BFS distances from `src` into `dist` (reset here; `u32::MAX` unreachable), reusing `queue`.
+fn bfs_into(adj: &[[u32; 4]], src: StreetIdx, dist: &mut [u32], queue: &mut Vec<u32>) {
+    dist.fill(u32::MAX);
+    queue.clear();
+    dist[src as usize] = 0;
+    queue.push(src);
+    let mut head = 0;
+    while head < queue.len() {
+        let s = queue[head] as usize;
+        head += 1;
+        let d = dist[s] + 1;
+        for &t in &adj[s] {
+            if t != u32::MAX && dist[t as usize] == u32::MAX {
+                dist[t as usize] = d;
+                queue.push(t);
+            }
         }
     }
 }

@@ -154,7 +154,35 @@ impl Gravity {
         visited: &impl Fn(BuildingIdx) -> bool,
         rng: &mut R,
     ) -> Option<BuildingIdx> {
-        let w = |j: BuildingIdx| if j == from || visited(j) { 0.0 } else { self.weight(from, j) };
+        if self.mode == GravityMode::Exact {
+            // One row of the door matrix; inv_pow covers every stored distance.
+            let n = self.n_slots;
+            let s = self.door_slot[from as usize] as usize;
+            let row = &self.door_dist[s * n..(s + 1) * n];
+            let w = |j: BuildingIdx| {
+                let d = row[self.door_slot[j as usize] as usize];
+                if d == u16::MAX {
+                    0.0
+                } else {
+                    self.inv_pow[d as usize]
+                }
+            };
+            self.scan_with(from, allowed, visited, rng, w)
+        } else {
+            self.scan_with(from, allowed, visited, rng, |j| self.weight(from, j))
+        }
+    }
+
+    #[inline]
+    fn scan_with<R: Rng + ?Sized>(
+        &self,
+        from: BuildingIdx,
+        allowed: TypeSet,
+        visited: &impl Fn(BuildingIdx) -> bool,
+        rng: &mut R,
+        weight: impl Fn(BuildingIdx) -> f64,
+    ) -> Option<BuildingIdx> {
+        let w = |j: BuildingIdx| if j == from || visited(j) { 0.0 } else { weight(j) };
         let mut total = 0.0;
         for t in allowed.iter() {
             for &j in &self.by_type[t as usize] {
