@@ -332,3 +332,17 @@ fn for_each_feature(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn highway_lists_written_as_text() {
+        use super::is_major_highway;
+        assert!(is_major_highway("primary"));
+        assert!(is_major_highway("['residential', 'primary']"));
+        assert!(is_major_highway("[\"trunk\"]"));
+        assert!(!is_major_highway("['residential', 'service']"));
+        assert!(!is_major_highway("secondary"));
+        assert!(!is_major_highway(""));
+    }
+}

@@ -83,7 +83,11 @@ pub struct OsmReport {
     pub incomplete_relations: usize,
     /// Relation rings that could not be closed.
     pub broken_rings: usize,
-    /// Features (or parts) entirely outside the boundary.
+    /// Selected areas (ways, relations) entirely outside the boundary.
+    pub areas_outside: usize,
+    /// Selected street ways entirely outside the boundary.
+    pub streets_outside: usize,
+    /// Parts of areas entirely outside the boundary (the other parts were kept).
     pub outside_boundary: usize,
     /// Parts cut by the boundary.
     pub clipped: usize,
@@ -128,8 +132,15 @@ impl std::fmt::Display for OsmReport {
         )?;
         writeln!(
             f,
-            "polygons: {} outside the boundary, {} clipped, {} duplicates, {} contained removed, {} invalid kept",
-            self.outside_boundary, self.clipped, self.duplicates_removed, self.contained_removed, self.invalid_polygons
+            "outside the boundary: {} areas, {} street ways, {} parts; polygons: {} clipped, {} duplicates, \
+             {} contained removed, {} invalid kept",
+            self.areas_outside,
+            self.streets_outside,
+            self.outside_boundary,
+            self.clipped,
+            self.duplicates_removed,
+            self.contained_removed,
+            self.invalid_polygons
         )?;
         writeln!(
             f,
@@ -485,6 +496,8 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
                 report.street_ways += 1;
                 let major = tag(&w.tags, "highway").is_some_and(|h| crate::gpkg::MAJOR_HIGHWAYS.contains(&h));
                 street_sel.push((&w.refs[..], ls, major));
+            } else {
+                report.streets_outside += 1;
             }
         }
         if let Some(role) = w.area {
@@ -494,6 +507,7 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
             }
             let poly = Polygon::new(LineString::new(cs), vec![]);
             if !poly.intersects(&boundary) {
+                report.areas_outside += 1;
                 continue;
             }
             let kind = classify(&w.tags, cats, opts.infer_residential);
@@ -556,6 +570,7 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
         }
         let mp = MultiPolygon::new(polys);
         if !mp.intersects(&boundary) {
+            report.areas_outside += 1;
             continue;
         }
         let kind = classify(&r.tags, cats, opts.infer_residential);
