@@ -333,7 +333,8 @@ impl Gravity {
     }
 
     /// Rebuilds a hub-proxy gravity from stored parts, checking them against the city:
-    /// lengths, hub cells on streets, hub indices, `dist_to_hub` equal to the Manhattan
+    /// lengths, hub cells on streets, the hub distance matrix equal to the street graph's
+    /// (see [`hub_distances`]), hub indices, `dist_to_hub` equal to the Manhattan
     /// distance door -> hub, nearby distances equal to the Manhattan door distances.
     /// Nearby pairs may be given in one or both orders; `i == j` entries are ignored.
     pub fn from_hub_parts(city: &City, parts: HubProxyParts) -> Result<Gravity, GravityError> {
@@ -365,6 +366,16 @@ impl Gravity {
                 "hub_dist",
                 None,
                 format!("{} entries, expected n_hubs^2 = {}", parts.hub_dist.len(), h * h),
+            ));
+        }
+        // The matrix must be the street graph's (a few BFS): this also bounds every
+        // distance, and so the size of the derived tables.
+        let truth = hub_distances(city, &parts.hubs)?;
+        if let Some(e) = (0..h * h).find(|&e| truth[e] != parts.hub_dist[e]) {
+            return Err(mm(
+                "hub_dist",
+                Some(e),
+                format!("hubs {} -> {}: {} but the street distance is {}", e / h, e % h, parts.hub_dist[e], truth[e]),
             ));
         }
         for (field, len) in [("closest_hub_idx", parts.closest_hub.len()), ("dist_to_hub", parts.dist_to_hub.len())] {

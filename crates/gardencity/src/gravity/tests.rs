@@ -323,6 +323,12 @@ fn parts_round_trip_and_mismatches() {
         Err(GravityError::Mismatch { field: "closest_hub_idx", index: Some(0), .. })
     ));
     let mut p = parts.clone();
+    p.hub_dist[1] = 4_000_000_000;
+    assert!(matches!(
+        Gravity::from_hub_parts(&c, p),
+        Err(GravityError::Mismatch { field: "hub_dist", index: Some(1), .. })
+    ));
+    let mut p = parts.clone();
     p.hub_dist.pop();
     assert!(matches!(Gravity::from_hub_parts(&c, p), Err(GravityError::Mismatch { field: "hub_dist", .. })));
     let mut p = parts.clone();
