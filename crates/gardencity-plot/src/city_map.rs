@@ -47,8 +47,9 @@ pub(crate) fn city_title(city: &City) -> String {
 
 /// Draws the city map.
 pub fn plot_city(city: &City, opts: &CityPlotOptions) -> Scene {
-    let frame = MapFrame::new(city, opts.width, opts.detail);
-    let width = frame.picture_width();
+    let mut frame = MapFrame::new(city, opts.width, opts.detail);
+    let title = opts.title.clone().unwrap_or_else(|| city_title(city));
+    let width = frame.fit_title(&title);
     let mut scene = Scene::new(width, 0, Color::WHITE);
     let mut classes = vec![Color::WHITE, STREET];
     classes.extend(BuildingType::ALL.iter().map(|&t| type_color(t)));
@@ -99,7 +100,7 @@ pub fn plot_city(city: &City, opts: &CityPlotOptions) -> Scene {
             );
         }
     }
-    map::title(&mut scene, opts.title.as_deref().unwrap_or(&city_title(city)));
+    map::title(&mut scene, &title);
     let mut entries = vec![(STREET, "street".to_string())];
     for t in BuildingType::ALL {
         entries.push((type_color(t), format!("{t} ({})", city.buildings_of_type(t).len())));
@@ -109,5 +110,6 @@ pub fn plot_city(city: &City, opts: &CityPlotOptions) -> Scene {
     }
     let bottom = map::legend(&mut scene, &entries, MARGIN, frame.bottom() + 12.0, width as f32 - 2.0 * MARGIN);
     scene.height = (bottom + MARGIN / 2.0).ceil() as u32;
+    scene.frame = Some(frame);
     scene
 }

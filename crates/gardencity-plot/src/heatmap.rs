@@ -102,8 +102,17 @@ pub fn plot_heatmap(city: &City, rows: &[DiaryRow], opts: &HeatmapOptions) -> Re
     }
     let min = visited.iter().copied().fold(f64::INFINITY, f64::min);
     let max = visited.iter().copied().fold(0.0, f64::max);
-    let frame = MapFrame::new(city, opts.width, opts.detail);
-    let width = frame.picture_width();
+    let mut frame = MapFrame::new(city, opts.width, opts.detail);
+    let users: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+    let title = opts.title.clone().unwrap_or_else(|| {
+        format!(
+            "time spent: {} user(s), {} of {} buildings visited",
+            users.len(),
+            visited.len(),
+            city.buildings().len()
+        )
+    });
+    let width = frame.fit_title(&title);
     let mut scene = Scene::new(width, 0, Color::WHITE);
 
     // Classes: 0 empty, 1 street, 2 unvisited, then either one per building (vector:
@@ -167,18 +176,10 @@ pub fn plot_heatmap(city: &City, rows: &[DiaryRow], opts: &HeatmapOptions) -> Re
     let caption = if opts.log_scale { "time spent (log scale)" } else { "time spent" };
     scene.text(bx + bar_w + 12.0, by + bh, caption, TEXT, INK, Anchor::Start);
 
-    let users: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
-    let title = opts.title.clone().unwrap_or_else(|| {
-        format!(
-            "time spent: {} user(s), {} of {} buildings visited",
-            users.len(),
-            visited.len(),
-            city.buildings().len()
-        )
-    });
     map::title(&mut scene, &title);
     let entries = vec![(UNVISITED, "never visited".to_string()), (HEAT_STREET, "street".to_string())];
     let bottom = map::legend(&mut scene, &entries, MARGIN, ly + 12.0, width as f32 - 2.0 * MARGIN);
     scene.height = (bottom + MARGIN / 2.0).ceil() as u32;
+    scene.frame = Some(frame);
     Ok(scene)
 }

@@ -99,6 +99,13 @@ impl MapFrame {
             raster,
         }
     }
+    /// Widens the picture to fit `title` if needed, centring the map; returns the picture width.
+    pub fn fit_title(&mut self, title: &str) -> u32 {
+        let need = ((crate::font::text_width(title, TITLE) + 2.0 * MARGIN).ceil() as u32).min(MAX_WIDTH);
+        let width = self.picture_width().max(need);
+        self.left = ((width - self.width_px) as f32 / 2.0).floor().max(MARGIN);
+        width.max(self.picture_width())
+    }
     /// Picture width for this frame.
     pub fn picture_width(&self) -> u32 {
         (self.left * 2.0) as u32 + self.width_px

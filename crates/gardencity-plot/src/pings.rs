@@ -121,8 +121,17 @@ pub fn plot_pings(city: &City, users: &[UserPings], opts: &PingPlotOptions) -> R
         )));
     }
 
-    let frame = MapFrame::new(city, opts.width, opts.detail);
-    let width = frame.picture_width();
+    let mut frame = MapFrame::new(city, opts.width, opts.detail);
+    let title = opts.title.clone().unwrap_or_else(|| {
+        format!(
+            "{} user(s), {} sparse pings, {} to {}",
+            users.len(),
+            users.iter().map(|u| u.sparse.iter().filter(|p| inw(p.0)).count()).sum::<usize>(),
+            fmt_time(opts.start, opts.time_zone),
+            fmt_time(opts.end, opts.time_zone)
+        )
+    });
+    let width = frame.fit_title(&title);
     let mut scene = Scene::new(width, 0, Color::WHITE);
     let fade = |c: Color| c.mix(Color::WHITE, 0.65);
     let mut classes = vec![Color::WHITE, fade(Color::hex(0x9e9e9e))];
@@ -223,20 +232,12 @@ pub fn plot_pings(city: &City, users: &[UserPings], opts: &PingPlotOptions) -> R
     scene.text(x1, ty, fmt_time(opts.end, opts.time_zone), TEXT, INK, Anchor::End);
     scene.text((x0 + x1) / 2.0, ty, opts.time_zone.name(), TEXT, INK, Anchor::Middle);
 
-    let title = opts.title.clone().unwrap_or_else(|| {
-        format!(
-            "{} user(s), {} sparse pings, {} to {}",
-            users.len(),
-            users.iter().map(|u| u.sparse.iter().filter(|p| inw(p.0)).count()).sum::<usize>(),
-            fmt_time(opts.start, opts.time_zone),
-            fmt_time(opts.end, opts.time_zone)
-        )
-    });
     map::title(&mut scene, &title);
     let entries: Vec<(Color, String)> =
         users.iter().enumerate().map(|(i, u)| (user_color(i), u.user_id.clone())).collect();
     let bottom = map::legend(&mut scene, &entries, MARGIN, ty + 14.0, width as f32 - 2.0 * MARGIN);
     scene.height = (bottom + MARGIN / 2.0).ceil() as u32;
+    scene.frame = Some(frame);
     Ok(scene)
 }
 

@@ -159,12 +159,14 @@ pub struct Scene {
     pub background: Color,
     /// Shapes, each with an optional class name (used as the SVG `class`), in drawing order.
     pub shapes: Vec<(Option<&'static str>, Shape)>,
+    /// Where the city map sits in the picture (block units to pixels), for map plots.
+    pub frame: Option<crate::map::MapFrame>,
 }
 
 impl Scene {
     /// An empty scene.
     pub fn new(width: u32, height: u32, background: Color) -> Scene {
-        Scene { width, height, background, shapes: Vec::new() }
+        Scene { width, height, background, shapes: Vec::new(), frame: None }
     }
     /// Appends a shape.
     pub fn push(&mut self, shape: Shape) {

@@ -53,7 +53,7 @@ pub fn to_svg(scene: &Scene) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">",
         w = scene.width,
         h = scene.height
     );
@@ -68,11 +68,13 @@ pub fn to_svg(scene: &Scene) -> String {
             Shape::Rect { x, y, w, h, fill, stroke } => {
                 let _ =
                     write!(o, "<rect{cls} x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"", n(*x), n(*y), n(*w), n(*h));
+                // Axis-aligned: crisp edges avoid faint seams between neighbouring blocks.
+                o.push_str(" shape-rendering=\"crispEdges\"");
                 paint(&mut o, *fill, *stroke);
                 o.push_str("/>\n");
             }
             Shape::Polygon { rings, fill, stroke } => {
-                let _ = write!(o, "<path{cls} fill-rule=\"evenodd\" d=\"");
+                let _ = write!(o, "<path{cls} fill-rule=\"evenodd\" shape-rendering=\"crispEdges\" d=\"");
                 for ring in rings {
                     for (i, (x, y)) in ring.iter().enumerate() {
                         let _ = write!(o, "{}{} {} ", if i == 0 { "M" } else { "L" }, n(*x), n(*y));
@@ -116,7 +118,7 @@ pub fn to_svg(scene: &Scene) -> String {
                 let png = crate::png::raster_png(*w, *h, pixels).unwrap_or_default();
                 let _ = writeln!(
                     o,
-                    "<image{cls} x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" image-rendering=\"pixelated\" href=\"data:image/png;base64,{}\"/>",
+                    "<image{cls} x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" image-rendering=\"pixelated\" xlink:href=\"data:image/png;base64,{}\"/>",
                     base64(&png)
                 );
             }

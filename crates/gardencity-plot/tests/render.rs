@@ -40,7 +40,7 @@ fn every_block_centre_has_its_type_colour() {
         for (doors, grid) in [(false, false), (true, true)] {
             let opts = CityPlotOptions { width: 620, doors, grid, detail, ..Default::default() };
             let scene = plot_city(&city, &opts);
-            let frame = MapFrame::new(&city, opts.width, detail);
+            let frame = scene.frame.unwrap();
             assert_eq!(frame.scale, (588.0f32 / 30.0 * 64.0).floor() / 64.0);
             let pm = decode(&scene);
             assert_eq!((pm.width(), pm.height()), (scene.width, scene.height));
@@ -87,7 +87,7 @@ fn svg_has_one_element_per_building_and_street_run() {
     let class = |c: &str| doc.descendants().filter(|n| n.attribute("class") == Some(c)).count();
     assert_eq!(class("building"), city.buildings().len());
     assert_eq!(class("door"), city.buildings().len());
-    let frame = MapFrame::new(&city, 620, Detail::Auto);
+    let frame = scene.frame.unwrap();
     let fitting = city.buildings().iter().filter(|b| city_map::id_fits(&frame, b)).count();
     assert_eq!(class("label"), fitting);
     // 1 x 1 buildings (19.6 px) are too narrow for a 7-character id at 6 px per character.
@@ -135,7 +135,7 @@ fn large_city_is_drawn_as_majority_raster() {
     .unwrap();
     let scene =
         plot_city(&city, &CityPlotOptions { width: 320, doors: true, grid: true, ids: true, ..Default::default() });
-    let frame = MapFrame::new(&city, 320, Detail::Auto);
+    let frame = scene.frame.unwrap();
     assert!(frame.raster && frame.scale < 1.0, "{frame:?}");
     assert_eq!(scene.count_class("raster"), 1);
     assert_eq!(scene.count_class("building") + scene.count_class("door") + scene.count_class("grid"), 0);
@@ -151,7 +151,10 @@ fn large_city_is_drawn_as_majority_raster() {
     let text = svg::to_svg(&scene);
     let doc = roxmltree::Document::parse(&text).unwrap();
     let img = doc.descendants().find(|n| n.tag_name().name() == "image").unwrap();
-    assert!(img.attribute("href").unwrap().starts_with("data:image/png;base64,iVBORw0KGgo"));
+    assert!(img
+        .attribute(("http://www.w3.org/1999/xlink", "href"))
+        .unwrap()
+        .starts_with("data:image/png;base64,iVBORw0KGgo"));
 }
 
 #[test]
@@ -163,7 +166,7 @@ fn thousand_block_city_renders() {
     assert_eq!(pm.width(), 1200);
     // Street rows every 5 blocks are at most 1.2 px apart here, so most pixels mix types;
     // every type and the streets still show up.
-    let frame = MapFrame::new(&city, 1200, Detail::Auto);
+    let frame = scene.frame.unwrap();
     let mut seen = std::collections::HashSet::new();
     for y in 0..frame.height_px {
         for x in 0..frame.width_px {
@@ -204,7 +207,7 @@ fn pings_land_on_their_blocks_in_user_colours() {
         assert_eq!(scene.count_class("ping"), 6);
         assert_eq!(scene.count_class("tick"), 6);
         assert_eq!(scene.count_class("stay"), 2);
-        let frame = MapFrame::new(&city, 620, detail);
+        let frame = scene.frame.unwrap();
         let pm = decode(&scene);
         for c in a {
             assert_eq!(rgb(&pm, frame.block_center_px(c)), user_color(0), "{c:?}");
@@ -273,7 +276,7 @@ fn heatmap_shades_by_minutes() {
     for detail in [Detail::Vector, Detail::Raster] {
         let opts = HeatmapOptions { width: 620, detail, ..Default::default() };
         let scene = plot_heatmap(&city, &rows, &opts).unwrap();
-        let frame = MapFrame::new(&city, 620, detail);
+        let frame = scene.frame.unwrap();
         let pm = decode(&scene);
         let at = |k: usize| rgb(&pm, frame.block_center_px(city.buildings()[k].blocks[0]));
         assert_eq!(at(0), ramp(1.0));
@@ -284,8 +287,9 @@ fn heatmap_shades_by_minutes() {
     }
     // Linear scale: 189.7 min sits at (189.7 - 60) / 540 of the ramp.
     let opts = HeatmapOptions { width: 620, log_scale: false, detail: Detail::Vector, ..Default::default() };
-    let pm = decode(&plot_heatmap(&city, &rows, &opts).unwrap());
-    let frame = MapFrame::new(&city, 620, Detail::Vector);
+    let scene = plot_heatmap(&city, &rows, &opts).unwrap();
+    let pm = decode(&scene);
+    let frame = scene.frame.unwrap();
     let t = (60.0 * 10f64.sqrt() - 60.0) / 540.0;
     assert_eq!(rgb(&pm, frame.block_center_px(city.buildings()[2].blocks[0])), ramp(t));
     // Min and max labels.
@@ -351,7 +355,7 @@ fn assert_no_seams(city: &City, opts: &CityPlotOptions) {
 /// As [`assert_no_seams`]; returns the number of white pixels (next to empty blocks).
 fn assert_no_seams_or_empty(city: &City, opts: &CityPlotOptions) -> usize {
     let scene = plot_city(city, opts);
-    let frame = MapFrame::new(city, opts.width, opts.detail);
+    let frame = scene.frame.unwrap();
     let pm = decode(&scene);
     let s = frame.scale;
     let block = |px: f32, py: f32| {
@@ -419,7 +423,7 @@ fn l_shaped_buildings_are_polygons_without_seams() {
     for width in [333, 517, 640] {
         let opts = CityPlotOptions { width, detail: Detail::Vector, ..Default::default() };
         let scene = plot_city(&city, &opts);
-        let frame = MapFrame::new(&city, width, Detail::Vector);
+        let frame = scene.frame.unwrap();
         let pm = decode(&scene);
         // No pixel of the map is background: streets and buildings cover the grid.
         for py in frame.top as u32..frame.top as u32 + frame.height_px {
@@ -448,7 +452,7 @@ fn garden_city_map() {
     for detail in [Detail::Vector, Detail::Raster] {
         let opts = CityPlotOptions { width: 700, doors: true, detail, ..Default::default() };
         let scene = plot_city(&city, &opts);
-        let frame = MapFrame::new(&city, 700, detail);
+        let frame = scene.frame.unwrap();
         let pm = decode(&scene);
         for y in 0..city.height() as i32 {
             for x in 0..city.width() as i32 {
