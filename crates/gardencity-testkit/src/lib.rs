@@ -7,8 +7,24 @@
 use std::path::PathBuf;
 
 /// The workspace root (the directory holding the top `Cargo.toml`).
+///
+/// Found at run time from the `CARGO_MANIFEST_DIR` that cargo sets for the test being
+/// run (walking up to the `Cargo.toml` with a `[workspace]`), so a test binary built
+/// from another checkout into a shared target directory still looks in its own tree.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let mut dir = start.canonicalize().unwrap_or(start);
+    loop {
+        let manifest = dir.join("Cargo.toml");
+        if std::fs::read_to_string(&manifest).is_ok_and(|t| t.contains("[workspace]")) {
+            return dir;
+        }
+        if !dir.pop() {
+            panic!("no workspace Cargo.toml above CARGO_MANIFEST_DIR");
+        }
+    }
 }
 
 fn in_ci() -> bool {
