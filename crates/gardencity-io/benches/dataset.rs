@@ -82,6 +82,8 @@ fn bench(c: &mut Criterion) {
         ("diary_parquet", DatasetFormat::Parquet, only(false, true), 1000),
         ("sparse_csv", DatasetFormat::Csv, only(true, false), 100),
     ];
+    // SYNC=0 measures without fsync (the disk is shared and fsync dominates when busy).
+    let sync = std::env::var("SYNC").map_or(true, |v| v != "0");
     for (name, format, outputs, n_agents) in cases {
         let agents = agents(&city, n_agents);
         let rows: usize = agents.iter().map(|a| if outputs.sparse { a.sparse.len() } else { a.diary.len() }).sum();
@@ -90,8 +92,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 run += 1;
                 let dir = tmp.path().join(format!("run{run}"));
-                let opts =
-                    DatasetOptions { format, outputs, coordinates: Coordinates::WebMercator, ..Default::default() };
+                let opts = DatasetOptions {
+                    format,
+                    outputs,
+                    coordinates: Coordinates::WebMercator,
+                    sync,
+                    ..Default::default()
+                };
                 let mut w = DatasetWriter::create(&dir, city.clone(), opts).unwrap();
                 for a in &agents {
                     w.write_agent(a).unwrap();

@@ -100,7 +100,8 @@ fn overwrite_rules() {
 
 #[test]
 fn same_agents_give_byte_identical_files() {
-    for opts in [all_outputs(), tight(DatasetFormat::Parquet), tight(DatasetFormat::Csv)] {
+    let no_sync = DatasetOptions { sync: false, ..tight(DatasetFormat::Parquet) };
+    for opts in [all_outputs(), tight(DatasetFormat::Parquet), tight(DatasetFormat::Csv), no_sync] {
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
         write_all(a.path(), opts.clone(), 5);

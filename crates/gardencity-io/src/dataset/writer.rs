@@ -476,7 +476,9 @@ impl DatasetWriter {
             Sink::Parquet(w) => w.into_inner().map_err(|e| DatasetError::parquet("finishing", &tmp, e))?,
             Sink::Csv(w) => w.into_inner().map_err(|e| DatasetError::io("writing", &tmp, e.into_error()))?,
         };
-        f.sync_all().map_err(|e| DatasetError::io("syncing", &tmp, e))?;
+        if self.opts.sync {
+            f.sync_all().map_err(|e| DatasetError::io("syncing", &tmp, e))?;
+        }
         self.closed.push(ClosedFile { kind: key.0, tmp, rel });
         Ok(())
     }
@@ -568,13 +570,13 @@ impl DatasetWriter {
             source,
         })?;
         text.push(b'\n');
-        write_synced(&tmp, &text)?;
+        write_file(&tmp, &text, self.opts.sync)?;
         fs::rename(&tmp, &dest).map_err(|e| DatasetError::io("renaming", &tmp, e))?;
         self.published.push(dest);
         let marker = self.out_dir.join(SUCCESS);
         self.published.push(marker.clone());
-        write_synced(&marker, b"")?;
-        if let Ok(d) = File::open(&self.out_dir) {
+        write_file(&marker, b"", self.opts.sync)?;
+        if let Some(d) = self.opts.sync.then(|| File::open(&self.out_dir).ok()).flatten() {
             // Persist the renames; not every platform can sync a directory.
             let _ = d.sync_all();
         }
@@ -662,10 +664,13 @@ fn open_file_limit() -> Option<usize> {
     line["Max open files".len()..].split_whitespace().next()?.parse().ok()
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
+fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), DatasetError> {
     let mut f = File::create(path).map_err(|e| DatasetError::io("creating", path, e))?;
     f.write_all(bytes).map_err(|e| DatasetError::io("writing", path, e))?;
-    f.sync_all().map_err(|e| DatasetError::io("syncing", path, e))
+    if sync {
+        f.sync_all().map_err(|e| DatasetError::io("syncing", path, e))?;
+    }
+    Ok(())
 }
 
 /// Timestamps are validated before rows are appended; this is the (unreachable) error
