@@ -197,13 +197,22 @@ pub fn plot_pings(city: &City, users: &[UserPings], opts: &PingPlotOptions) -> R
             stroke: Some(Stroke { color: Color::hex(0xc0c0c0), width: 1.0 }),
         },
     );
-    // Local midnights.
+    for (i, u) in users.iter().enumerate() {
+        let y = top + i as f32 * (row_h + 3.0);
+        let c = user_color(i);
+        for &(t, _) in u.sparse.iter().filter(|p| inw(p.0)) {
+            scene
+                .push_class("tick", Shape::Rect { x: tx(t).floor(), y, w: 1.0, h: row_h, fill: Some(c), stroke: None });
+        }
+    }
+    // Local midnights, over the ticks.
     let days = (opts.end - opts.start) / 86_400;
     if days <= 62 {
         if let Some(d0) = opts.time_zone.timestamp_opt(opts.start, 0).single() {
             let mut d = d0.date_naive();
             loop {
-                d = d.succ_opt().unwrap_or(d);
+                let Some(next) = d.succ_opt() else { break };
+                d = next;
                 let Some(m) = d.and_hms_opt(0, 0, 0).and_then(|n| opts.time_zone.from_local_datetime(&n).earliest())
                 else {
                     break;
@@ -212,19 +221,14 @@ pub fn plot_pings(city: &City, users: &[UserPings], opts: &PingPlotOptions) -> R
                     break;
                 }
                 let x = tx(m.timestamp());
-                scene.push(Shape::Polyline {
-                    points: vec![(x, top - 2.0), (x, top + strip_h - 1.0)],
-                    stroke: Stroke { color: Color::hex(0x9a9a9a), width: 1.0 },
-                });
+                scene.push_class(
+                    "midnight",
+                    Shape::Polyline {
+                        points: vec![(x, top - 2.0), (x, top + strip_h - 1.0)],
+                        stroke: Stroke { color: Color::hex(0x303030).with_alpha(170), width: 1.0 },
+                    },
+                );
             }
-        }
-    }
-    for (i, u) in users.iter().enumerate() {
-        let y = top + i as f32 * (row_h + 3.0);
-        let c = user_color(i);
-        for &(t, _) in u.sparse.iter().filter(|p| inw(p.0)) {
-            scene
-                .push_class("tick", Shape::Rect { x: tx(t).floor(), y, w: 1.0, h: row_h, fill: Some(c), stroke: None });
         }
     }
     let ty = top + strip_h + 6.0 + TEXT;

@@ -467,3 +467,36 @@ fn garden_city_map() {
         assert_no_seams_or_empty(&city, &opts);
     }
 }
+
+#[test]
+fn barcode_marks_local_midnights() {
+    let city = city();
+    let cells: Vec<Cell> = (0..10).map(|i| Cell::new(i, 0)).collect();
+    let mut users = users_at(&city, &[&cells]);
+    // 2024-03-09 00:00 to 2024-03-12 00:00 in New York spans the spring-forward change
+    // (a 23-hour day): two midnights inside, on the 10th and the 11th.
+    let tz = chrono_tz::America::New_York;
+    let start = 1_709_960_400; // 2024-03-09T00:00-05:00
+    let end = 1_710_216_000; // 2024-03-12T00:00-04:00
+    assert_eq!(end - start, 3 * 86_400 - 3_600);
+    for (k, p) in users[0].sparse.iter_mut().enumerate() {
+        p.0 = start + 20_000 * k as i64;
+    }
+    let scene = plot_pings(&city, &users, &PingPlotOptions::new(start, end, tz)).unwrap();
+    assert_eq!(scene.count_class("midnight"), 2);
+    assert_eq!(scene.count_class("tick"), 10);
+    let xs: Vec<f32> = scene
+        .shapes
+        .iter()
+        .filter_map(|(c, s)| match (c, s) {
+            (Some("midnight"), Shape::Polyline { points, .. }) => Some(points[0].0),
+            _ => None,
+        })
+        .collect();
+    let frame = scene.frame.unwrap();
+    let at = |t: i64| frame.left + frame.width_px as f32 * (t - start) as f32 / (end - start) as f32;
+    assert!((xs[0] - at(1_710_046_800)).abs() < 0.01, "{xs:?}"); // 2024-03-10T00:00-05:00
+    assert!((xs[1] - at(1_710_129_600)).abs() < 0.01, "{xs:?}"); // 2024-03-11T00:00-04:00
+    let text = svg::to_svg(&scene);
+    assert!(text.contains(">2024-03-09 00:00</text>") && text.contains(">2024-03-12 00:00</text>"));
+}
