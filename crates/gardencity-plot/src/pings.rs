@@ -210,8 +210,7 @@ pub fn plot_pings(city: &City, users: &[UserPings], opts: &PingPlotOptions) -> R
     if days <= 62 {
         if let Some(d0) = opts.time_zone.timestamp_opt(opts.start, 0).single() {
             let mut d = d0.date_naive();
-            loop {
-                let Some(next) = d.succ_opt() else { break };
+            while let Some(next) = d.succ_opt() {
                 d = next;
                 let Some(m) = d.and_hms_opt(0, 0, 0).and_then(|n| opts.time_zone.from_local_datetime(&n).earliest())
                 else {
