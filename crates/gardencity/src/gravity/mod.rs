@@ -189,7 +189,18 @@ pub struct Gravity {
     door_slot: Vec<u32>,
     n_slots: usize,
     door_dist: Vec<u16>,
+    /// Exact-mode draw: spatially compact blocks of at most [`BLOCK`] buildings of one
+    /// type; blocks of type `t` are `blk_type_off[t]..blk_type_off[t+1]`, block `b` holds
+    /// `blk_members[blk_start[b]..blk_start[b+1]]`, and `blk_min[s * nblk + b]` is the
+    /// smallest door distance from door slot `s` to the block (`u16::MAX` unreachable).
+    blk_type_off: Vec<u32>,
+    blk_start: Vec<u32>,
+    blk_members: Vec<BuildingIdx>,
+    blk_min: Vec<u16>,
 }
+
+/// Buildings per block of the exact-mode draw.
+const BLOCK: usize = 32;
 
 const T: usize = BuildingType::COUNT;
 
@@ -329,6 +340,7 @@ impl Gravity {
         g.door_dist = door_dist;
         let maxd = g.door_dist.iter().filter(|&&d| d != UNREACHABLE16).max().copied().unwrap_or(0) as usize;
         g.inv_pow = inv_pow_table(g.exponent, maxd + 1);
+        g.build_blocks(city);
         Ok(g)
     }
 
@@ -495,6 +507,10 @@ impl Gravity {
             door_slot: Vec::new(),
             n_slots: 0,
             door_dist: Vec::new(),
+            blk_type_off: Vec::new(),
+            blk_start: Vec::new(),
+            blk_members: Vec::new(),
+            blk_min: Vec::new(),
         }
     }
 
@@ -509,6 +525,44 @@ impl Gravity {
             off.push(self.near_j.len() as u32);
         }
         self.near_off = off;
+    }
+
+    /// Blocks of the exact-mode draw: per type, buildings sorted by the Z-order (Morton)
+    /// code of their door (then index), cut into runs of [`BLOCK`] (spatially compact);
+    /// per door slot, the minimum distance to each block.
+    fn build_blocks(&mut self, city: &City) {
+        self.blk_type_off = vec![0];
+        self.blk_start = vec![0];
+        self.blk_members.clear();
+        for t in 0..T {
+            let mut v = self.by_type[t].clone();
+            v.sort_by_key(|&j| {
+                let d = city.building(j).door;
+                (morton(d.x as u32, d.y as u32), j)
+            });
+            for chunk in v.chunks(BLOCK) {
+                self.blk_members.extend_from_slice(chunk);
+                self.blk_start.push(self.blk_members.len() as u32);
+            }
+            self.blk_type_off.push(self.blk_start.len() as u32 - 1);
+        }
+        let nblk = self.blk_start.len() - 1;
+        let n = self.n_slots;
+        let mut mins = vec![UNREACHABLE16; n * nblk];
+        if nblk > 0 && n > 0 {
+            let (starts, members, slots, dist) = (&self.blk_start, &self.blk_members, &self.door_slot, &self.door_dist);
+            mins.par_chunks_mut(nblk).enumerate().for_each(|(s, out)| {
+                let row = &dist[s * n..(s + 1) * n];
+                for (b, m) in out.iter_mut().enumerate() {
+                    *m = members[starts[b] as usize..starts[b + 1] as usize]
+                        .iter()
+                        .map(|&j| row[slots[j as usize] as usize])
+                        .min()
+                        .unwrap_or(UNREACHABLE16);
+                }
+            });
+        }
+        self.blk_min = mins;
     }
 
     /// Derived tables of the hub proxy: power table, nearby sums, target classes.
@@ -709,6 +763,20 @@ impl Gravity {
             ),
         }
     }
+}
+
+/// Z-order code: the bits of `x` and `y` interleaved.
+fn morton(x: u32, y: u32) -> u64 {
+    fn spread(v: u32) -> u64 {
+        let mut v = v as u64;
+        v = (v | (v << 16)) & 0x0000_FFFF_0000_FFFF;
+        v = (v | (v << 8)) & 0x00FF_00FF_00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+        v = (v | (v << 1)) & 0x5555_5555_5555_5555;
+        v
+    }
+    spread(x) | (spread(y) << 1)
 }
 
 /// Street neighbours of each street cell (`u32::MAX` when absent).

@@ -9,11 +9,21 @@
 //! nearby buildings, whose true weight comes from the nearby slot) and visited targets are
 //! rejected and the draw restarts, so accepted draws follow the exact weights. After
 //! [`MAX_TRIES`] rejections an exact linear scan finishes the draw (also exact), so the
-//! result is exact whatever the visited set. Exact mode always scans linearly.
+//! result is exact whatever the visited set.
+//!
+//! Exact mode: candidates of each type are cut into spatially compact blocks; per door
+//! slot, the smallest distance to each block is precomputed. A far block is proposed with
+//! weight `size * min_distance^-e` (an upper bound of its members' weights), a member
+//! drawn uniformly and accepted with probability `weight / bound`; blocks within
+//! `NEAR_BLOCK` of the origin are weighed and drawn exactly. Rejected, visited or self
+//! draws restart, with the same exact scan after [`MAX_TRIES`].
 
 use super::{Gravity, GravityMode, T};
 use crate::city::{BuildingIdx, TypeSet};
 use rand::Rng;
+
+/// Exact mode: blocks whose closest door is at most this far are weighed exactly.
+const NEAR_BLOCK: u16 = 8;
 
 /// Rejected proposals before the exact linear scan takes over.
 pub const MAX_TRIES: usize = 48;
@@ -32,12 +42,14 @@ impl Gravity {
         if from as usize >= self.kinds.len() || allowed.is_empty() {
             return None;
         }
-        if self.mode == GravityMode::HubProxy {
-            if let Some(j) = self.sample_classes(from, allowed, visited, rng) {
-                return j;
-            }
+        let decided = match self.mode {
+            GravityMode::HubProxy => self.sample_classes(from, allowed, visited, rng),
+            GravityMode::Exact => self.sample_blocks(from, allowed, visited, rng),
+        };
+        match decided {
+            Some(j) => j,
+            None => self.sample_scan(from, allowed, visited, rng),
         }
-        self.sample_scan(from, allowed, visited, rng)
     }
 
     #[inline]
@@ -139,6 +151,104 @@ impl Gravity {
             let (m0, m1) = (self.class_start[class] as usize, self.class_start[class + 1] as usize);
             let j = self.members[m0 + rng.random_range(0..m1 - m0)];
             if j == from || self.near_j[n0..n1].binary_search(&j).is_ok() || visited(j) {
+                continue;
+            }
+            return Some(Some(j));
+        }
+        None
+    }
+
+    /// Exact mode: rejection sampling over blocks. A block's proposal weight is its size
+    /// times the weight of its closest door (an upper bound of each member's weight);
+    /// a uniformly drawn member is accepted with probability `weight / bound`.
+    fn sample_blocks<R: Rng + ?Sized>(
+        &self,
+        from: BuildingIdx,
+        allowed: TypeSet,
+        visited: &impl Fn(BuildingIdx) -> bool,
+        rng: &mut R,
+    ) -> Option<Option<BuildingIdx>> {
+        let n = self.n_slots;
+        let nblk = self.blk_start.len() - 1;
+        let s = self.door_slot[from as usize] as usize;
+        let row = &self.door_dist[s * n..(s + 1) * n];
+        let mins = &self.blk_min[s * nblk..(s + 1) * nblk];
+        let w_of = |j: BuildingIdx| {
+            let d = row[self.door_slot[j as usize] as usize];
+            if d == u16::MAX || j == from {
+                0.0
+            } else {
+                self.inv_pow[d as usize]
+            }
+        };
+        let members = |b: usize| &self.blk_members[self.blk_start[b] as usize..self.blk_start[b + 1] as usize];
+        // Proposal mass of a block: exact for blocks within NEAR_BLOCK of the origin (their
+        // members' weights vary too much for a useful bound), else size * bound.
+        let mass = |b: usize| {
+            let m = mins[b];
+            if m == u16::MAX {
+                0.0
+            } else if m <= NEAR_BLOCK {
+                members(b).iter().map(|&j| w_of(j)).sum()
+            } else {
+                members(b).len() as f64 * self.inv_pow[m as usize]
+            }
+        };
+        let ranges = || {
+            (0..T)
+                .filter(move |&t| allowed.0 & (1 << t) != 0)
+                .flat_map(|t| self.blk_type_off[t] as usize..self.blk_type_off[t + 1] as usize)
+        };
+        let total: f64 = ranges().map(mass).sum();
+        if total.is_nan() || total <= 0.0 {
+            return Some(None);
+        }
+        for _ in 0..MAX_TRIES {
+            let mut u = rng.random::<f64>() * total;
+            let mut pick = None;
+            for b in ranges() {
+                let w = mass(b);
+                if w > 0.0 {
+                    pick = Some((b, w));
+                    u -= w;
+                    if u < 0.0 {
+                        break;
+                    }
+                }
+            }
+            let Some((b, w)) = pick else { continue };
+            let j = if mins[b] <= NEAR_BLOCK {
+                // Exact choice within the block: u is now in [-w, 0).
+                let mut v = u + w;
+                let mut chosen = None;
+                for &j in members(b) {
+                    let x = w_of(j);
+                    if x > 0.0 {
+                        chosen = Some(j);
+                        v -= x;
+                        if v < 0.0 {
+                            break;
+                        }
+                    }
+                }
+                match chosen {
+                    Some(j) => j,
+                    None => continue,
+                }
+            } else {
+                let m = members(b);
+                let j = m[rng.random_range(0..m.len())];
+                let x = w_of(j);
+                if x <= 0.0 {
+                    continue;
+                }
+                let ratio = x / self.inv_pow[mins[b] as usize];
+                if ratio < 1.0 && rng.random::<f64>() >= ratio {
+                    continue;
+                }
+                j
+            };
+            if visited(j) {
                 continue;
             }
             return Some(Some(j));

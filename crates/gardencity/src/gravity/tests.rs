@@ -244,6 +244,19 @@ fn draws_follow_weights_chi_square() {
     // Exact mode.
     let ex = Gravity::exact(&c, GravityParams::default()).unwrap();
     check_draws(&ex, with_near, retail_work, &some, 100_000, 5);
+    check_draws(&ex, 5, all, &none, 200_000, 6);
+    check_draws(&ex, 17, all, &most, 100_000, 7);
+    // A larger city: many blocks, near (exact) and far (bounded) ones.
+    let big = city(90, 12);
+    let ex = Gravity::exact(&big, GravityParams { exponent: 1.5, ..Default::default() }).unwrap();
+    assert!(ex.blk_start.len() > 20, "several blocks are exercised");
+    let nb = big.buildings().len();
+    let mut some = vec![false; nb];
+    for j in (0..nb).step_by(4) {
+        some[j] = true;
+    }
+    check_draws(&ex, 100, all, &some, 300_000, 8);
+    check_draws(&ex, 7, retail_work, &vec![false; nb], 300_000, 9);
 }
 
 #[test]
