@@ -86,6 +86,10 @@ pub struct SimulateArgs {
     /// CSV with columns agent (index), home, workplace (building ids) fixing some agents' anchors.
     #[arg(long)]
     anchors: Option<PathBuf>,
+    /// Simulate only shard K of N ("K/N", K from 0) of the --agents population: agents
+    /// K*agents/N .. (K+1)*agents/N, with exactly the records the whole run gives them.
+    #[arg(long)]
+    shard: Option<String>,
     /// Replace a previous gardencity run in --out.
     #[arg(long)]
     overwrite: bool,
@@ -329,7 +333,12 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     };
     let setup_secs = t_setup.elapsed().as_secs_f64();
 
-    let mut cfg = PopulationConfig::new(seed, agents, start, end, tz);
+    let (first_agent, shard_agents) = match &args.shard {
+        Some(s) => shard_range(s, agents)?,
+        None => (0, agents),
+    };
+    let mut cfg = PopulationConfig::new(seed, shard_agents, start, end, tz);
+    cfg.first_agent = first_agent;
     cfg.mobility = mobility;
     cfg.sampling = sampling;
     cfg.anchors = anchors;
@@ -354,7 +363,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
 
     let show = !args.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let bar = if show {
-        let b = indicatif::ProgressBar::new(agents);
+        let b = indicatif::ProgressBar::new(shard_agents);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{bar:40} {pos}/{len} agents  {per_sec}  ETA {eta}  {elapsed_precise}",
@@ -384,6 +393,9 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         "city_name": city.name(),
         "seed": seed,
         "agents": agents,
+        "shard": args.shard,
+        "first_agent": first_agent,
+        "shard_agents": shard_agents,
         "start": start,
         "end": end,
         "start_local": tz.timestamp_opt(start, 0).single().map(|d| d.to_rfc3339()),
@@ -428,4 +440,17 @@ fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Parses `K/N` into the first agent and the number of agents of shard K.
+fn shard_range(s: &str, agents: u64) -> Result<(u64, u64)> {
+    let parsed =
+        s.split_once('/').and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+    match parsed {
+        Some((k, n)) if n > 0 && k < n => {
+            let at = |i: u64| ((i as u128 * agents as u128) / n as u128) as u64;
+            Ok((at(k), at(k + 1) - at(k)))
+        }
+        _ => bail!("--shard {s:?}: expected K/N with 0 <= K < N, e.g. 0/4"),
+    }
 }

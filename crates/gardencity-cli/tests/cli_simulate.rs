@@ -221,3 +221,29 @@ fn bad_input_is_refused_clearly_and_leaves_no_complete_looking_output() {
     assert_eq!(std::fs::read_to_string(foreign.join("thesis.tex")).unwrap(), "precious");
     assert!(!foreign.join("_SUCCESS").exists());
 }
+
+#[test]
+fn shards_together_equal_the_whole_run() {
+    let Some(py) = gardencity_testkit::python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    ok(&[&["simulate", "--out", &dir("whole"), "-q"], WORKLOAD].concat());
+    ok(&[&["simulate", "--out", &dir("s0"), "--shard", "0/2", "-q"], WORKLOAD].concat());
+    ok(&[&["simulate", "--out", &dir("s1"), "--shard", "1/2", "-q"], WORKLOAD].concat());
+    fails(&["simulate", "--out", &dir("bad"), "--shard", "2/2"], "--shard");
+    let script = r#"
+import sys
+import pyarrow.dataset as ds, pyarrow as pa
+whole, s0, s1 = sys.argv[1:4]
+for kind in ["sparse", "diaries", "homes"]:
+    w = ds.dataset(whole + "/" + kind, format="parquet", partitioning="hive").to_table()
+    parts = [ds.dataset(d + "/" + kind, format="parquet", partitioning="hive").to_table() for d in (s0, s1)]
+    assert all(p.num_rows > 0 for p in parts), kind
+    j = pa.concat_tables(parts)
+    key = [("user_id", "ascending")] + ([("timestamp", "ascending")] if "timestamp" in w.column_names else [])
+    assert w.sort_by(key).equals(j.sort_by(key)), kind
+print("ok")
+"#;
+    let out = gardencity_testkit::run_python(&py, script, &[&dir("whole"), &dir("s0"), &dir("s1")]);
+    assert!(out.starts_with("ok"), "{out}");
+}

@@ -50,8 +50,12 @@ pub struct Anchors {
 pub struct PopulationConfig {
     /// Master seed.
     pub seed: u64,
-    /// Number of agents.
+    /// Number of agents simulated by this run.
     pub n_agents: u64,
+    /// Index of the first agent: a shard of a larger population simulates agents
+    /// `first_agent .. first_agent + n_agents`, with exactly the records the whole run
+    /// would give them.
+    pub first_agent: u64,
     /// Unix seconds of the start.
     pub start: i64,
     /// Unix seconds of the end (exclusive for EPR steps).
@@ -76,6 +80,7 @@ impl PopulationConfig {
         PopulationConfig {
             seed,
             n_agents,
+            first_agent: 0,
             start,
             end,
             tz,
@@ -276,7 +281,10 @@ impl<'a> Population<'a> {
         sink: &mut S,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<RunStats, SimError> {
-        let n = self.config.n_agents;
+        let first = self.config.first_agent;
+        let n = first
+            .checked_add(self.config.n_agents)
+            .ok_or_else(|| ParamError::new("first_agent", first, "a shard whose agent indices fit in 64 bits"))?;
         let chunk = self.config.chunk_size as u64;
         let mut stats = RunStats::default();
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<AgentOutput>, SimError>>(1);
@@ -284,7 +292,7 @@ impl<'a> Population<'a> {
             // Producer: simulates chunks in parallel, in order.
             scope.spawn(move || {
                 let pool = WorkerPool { population: self, idle: std::sync::Mutex::new(Vec::new()) };
-                let mut lo = 0;
+                let mut lo = first;
                 while lo < n {
                     let hi = (lo + chunk).min(n);
                     let outs: Result<Vec<AgentOutput>, SimError> = (lo..hi)

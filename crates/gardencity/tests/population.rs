@@ -117,3 +117,15 @@ fn bad_parameters_are_rejected() {
     cfg.sampling.beta_ping = Some(ParamSpec::Value(-1.0));
     assert!(Population::new(&c, &router, &g, cfg).is_err());
 }
+
+#[test]
+fn shards_reproduce_the_whole_run() {
+    let whole = run_with_threads(2, config(30));
+    let mut joined = Vec::new();
+    for (first, n) in [(0, 11), (11, 12), (23, 7)] {
+        let mut cfg = config(n);
+        cfg.first_agent = first;
+        joined.extend(run_with_threads(2, cfg));
+    }
+    assert_eq!(joined, whole);
+}
