@@ -168,10 +168,10 @@ pub struct Gravity {
     hub_dist: Vec<u32>,
     closest_hub: Vec<u32>,
     dist_to_hub: Vec<u32>,
-    /// CSR of nearby pairs: for building `i`, `near_j[near_off[i]..near_off[i+1]]` ascending.
+    /// CSR of nearby pairs: for building `i`, `near_j[near_off[i]..near_off[i+1]]` ascending
+    /// (their distance is the Manhattan distance of the doors).
     near_off: Vec<u32>,
     near_j: Vec<BuildingIdx>,
-    near_d: Vec<u32>,
     /// Per building and type: sum of nearby weights.
     near_sum: Vec<[f64; BuildingType::COUNT]>,
     /// Target classes `(hub, type, dist_to_hub)`: classes of `(h, t)` are
@@ -441,7 +441,7 @@ impl Gravity {
                 return false;
             }
             for &(j, d) in l {
-                if self.near_j[k] != j || self.near_d[k] != d {
+                if self.near_j[k] != j || self.near_dist(i as BuildingIdx, k) != d {
                     return false;
                 }
                 k += 1;
@@ -496,7 +496,6 @@ impl Gravity {
             dist_to_hub: Vec::new(),
             near_off: Vec::new(),
             near_j: Vec::new(),
-            near_d: Vec::new(),
             near_sum: Vec::new(),
             class_off: Vec::new(),
             class_delta: Vec::new(),
@@ -518,9 +517,8 @@ impl Gravity {
         let mut off = Vec::with_capacity(lists.len() + 1);
         off.push(0u32);
         for l in &lists {
-            for &(j, d) in l {
+            for &(j, _) in l {
                 self.near_j.push(j);
-                self.near_d.push(d);
             }
             off.push(self.near_j.len() as u32);
         }
@@ -571,16 +569,15 @@ impl Gravity {
         let h = self.hubs.len();
         let max_dth = self.dist_to_hub.iter().copied().max().unwrap_or(0);
         let max_hd = self.hub_dist.iter().copied().filter(|&d| d != u32::MAX).max().unwrap_or(0);
-        let max_near = self.near_d.iter().copied().max().unwrap_or(0);
         self.amax = max_dth + max_hd;
-        let top = (self.amax + max_dth).max(max_near) as usize;
+        let top = (self.amax + max_dth) as usize;
         self.inv_pow = inv_pow_table(self.exponent, top + 1);
         self.near_sum = (0..nb)
             .map(|i| {
                 let mut s = [0.0; T];
                 let (a, b) = (self.near_off[i] as usize, self.near_off[i + 1] as usize);
                 for k in a..b {
-                    s[self.kinds[self.near_j[k] as usize] as usize] += self.inv_pow[self.near_d[k] as usize];
+                    s[self.kinds[self.near_j[k] as usize] as usize] += self.inv(self.near_dist(i as BuildingIdx, k));
                 }
                 s
             })
@@ -675,7 +672,7 @@ impl Gravity {
             }
             GravityMode::HubProxy => {
                 if let Some(k) = self.near_index(i, j) {
-                    return Some(self.near_d[k]);
+                    return Some(self.near_dist(i, k));
                 }
                 self.class_distance(i, j)
             }
@@ -687,6 +684,13 @@ impl Gravity {
         let (i, j) = (i as usize, j as usize);
         let hd = self.hub_dist[self.closest_hub[i] as usize * self.hubs.len() + self.closest_hub[j] as usize];
         (hd != u32::MAX).then(|| self.dist_to_hub[i] + hd + self.dist_to_hub[j])
+    }
+
+    /// The Manhattan door distance of origin `i` and its `k`-th nearby entry (not stored:
+    /// recomputing it halves the memory of millions of pairs).
+    #[inline]
+    fn near_dist(&self, i: BuildingIdx, k: usize) -> u32 {
+        self.doors[i as usize].manhattan(self.doors[self.near_j[k] as usize])
     }
 
     #[inline]
@@ -727,7 +731,7 @@ impl Gravity {
     pub fn nearby_pairs(&self) -> impl Iterator<Item = (BuildingIdx, BuildingIdx, u32)> + '_ {
         (0..self.near_off.len().saturating_sub(1)).flat_map(move |i| {
             let (a, b) = (self.near_off[i] as usize, self.near_off[i + 1] as usize);
-            (a..b).map(move |k| (i as BuildingIdx, self.near_j[k], self.near_d[k]))
+            (a..b).map(move |k| (i as BuildingIdx, self.near_j[k], self.near_dist(i as BuildingIdx, k)))
         })
     }
     /// The persistent parts of a hub-proxy gravity (`None` in exact mode).

@@ -107,7 +107,7 @@ impl Gravity {
                         continue;
                     }
                     pick = Some(j);
-                    u -= self.inv_pow[self.near_d[k] as usize];
+                    u -= self.inv(self.near_dist(from, k));
                     if u < 0.0 {
                         break;
                     }
