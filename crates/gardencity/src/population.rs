@@ -286,49 +286,49 @@ impl<'a> Population<'a> {
             .checked_add(self.config.n_agents)
             .ok_or_else(|| ParamError::new("first_agent", first, "a shard whose agent indices fit in 64 bits"))?;
         let chunk = self.config.chunk_size as u64;
-        let mut stats = RunStats::default();
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<AgentOutput>, SimError>>(1);
-        std::thread::scope(|scope| -> Result<(), SimError> {
-            // Producer: simulates chunks in parallel, in order.
-            scope.spawn(move || {
-                let pool = WorkerPool { population: self, idle: std::sync::Mutex::new(Vec::new()) };
-                let mut lo = first;
-                while lo < n {
-                    let hi = (lo + chunk).min(n);
-                    let outs: Result<Vec<AgentOutput>, SimError> = (lo..hi)
-                        .into_par_iter()
-                        .map_init(
-                            || pool.take(),
-                            |w, i| self.simulate_agent(w.worker.as_mut().expect("taken until dropped"), i),
-                        )
-                        .collect();
-                    let failed = outs.is_err();
-                    if tx.send(outs).is_err() || failed {
-                        return;
+        std::thread::scope(|scope| -> Result<RunStats, SimError> {
+            // Consumer, on its own thread: writes in agent order.
+            let consumer = scope.spawn(move || -> Result<RunStats, SimError> {
+                let mut stats = RunStats::default();
+                for outs in rx {
+                    let outs = outs?;
+                    for o in &outs {
+                        stats.sparse_pings += o.sparse.len() as u64;
+                        stats.dense_pings += o.ticks;
+                        stats.diary_entries += o.diary.len() as u64;
+                        stats.destination_entries += o.destinations.len() as u64;
+                        sink.write_agent(o).map_err(|e| SimError::Sink {
+                            agent: o.agent.as_ref().map_or_else(String::new, |a| a.id.clone()),
+                            source: Box::new(e),
+                        })?;
                     }
-                    lo = hi;
+                    stats.agents += outs.len() as u64;
+                    progress(stats.agents);
                 }
+                Ok(stats)
             });
-            // Consumer: writes in agent order.
-            let mut done = 0;
-            for outs in rx {
-                let outs = outs?;
-                for o in &outs {
-                    stats.sparse_pings += o.sparse.len() as u64;
-                    stats.dense_pings += o.ticks;
-                    stats.diary_entries += o.diary.len() as u64;
-                    stats.destination_entries += o.destinations.len() as u64;
-                    sink.write_agent(o).map_err(|e| SimError::Sink {
-                        agent: o.agent.as_ref().map_or_else(String::new, |a| a.id.clone()),
-                        source: Box::new(e),
-                    })?;
+            // Producer, on the calling thread so that the caller's rayon pool (and its
+            // thread count) does the work: simulates chunks in parallel, in order.
+            let pool = WorkerPool { population: self, idle: std::sync::Mutex::new(Vec::new()) };
+            let mut lo = first;
+            while lo < n {
+                let hi = (lo + chunk).min(n);
+                let outs: Result<Vec<AgentOutput>, SimError> = (lo..hi)
+                    .into_par_iter()
+                    .map_init(
+                        || pool.take(),
+                        |w, i| self.simulate_agent(w.worker.as_mut().expect("taken until dropped"), i),
+                    )
+                    .collect();
+                let failed = outs.is_err();
+                if tx.send(outs).is_err() || failed {
+                    break;
                 }
-                done += outs.len() as u64;
-                stats.agents = done;
-                progress(done);
+                lo = hi;
             }
-            Ok(())
-        })?;
-        Ok(stats)
+            drop(tx);
+            consumer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
     }
 }
