@@ -100,7 +100,8 @@ fn random(a: RandomArgs) -> anyhow::Result<()> {
 
 fn info(a: InfoArgs) -> anyhow::Result<()> {
     let city = read_city(&a.city).context("cannot read the city")?;
-    let s = summarize(&city);
+    let mut s = summarize(&city);
+    s.gravity = gardencity_io::gpkg::gravity::gravity_info(&a.city, &city).context("cannot read the gravity layers")?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s.to_json(&a.city))?);
     } else {
@@ -122,6 +123,8 @@ struct Summary {
     georef: Georeference,
     centre_lonlat: (f64, f64),
     boundary: Option<String>,
+    /// Gravity stored in the file (summary and warnings), if any.
+    gravity: Option<String>,
 }
 
 fn summarize(city: &City) -> Summary {
@@ -148,6 +151,7 @@ fn summarize(city: &City) -> Summary {
         georef: *city.georef(),
         centre_lonlat: city.georef().to_lonlat(centre),
         boundary: city.boundary_wkt().map(str::to_string),
+        gravity: None,
     }
 }
 
@@ -173,6 +177,10 @@ impl Summary {
             g.block_side, g.origin_x, g.origin_y, g.rotation_deg, g.rotation_origin.0, g.rotation_origin.1
         ));
         out.push_str(&format!("centre: lon {:.6}, lat {:.6}\n", self.centre_lonlat.0, self.centre_lonlat.1));
+        match &self.gravity {
+            Some(g) => out.push_str(&format!("gravity: {g}\n")),
+            None => out.push_str("gravity: none stored (computed when simulating; `gardencity gravity` stores it)\n"),
+        }
         out
     }
 
@@ -202,6 +210,7 @@ impl Summary {
             },
             "centre_lonlat": [self.centre_lonlat.0, self.centre_lonlat.1],
             "boundary_wkt": self.boundary,
+            "gravity": self.gravity,
         })
     }
 }

@@ -257,6 +257,9 @@ fn stored_gravity_and_snapshots_give_the_same_run() {
     ok(&["city", "random", "--width", "40", "--height", "40", "--seed", "9", "-o", &p("plain.gpkg")]);
     std::fs::copy(p("plain.gpkg"), p("stored.gpkg")).unwrap();
     ok(&["gravity", &p("stored.gpkg")]);
+    let info = |f: &str| String::from_utf8(ok(&["city", "info", f]).stdout).unwrap();
+    assert!(info(&p("stored.gpkg")).contains("gravity: gravity hub_proxy: exponent 2"), "{}", info(&p("stored.gpkg")));
+    assert!(info(&p("plain.gpkg")).contains("gravity: none stored"));
     ok(&["snapshot", &p("stored.gpkg"), "-o", &p("city.gcsnap")]);
     let run = |city: &str, out: &str| {
         ok(&[&["simulate", "--city", city, "--out", out, "-q"], WORKLOAD].concat());
