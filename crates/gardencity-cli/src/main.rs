@@ -7,6 +7,7 @@ mod gravity_cmd;
 mod osm_cmd;
 mod plot_cmd;
 mod simulate_cmd;
+mod time_arg;
 
 #[derive(Parser)]
 #[command(name = "gardencity", version, about = "Synthetic human-mobility data with ground truth")]

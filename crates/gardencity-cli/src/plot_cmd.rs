@@ -1,8 +1,7 @@
 //! `gardencity plot city|pings|heatmap`: PNG or SVG pictures of a city and of a run's data.
 
-use anyhow::{anyhow, bail, Context, Result};
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-use chrono_tz::Tz;
+use crate::time_arg::parse_time;
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use gardencity::City;
 use gardencity_io::dataset::{read_diary, read_manifest, read_pings, Manifest, OutputKind, RowFilter};
@@ -144,22 +143,6 @@ fn run_city(a: CityArgs) -> Result<()> {
     let city = load_city(a.city.as_deref())?;
     let opts = CityPlotOptions { width: a.width, doors: a.doors, grid: a.grid, ids: a.ids, ..Default::default() };
     write(&plot_city(&city, &opts), &a.out)
-}
-
-/// Parses a local datetime in `tz`, or an RFC 3339 datetime with offset.
-fn parse_time(s: &str, tz: Tz, flag: &str) -> Result<i64> {
-    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(d.timestamp());
-    }
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_time(chrono::NaiveTime::MIN)))
-        .map_err(|_| anyhow!("--{flag} {s:?}: expected a date like 2024-01-01, 2024-01-01T08:00 or RFC 3339"))?;
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|d| d.timestamp())
-        .ok_or_else(|| anyhow!("--{flag} {s:?} does not exist in {tz} (skipped by a daylight-saving change)"))
 }
 
 /// The window from `--from`/`--to`, defaulting to the run's start and end from the manifest.

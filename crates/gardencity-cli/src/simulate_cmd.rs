@@ -1,7 +1,8 @@
 //! `gardencity simulate`: a population's synthetic mobility data, streamed to a dataset.
 
+use crate::time_arg::parse_time;
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::TimeZone;
 use chrono_tz::Tz;
 use clap::Args;
 use gardencity::city::random::{random_city, RandomCityParams};
@@ -142,25 +143,6 @@ pub fn default_city() -> Result<City> {
         georef,
         ..Default::default()
     })?)
-}
-
-/// Parses a local datetime in `tz`, or an RFC 3339 datetime with offset.
-fn parse_time(s: &str, tz: Tz, what: &str) -> Result<i64> {
-    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(d.timestamp());
-    }
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).expect("midnight")))
-        .map_err(|_| anyhow!("--{what} {s:?}: expected a date like 2024-01-01, 2024-01-01T08:00 or RFC 3339"))?;
-    match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(d) => Ok(d.timestamp()),
-        chrono::LocalResult::Ambiguous(a, _) => Ok(a.timestamp()),
-        chrono::LocalResult::None => {
-            bail!("--{what} {s:?} does not exist in {tz} (skipped by a daylight-saving change)")
-        }
-    }
 }
 
 fn parse_outputs(list: &[String]) -> Result<gardencity_io::dataset::OutputSelection> {

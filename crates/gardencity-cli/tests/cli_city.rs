@@ -1,16 +1,7 @@
 //! `gardencity city random|info`, run as the real binary.
 
-use std::process::Command;
-
-fn gardencity() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gardencity"))
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "failed: {}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::*;
 
 #[test]
 fn random_city_is_written_and_read_back() {

@@ -1,23 +1,9 @@
 //! `gardencity plot city|pings|heatmap`, run as the real binary on a real simulated run.
 
+mod common;
+use common::*;
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn gardencity() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gardencity"))
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "failed: {}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn run_err(cmd: &mut Command) -> String {
-    let out: Output = cmd.output().unwrap();
-    assert!(!out.status.success(), "unexpectedly succeeded: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8(out.stderr).unwrap()
-}
 
 fn png_size(path: &Path) -> (u32, u32) {
     let pm = tiny_skia::Pixmap::load_png(path).unwrap();

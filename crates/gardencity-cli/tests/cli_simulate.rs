@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
 
 fn gardencity(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gardencity")).args(args).env_remove("CI").output().expect("binary runs")
+    common::gardencity().args(args).env_remove("CI").output().expect("binary runs")
 }
 
 fn ok(args: &[&str]) -> Output {

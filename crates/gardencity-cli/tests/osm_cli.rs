@@ -1,24 +1,10 @@
 //! `gardencity city rasterize|from-osm`, run as the real binary.
 
+mod common;
+use common::*;
+
 use gardencity::city::BuildingType;
 use gardencity_testkit::shared_data;
-use std::process::Command;
-
-fn gardencity() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gardencity"))
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "failed: {}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn run_err(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(!out.status.success(), "unexpected success: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8(out.stderr).unwrap()
-}
 
 #[test]
 fn rasterize_fixture_writes_the_reference_city() {
