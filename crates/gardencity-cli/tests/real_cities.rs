@@ -1,0 +1,90 @@
+//! Simulations on rasterized real cities: the ground-truth pings map back onto the input.
+
+mod common;
+use common::*;
+
+use gardencity_io::dataset::{read_pings, OutputKind, RowFilter};
+use gardencity_testkit::shared_data;
+use geo::BoundingRect;
+use std::path::Path;
+
+fn dense_pings(out: &Path) -> Vec<gardencity_io::dataset::PingRow> {
+    let rows = read_pings(out, OutputKind::Dense, &RowFilter::default()).unwrap();
+    assert!(rows.len() > 1000, "{} dense pings", rows.len());
+    rows
+}
+
+/// The Old City fixture (EPSG:3857, already rotated): every dense ping in Web Mercator
+/// lies within the boundary's extent (grown by one block: boundary blocks overhang it).
+#[test]
+fn simulation_on_the_rasterized_fixture_stays_in_its_extent() {
+    let Some(fixture) = shared_data("city_fixture.gpkg") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let city = dir.path().join("philly.gpkg");
+    let out = dir.path().join("run");
+    run_ok(gardencity().args(["city", "rasterize"]).arg(&fixture).args(["--resolve-overlaps", "-o"]).arg(&city));
+    run_ok(gardencity().args(["simulate", "--city"]).arg(&city).arg("--out").arg(&out).args([
+        "--agents",
+        "10",
+        "--days",
+        "2",
+        "--outputs",
+        "dense,sparse,homes",
+        "--coords",
+        "web_mercator",
+        "-q",
+    ]));
+    let boundary = gardencity_osm::read_boundary_gpkg(&fixture, "boundary").unwrap();
+    let r = boundary.bounding_rect().unwrap();
+    let pad = 15.0;
+    for p in dense_pings(&out) {
+        assert!(
+            p.x >= r.min().x - pad && p.x <= r.max().x + pad && p.y >= r.min().y - pad && p.y <= r.max().y + pad,
+            "ping ({}, {}) outside the fixture's extent {r:?}",
+            p.x,
+            p.y
+        );
+    }
+}
+
+/// Helsinki from the .osm.pbf with automatic rotation: every dense ping in lon/lat lies
+/// within the requested bounding box (grown by about one block), so the rotation is undone.
+#[test]
+fn simulation_on_helsinki_maps_back_into_the_bbox() {
+    let Some(pbf) = shared_data("helsinki.osm.pbf") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let city = dir.path().join("helsinki.gpkg");
+    let out = dir.path().join("run");
+    run_ok(
+        gardencity()
+            .args(["city", "from-osm"])
+            .arg(&pbf)
+            .args(["--bbox", "24.938,60.166,24.950,60.176", "--rotate", "auto", "--keep-other", "-o"])
+            .arg(&city),
+    );
+    run_ok(gardencity().args(["simulate", "--city"]).arg(&city).arg("--out").arg(&out).args([
+        "--agents",
+        "10",
+        "--days",
+        "2",
+        "--outputs",
+        "dense,sparse,homes",
+        "--coords",
+        "lonlat",
+        "-q",
+    ]));
+    // One 15 m block diagonal: 0.0004 degrees of latitude, 0.0008 of longitude here.
+    let (dlon, dlat) = (0.0008, 0.0004);
+    let rows = dense_pings(&out);
+    for p in &rows {
+        assert!(
+            p.x >= 24.938 - dlon && p.x <= 24.950 + dlon && p.y >= 60.166 - dlat && p.y <= 60.176 + dlat,
+            "ping ({}, {}) outside the bbox",
+            p.x,
+            p.y
+        );
+    }
+    // And they spread over the city, not one corner.
+    let (lo, hi) = rows.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.x), hi.max(p.x)));
+    assert!(hi - lo > 0.002, "pings span only {} degrees of longitude", hi - lo);
+}
