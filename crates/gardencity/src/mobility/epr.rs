@@ -112,7 +112,14 @@ impl EprState {
         let kinds = [BuildingType::Retail, BuildingType::Workplace, BuildingType::Home, BuildingType::Park];
         for (kind, &k) in kinds.iter().zip(&p.initial_extra_buildings) {
             let pool = city.buildings_of_type(*kind);
-            let available = pool.iter().filter(|&&b| b != home && b != workplace && self.count(b) == 0).count();
+            // Counting the candidates costs a pass over the pool: only needed when the
+            // pool is too small to be sure rejection sampling finds `k` of them.
+            let excluded_at_most = 2 + self.visited.len();
+            let available = if pool.len() >= k as usize + excluded_at_most {
+                k as usize
+            } else {
+                pool.iter().filter(|&&b| b != home && b != workplace && self.count(b) == 0).count()
+            };
             let mut chosen = 0;
             let mut picked: Vec<BuildingIdx> = Vec::with_capacity(k as usize);
             while chosen < (k as usize).min(available) {

@@ -30,7 +30,15 @@ pub struct TrajectoryBuilder {
     /// Generation stamps marking the current trip's street cells, per grid block.
     stamps: Vec<u32>,
     generation: u32,
+    /// This agent's routes so far, `(from, to, start, len)` into `route_cells`: agents
+    /// mostly travel between the same few places. Cleared for every agent, so results
+    /// never depend on which agents a thread simulated before.
+    routes: Vec<(StreetIdx, StreetIdx, u32, u32)>,
+    route_cells: Vec<StreetIdx>,
 }
+
+/// Routes remembered per agent.
+const ROUTE_CACHE: usize = 64;
 
 /// The dense pings and ground-truth diary of one agent.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,6 +105,8 @@ impl TrajectoryBuilder {
             cum: Vec::new(),
             stamps: vec![0; city.cell_count()],
             generation: 0,
+            routes: Vec::with_capacity(ROUTE_CACHE),
+            route_cells: Vec::new(),
         }
     }
 
@@ -116,6 +126,8 @@ impl TrajectoryBuilder {
     ) -> Result<(), MovementError> {
         out.pings.clear();
         out.diary.clear();
+        self.routes.clear();
+        self.route_cells.clear();
         let tick = p.tick_seconds();
         let dt = p.dt;
         let sqrt_dt = dt.sqrt();
@@ -203,8 +215,7 @@ impl TrajectoryBuilder {
             None => street_under(city, pos).ok_or(MovementError::Lost { x: pos.x, y: pos.y })?,
         };
         let to = city.door_street(dest);
-        router
-            .path(from, to, &mut self.scratch, &mut self.path)
+        self.route(router, from, to)
             .map_err(|source| MovementError::NoPath { building: city.building(dest).id.clone(), source })?;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
@@ -226,6 +237,23 @@ impl TrajectoryBuilder {
             self.cum.push(self.cum[i - 1] + d);
         }
         Ok(Trip { dest, origin, s: 0.0, o: 0.0, seg: 0 })
+    }
+
+    /// Fills `self.path` with the shortest street path `from -> to`, from this agent's
+    /// remembered routes when it took it before (the router is deterministic, so the
+    /// path is the same either way).
+    fn route(&mut self, router: &Router, from: StreetIdx, to: StreetIdx) -> Result<(), RoutingError> {
+        if let Some(&(_, _, start, len)) = self.routes.iter().find(|r| r.0 == from && r.1 == to) {
+            self.path.clear();
+            self.path.extend_from_slice(&self.route_cells[start as usize..(start + len) as usize]);
+            return Ok(());
+        }
+        router.path(from, to, &mut self.scratch, &mut self.path)?;
+        if self.routes.len() < ROUTE_CACHE {
+            self.routes.push((from, to, self.route_cells.len() as u32, self.path.len() as u32));
+            self.route_cells.extend_from_slice(&self.path);
+        }
+        Ok(())
     }
 
     /// The planar point of path coordinates `(s, o)`; `o` is to the left of the direction of travel.
