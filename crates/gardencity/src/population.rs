@@ -226,7 +226,7 @@ impl<'a> Population<'a> {
         let c = &self.config;
         let anchors = c.anchors.get(index as usize).copied().unwrap_or_default();
         let agent = Agent::new(self.city, c.seed, index, anchors.home, anchors.workplace)?;
-        let mut rng = agent_rng(c.seed, index, Stream::Setup);
+        let mut rng = agent_rng(c.seed, index, Stream::Visits);
         w.epr.initialize(self.city, agent.home, agent.workplace, &c.mobility, &mut rng);
         let start_point = building_anchor(self.city, agent.home);
         let mut rng = agent_rng(c.seed, index, Stream::Epr);

@@ -73,7 +73,7 @@ fn diary_respects_allowed_hours_and_is_condensed() {
     for agent in 0..10u64 {
         let home = c.buildings_of_type(BuildingType::Home)[agent as usize];
         let work = c.buildings_of_type(BuildingType::Workplace)[agent as usize];
-        st.initialize(&c, home, work, &p, &mut agent_rng(1, agent, Stream::Setup));
+        st.initialize(&c, home, work, &p, &mut agent_rng(1, agent, Stream::Visits));
         destination_diary(&c, &g, &p, &clk, &allowed, home, &mut st, &mut agent_rng(1, agent, Stream::Epr), &mut out);
         assert!(out.windows(2).all(|w| w[0].location != w[1].location), "not condensed");
         let total: f64 = out.iter().map(|e| e.duration).sum();

@@ -29,7 +29,7 @@ fn simulate(p: &MobilityParams, agents: u64, days: i64) -> Run {
         let homes = city.buildings_of_type(BuildingType::Home);
         let works = city.buildings_of_type(BuildingType::Workplace);
         let (h, w) = (homes[a as usize % homes.len()], works[a as usize % works.len()]);
-        st.initialize(&city, h, w, p, &mut agent_rng(3, a, Stream::Setup));
+        st.initialize(&city, h, w, p, &mut agent_rng(3, a, Stream::Visits));
         let mut dest = Vec::new();
         destination_diary(&city, &g, p, &clk, &allowed, h, &mut st, &mut agent_rng(3, a, Stream::Epr), &mut dest);
         let mut tr = Trajectory::default();
