@@ -434,29 +434,21 @@ impl Gravity {
         if self.mode != GravityMode::HubProxy {
             return false;
         }
+        // Distances follow from the doors, so equal neighbour lists mean equal pairs.
         let lists = nearby_lists_of(&self.doors, &self.dist_to_hub);
-        let mut k = 0;
-        for (i, l) in lists.iter().enumerate() {
-            if l.len() != (self.near_off[i + 1] - self.near_off[i]) as usize {
-                return false;
-            }
-            for &(j, d) in l {
-                if self.near_j[k] != j || self.near_dist(i as BuildingIdx, k) != d {
-                    return false;
-                }
-                k += 1;
-            }
-        }
-        true
+        lists
+            .iter()
+            .enumerate()
+            .all(|(i, l)| l.as_slice() == &self.near_j[self.near_off[i] as usize..self.near_off[i + 1] as usize])
     }
 
     fn nearby_from_pairs(
         city: &City,
         pairs: &[(BuildingIdx, BuildingIdx, u32)],
-    ) -> Result<Vec<Vec<(BuildingIdx, u32)>>, GravityError> {
+    ) -> Result<Vec<Vec<BuildingIdx>>, GravityError> {
         let nb = city.buildings().len();
         let mm = |field, index, reason: String| GravityError::Mismatch { field, index, reason };
-        let mut lists: Vec<Vec<(BuildingIdx, u32)>> = vec![Vec::new(); nb];
+        let mut lists: Vec<Vec<BuildingIdx>> = vec![Vec::new(); nb];
         for (p, &(i, j, d)) in pairs.iter().enumerate() {
             if i as usize >= nb || j as usize >= nb {
                 return Err(mm("nearby", Some(p), format!("building index ({i}, {j}) out of range 0..{nb}")));
@@ -468,8 +460,8 @@ impl Gravity {
             if m != d {
                 return Err(mm("nearby", Some(p), format!("distance {d}, but the doors are {m} apart")));
             }
-            lists[i as usize].push((j, d));
-            lists[j as usize].push((i, d));
+            lists[i as usize].push(j);
+            lists[j as usize].push(i);
         }
         for l in &mut lists {
             l.sort_unstable();
@@ -513,13 +505,12 @@ impl Gravity {
         }
     }
 
-    fn set_near(&mut self, lists: Vec<Vec<(BuildingIdx, u32)>>) {
+    fn set_near(&mut self, lists: Vec<Vec<BuildingIdx>>) {
         let mut off = Vec::with_capacity(lists.len() + 1);
         off.push(0u32);
+        self.near_j.reserve_exact(lists.iter().map(Vec::len).sum());
         for l in &lists {
-            for &(j, _) in l {
-                self.near_j.push(j);
-            }
+            self.near_j.extend_from_slice(l);
             off.push(self.near_j.len() as u32);
         }
         self.near_off = off;
@@ -820,9 +811,10 @@ fn inv_pow_table(exponent: f64, len: usize) -> Vec<f64> {
     (0..len.max(2)).map(|d| (d.max(1) as f64).powf(-exponent)).collect()
 }
 
-/// For each building, its nearby buildings `(j, Manhattan)` with
-/// `Manhattan(door_i, door_j) <= min(dth_i, dth_j)`, `j != i`, ascending `j`.
-fn nearby_lists_of(doors: &[Cell], dth: &[u32]) -> Vec<Vec<(BuildingIdx, u32)>> {
+/// For each building, its nearby buildings `j` with
+/// `Manhattan(door_i, door_j) <= min(dth_i, dth_j)`, `j != i`, ascending (the distance
+/// follows from the doors, so it is not stored).
+fn nearby_lists_of(doors: &[Cell], dth: &[u32]) -> Vec<Vec<BuildingIdx>> {
     const B: i32 = 8;
     let w = doors.iter().map(|d| d.x).max().unwrap_or(0).max(0) + 1;
     let h = doors.iter().map(|d| d.y).max().unwrap_or(0).max(0) + 1;
@@ -862,7 +854,7 @@ fn nearby_lists_of(doors: &[Cell], dth: &[u32]) -> Vec<Vec<(BuildingIdx, u32)>> 
                         }
                         let m = di.manhattan(doors[j as usize]);
                         if m <= dth[i].min(dth[j as usize]) {
-                            out.push((j, m));
+                            out.push(j);
                         }
                     }
                 }
