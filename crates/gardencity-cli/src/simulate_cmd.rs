@@ -8,14 +8,14 @@ use clap::Args;
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::gravity::{Gravity, GravityParams};
 use gardencity::mobility::params::MobilityParams;
-use gardencity::population::{Anchors, OutputSelection, Population, PopulationConfig};
+use gardencity::population::{OutputSelection, Population, PopulationConfig};
 use gardencity::routing::Router;
 use gardencity::sampling::{ParamSpec, SamplingConfig};
 use gardencity::City;
 use gardencity_io::dataset::{Coordinates, DatasetFormat, DatasetOptions, DatasetWriter};
 use serde::Deserialize;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -84,7 +84,9 @@ pub struct SimulateArgs {
     /// Exact street distances for gravity instead of the hub proxy.
     #[arg(long)]
     exact_gravity: bool,
-    /// CSV with columns agent (index), home, workplace (building ids) fixing some agents' anchors.
+    /// CSV or Parquet table with columns home, workplace (building ids) and optionally
+    /// agent (index; else row k is agent k) fixing agents' homes and workplaces; the homes
+    /// table of an earlier run works as is.
     #[arg(long)]
     anchors: Option<PathBuf>,
     /// Simulate only shard K of N ("K/N", K from 0) of the --agents population: agents
@@ -167,46 +169,6 @@ fn parse_outputs(list: &[String]) -> Result<gardencity_io::dataset::OutputSelect
         }
     }
     Ok(sel)
-}
-
-/// Reads `agent,home,workplace` rows (building ids; either may be empty).
-fn read_anchors(path: &Path, city: &City) -> Result<Vec<Anchors>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading anchors table {}", path.display()))?;
-    let mut out: Vec<Anchors> = Vec::new();
-    let mut lines = text.lines().enumerate();
-    let (_, header) = lines.next().ok_or_else(|| anyhow!("{}: empty anchors table", path.display()))?;
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-    let col = |name: &str| {
-        cols.iter().position(|c| *c == name).ok_or_else(|| {
-            anyhow!("{}: missing column {name:?} (expected columns agent, home, workplace)", path.display())
-        })
-    };
-    let (ca, ch, cw) = (col("agent")?, col("home")?, col("workplace")?);
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let row = i + 1;
-        let get = |c: usize| f.get(c).copied().unwrap_or("");
-        let agent: usize = get(ca)
-            .parse()
-            .map_err(|_| anyhow!("{} line {row}: agent {:?} is not an agent index", path.display(), get(ca)))?;
-        let building = |c: usize, role: &str| -> Result<Option<u32>> {
-            let id = get(c);
-            if id.is_empty() {
-                return Ok(None);
-            }
-            city.building_by_id(id)
-                .map(Some)
-                .ok_or_else(|| anyhow!("{} line {row}: {role} {id:?} is not a building of the city", path.display()))
-        };
-        if out.len() <= agent {
-            out.resize(agent + 1, Anchors::default());
-        }
-        out[agent] = Anchors { home: building(ch, "home")?, workplace: building(cw, "workplace")? };
-    }
-    Ok(out)
 }
 
 /// Runs `gardencity simulate`.
@@ -310,7 +272,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         None => Gravity::hub_proxy(&city, gparams)?,
     };
     let anchors = match &args.anchors {
-        Some(p) => read_anchors(p, &city)?,
+        Some(p) => gardencity_io::anchors::read_anchors(p, &city)?,
         None => Vec::new(),
     };
     let setup_secs = t_setup.elapsed().as_secs_f64();

@@ -276,3 +276,56 @@ fn stored_gravity_and_snapshots_give_the_same_run() {
     assert!(computed == stored, "stored gravity changed the run");
     assert!(computed == snap, "the snapshot changed the run");
 }
+
+/// The homes table of one run fixes the homes and workplaces of another (Parquet), and a
+/// CSV table with agent indices fixes chosen agents.
+#[test]
+fn anchors_from_an_earlier_homes_table_and_from_csv() {
+    use gardencity_io::dataset::{read_homes, RowFilter};
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    ok(&["simulate", "--out", &p("a"), "--agents", "30", "--days", "1", "--seed", "1", "-q"]);
+    let homes_dir = Path::new(&p("a")).join("homes");
+    let part = std::fs::read_dir(&homes_dir).unwrap().next().unwrap().unwrap().path().join("part-00000.parquet");
+    assert!(part.exists(), "{}", part.display());
+    ok(&[
+        "simulate",
+        "--out",
+        &p("b"),
+        "--agents",
+        "30",
+        "--days",
+        "1",
+        "--seed",
+        "2",
+        "--anchors",
+        part.to_str().unwrap(),
+        "-q",
+    ]);
+    let pairs = |d: &str| {
+        let mut v: Vec<(String, String)> =
+            read_homes(d, &RowFilter::default()).unwrap().into_iter().map(|r| (r.home, r.workplace)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(pairs(&p("a")), pairs(&p("b")));
+    ok(&["simulate", "--out", &p("c"), "--agents", "30", "--days", "1", "--seed", "2", "-q"]);
+    assert_ne!(pairs(&p("a")), pairs(&p("c")), "without anchors the draws differ");
+    // CSV with agent indices: agent 7 gets the given home, the others are drawn.
+    let a = read_homes(p("a"), &RowFilter::default()).unwrap();
+    let csv = tmp.path().join("anchors.csv");
+    std::fs::write(&csv, format!("agent,home,workplace\n7,{},\n", a[0].home)).unwrap();
+    ok(&["simulate", "--out", &p("d"), "--agents", "10", "--days", "1", "--anchors", csv.to_str().unwrap(), "-q"]);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(&p("d")).join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["agents"], 10);
+    let d = read_homes(p("d"), &RowFilter::default()).unwrap();
+    let agent7 = gardencity::mobility::agent_id(0, 7);
+    assert_eq!(d.iter().find(|r| r.user_id == agent7).unwrap().home, a[0].home);
+    // Unknown ids and bad files are clear errors.
+    std::fs::write(&csv, "agent,home,workplace\n0,h-x999-y999,\n").unwrap();
+    fails(&["simulate", "--out", &p("e"), "--anchors", csv.to_str().unwrap()], "h-x999-y999");
+    std::fs::write(&csv, "agent,house\n0,x\n").unwrap();
+    fails(&["simulate", "--out", &p("e"), "--anchors", csv.to_str().unwrap()], "column home");
+    fails(&["simulate", "--out", &p("e"), "--anchors", &p("anchors.txt")], ".csv or .parquet");
+}

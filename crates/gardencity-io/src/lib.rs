@@ -1,4 +1,5 @@
 //! gardencity file formats: city GeoPackages, snapshots, Parquet/CSV outputs.
+pub mod anchors;
 pub mod dataset;
 pub mod gpkg;
 pub mod snapshot;
