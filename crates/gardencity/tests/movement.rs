@@ -188,3 +188,33 @@ fn trips_end_at_the_door_point_with_no_location() {
     assert!(trips > 50, "{trips} trips");
     assert!(at_door * 10 >= trips * 8, "only {at_door} of {trips} trips end at the door point");
 }
+
+/// A step inside a building is Gaussian with sd `speed * sqrt(dt)` per axis (speeds small
+/// enough that the redraw at walls hardly truncates it).
+#[test]
+fn in_building_steps_follow_the_speed_table() {
+    use gardencity::mobility::TypeTable;
+    let speed = 0.04;
+    let table = TypeTable { home: speed, workplace: speed, retail: speed, park: speed, other: speed };
+    for dt in [1.0, 0.5] {
+        let p = MobilityParams { dt, speeds: table, ..Default::default() };
+        let run = simulate(&p, 10, 3);
+        let (mut sum2, mut n) = (0.0, 0.0);
+        for (_, tr) in &run.trajectories {
+            for w in tr.pings.windows(2) {
+                if let (Some(a), Some(b)) = (w[0].location, w[1].location) {
+                    let moved = w[0].x != w[1].x || w[0].y != w[1].y;
+                    if a == b && moved {
+                        sum2 += (w[1].x - w[0].x).powi(2) + (w[1].y - w[0].y).powi(2);
+                        n += 2.0;
+                    }
+                }
+            }
+        }
+        let sd = (sum2 / n).sqrt();
+        let want = speed * dt.sqrt();
+        assert!(n > 2000.0, "{n} steps");
+        // sd of a sample sd is sd / sqrt(2n); walls truncate a little, so allow 6 of those.
+        assert!((sd - want).abs() < 6.0 * want / (2.0 * n).sqrt() + 0.01 * want, "dt {dt}: sd {sd} vs {want}");
+    }
+}
