@@ -1,4 +1,5 @@
 //! gardencity file formats: city GeoPackages, snapshots, Parquet/CSV outputs.
+#![warn(missing_docs)]
 pub mod anchors;
 pub mod dataset;
 pub mod gpkg;

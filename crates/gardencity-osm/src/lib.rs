@@ -8,6 +8,7 @@
 //!   [`RasterReport`] of everything dropped and why.
 //!
 //! The library never prints and never exits.
+#![warn(missing_docs)]
 
 pub mod categories;
 pub mod error;

@@ -3,6 +3,7 @@
 //! Policy (shared/data/README.md): a test that needs an outside resource runs when it
 //! is there; when it is missing the test fails under `CI=true` and otherwise says
 //! plainly that it was skipped.
+#![warn(missing_docs)]
 
 use std::path::PathBuf;
 

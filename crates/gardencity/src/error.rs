@@ -7,28 +7,78 @@ use crate::city::Cell;
 pub enum CityError {
     /// A width or height of zero, or a grid too large to index.
     #[error("invalid city dimensions {width} x {height}: {reason}")]
-    Dimensions { width: i64, height: i64, reason: String },
+    Dimensions {
+        /// Requested width.
+        width: i64,
+        /// Requested height.
+        height: i64,
+        /// What is wrong.
+        reason: String,
+    },
     /// A cell outside `0 <= x < width, 0 <= y < height`.
     #[error("{what} at ({x}, {y}) lies outside the {width} x {height} grid")]
-    OutOfGrid { what: String, x: i32, y: i32, width: u32, height: u32 },
+    OutOfGrid {
+        /// The feature (street cell or building block).
+        what: String,
+        /// Its column.
+        x: i32,
+        /// Its row.
+        y: i32,
+        /// Grid width.
+        width: u32,
+        /// Grid height.
+        height: u32,
+    },
     /// Two features claim the same block.
     #[error("block ({x}, {y}) is claimed twice: by {first} and by {second}")]
-    Overlap { x: i32, y: i32, first: String, second: String },
+    Overlap {
+        /// Column of the block.
+        x: i32,
+        /// Row of the block.
+        y: i32,
+        /// The feature that claimed it first.
+        first: String,
+        /// The feature that claimed it again.
+        second: String,
+    },
     /// A building with no blocks.
     #[error("building {id} has no blocks")]
-    EmptyBuilding { id: String },
+    EmptyBuilding {
+        /// The building.
+        id: String,
+    },
     /// A building whose blocks are not 4-connected.
     #[error("building {id}: its blocks are not 4-connected")]
-    Disconnected { id: String },
+    Disconnected {
+        /// The building.
+        id: String,
+    },
     /// A door cell that is not a street cell 4-adjacent to one of the building's blocks.
     #[error("building {id}: door cell ({x}, {y}) {reason}")]
-    BadDoor { id: String, x: i32, y: i32, reason: String },
+    BadDoor {
+        /// The building.
+        id: String,
+        /// Column of the door cell.
+        x: i32,
+        /// Row of the door cell.
+        y: i32,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Two buildings with the same id.
     #[error("duplicate building id {id}")]
-    DuplicateId { id: String },
+    DuplicateId {
+        /// The id.
+        id: String,
+    },
     /// An invalid parameter of a city builder.
     #[error("invalid parameter {name}: {reason}")]
-    Parameter { name: String, reason: String },
+    Parameter {
+        /// The parameter.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The street network is empty or unusable.
     #[error("street network: {0}")]
     Streets(String),

@@ -10,6 +10,7 @@
 //! 5. `population`: the parallel, deterministic population runner that streams records to sinks.
 //!
 //! The library never prints and never exits: every fallible call returns a typed error.
+#![warn(missing_docs)]
 
 pub mod city;
 pub mod error;
