@@ -8,6 +8,21 @@ use gardencity_testkit::shared_data;
 use geo::BoundingRect;
 use std::path::Path;
 
+/// Simulates 10 agents for two days on `city`, keeping dense pings in `coords`.
+fn simulate(city: &Path, out: &Path, coords: &str) {
+    run_ok(gardencity().args(["simulate", "--city"]).arg(city).arg("--out").arg(out).args([
+        "--agents",
+        "10",
+        "--days",
+        "2",
+        "--outputs",
+        "dense,sparse,homes",
+        "--coords",
+        coords,
+        "-q",
+    ]));
+}
+
 fn dense_pings(out: &Path) -> Vec<gardencity_io::dataset::PingRow> {
     let rows = read_pings(out, OutputKind::Dense, &RowFilter::default()).unwrap();
     assert!(rows.len() > 1000, "{} dense pings", rows.len());
@@ -23,17 +38,7 @@ fn simulation_on_the_rasterized_fixture_stays_in_its_extent() {
     let city = dir.path().join("philly.gpkg");
     let out = dir.path().join("run");
     run_ok(gardencity().args(["city", "rasterize"]).arg(&fixture).args(["--resolve-overlaps", "-o"]).arg(&city));
-    run_ok(gardencity().args(["simulate", "--city"]).arg(&city).arg("--out").arg(&out).args([
-        "--agents",
-        "10",
-        "--days",
-        "2",
-        "--outputs",
-        "dense,sparse,homes",
-        "--coords",
-        "web_mercator",
-        "-q",
-    ]));
+    simulate(&city, &out, "web_mercator");
     let boundary = gardencity_osm::read_boundary_gpkg(&fixture, "boundary").unwrap();
     let r = boundary.bounding_rect().unwrap();
     let pad = 15.0;
@@ -62,17 +67,7 @@ fn simulation_on_helsinki_maps_back_into_the_bbox() {
             .args(["--bbox", "24.938,60.166,24.950,60.176", "--rotate", "auto", "--keep-other", "-o"])
             .arg(&city),
     );
-    run_ok(gardencity().args(["simulate", "--city"]).arg(&city).arg("--out").arg(&out).args([
-        "--agents",
-        "10",
-        "--days",
-        "2",
-        "--outputs",
-        "dense,sparse,homes",
-        "--coords",
-        "lonlat",
-        "-q",
-    ]));
+    simulate(&city, &out, "lonlat");
     // One 15 m block diagonal: 0.0004 degrees of latitude, 0.0008 of longitude here.
     let (dlon, dlat) = (0.0008, 0.0004);
     let rows = dense_pings(&out);
