@@ -102,6 +102,18 @@ pub enum SimError {
     /// An agent could not be set up.
     #[error(transparent)]
     Agent(#[from] AgentError),
+    /// Two buildings whose doors are on different street components: agents could not
+    /// travel between them.
+    #[error(
+        "building {building}'s door is not connected by streets to building {other}'s; \
+         keep only the largest street component (rasterizing does) or connect them"
+    )]
+    Disconnected {
+        /// A building off the main network.
+        building: String,
+        /// A building on it.
+        other: String,
+    },
     /// An agent's movement failed.
     #[error("agent {agent}: {source}")]
     Movement {
@@ -200,6 +212,17 @@ impl<'a> Population<'a> {
         for kind in [crate::city::BuildingType::Home, crate::city::BuildingType::Workplace] {
             if city.buildings_of_type(kind).is_empty() {
                 return Err(AgentError::NoBuildingOfType(kind).into());
+            }
+        }
+        // Every door on one street component, or some trip would fail mid-run.
+        if let Some(first) = city.buildings().first().map(|_| city.door_street(0)) {
+            for b in 1..city.buildings().len() as BuildingIdx {
+                if !router.connected(first, city.door_street(b)) {
+                    return Err(SimError::Disconnected {
+                        building: city.building(b).id.clone(),
+                        other: city.building(0).id.clone(),
+                    });
+                }
             }
         }
         let clock = StepClock::new(config.start, config.end, config.mobility.epr_time_res as i64 * 60, config.tz);

@@ -129,3 +129,34 @@ fn shards_reproduce_the_whole_run() {
     }
     assert_eq!(joined, whole);
 }
+
+#[test]
+fn doors_on_separate_street_networks_are_refused_before_running() {
+    use gardencity::city::{BuildingSpec, Cell, CityParts};
+    // Two street rows that never meet: y = 0 and y = 3; a home on each, and a workplace.
+    let b = |id: &str, kind, block: (i32, i32), door: (i32, i32)| BuildingSpec {
+        id: Some(id.into()),
+        kind,
+        blocks: vec![Cell::new(block.0, block.1)],
+        door: Cell::new(door.0, door.1),
+        door_point: None,
+    };
+    let c = City::new(CityParts {
+        name: "split".into(),
+        width: 4,
+        height: 4,
+        streets: (0..4).flat_map(|x| [Cell::new(x, 0), Cell::new(x, 3)]).collect(),
+        buildings: vec![
+            b("h-x0-y1", BuildingType::Home, (0, 1), (0, 0)),
+            b("w-x1-y1", BuildingType::Workplace, (1, 1), (1, 0)),
+            b("h-x2-y2", BuildingType::Home, (2, 2), (2, 3)),
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    let router = Router::new(&c);
+    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let err = Population::new(&c, &router, &g, config(2)).err().expect("refused");
+    assert!(matches!(err, SimError::Disconnected { .. }), "{err}");
+    assert!(err.to_string().contains("h-x2-y2"), "{err}");
+}
