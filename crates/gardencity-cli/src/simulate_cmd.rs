@@ -310,9 +310,12 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         let b = indicatif::ProgressBar::new(shard_agents);
         b.set_style(
             indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} agents  {per_sec}  ETA {eta}  {elapsed_precise}",
+                "{bar:40} {human_pos}/{human_len} agents  {rate}  ETA {eta}  {elapsed_precise}",
             )
-            .expect("valid template"),
+            .expect("valid template")
+            .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} agents/s", s.per_sec());
+            }),
         );
         b
     } else {
