@@ -147,22 +147,7 @@ pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<Raster
 
     // Boundary.
     let boundary = match &opts.boundary_layer {
-        Some(name) => {
-            let layer = layer_info(&conn, &p, name)?;
-            let mut polys: Vec<Polygon<f64>> = Vec::new();
-            for_each_feature(&conn, &p, name, &layer, None, |_, geom, _| {
-                match geom {
-                    Some(Geometry::Polygon(pg)) => polys.push(pg),
-                    Some(Geometry::MultiPolygon(mp)) => polys.extend(mp.0),
-                    _ => {}
-                }
-                Ok(())
-            })?;
-            if polys.is_empty() {
-                return Err(InputError::EmptyLayer { path: p, layer: name.clone(), what: "polygons".into() });
-            }
-            MultiPolygon::new(polys)
-        }
+        Some(name) => layer_polygons(&conn, &p, name)?,
         None => {
             let mut rect: Option<geo_types::Rect<f64>> = None;
             let mut grow = |r: Option<geo_types::Rect<f64>>| {
@@ -195,9 +180,14 @@ pub fn read_boundary_gpkg(path: &Path, layer: &str) -> Result<MultiPolygon<f64>,
     }
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| InputError::Open { path: p.clone(), reason: e.to_string() })?;
-    let info = layer_info(&conn, &p, layer)?;
+    layer_polygons(&conn, &p, layer)
+}
+
+/// The polygons (multipolygons split) of one layer; an error when there are none.
+fn layer_polygons(conn: &Connection, p: &Path, layer: &str) -> Result<MultiPolygon<f64>, InputError> {
+    let info = layer_info(conn, p, layer)?;
     let mut polys: Vec<Polygon<f64>> = Vec::new();
-    for_each_feature(&conn, &p, layer, &info, None, |_, geom, _| {
+    for_each_feature(conn, p, layer, &info, None, |_, geom, _| {
         match geom {
             Some(Geometry::Polygon(pg)) => polys.push(pg),
             Some(Geometry::MultiPolygon(mp)) => polys.extend(mp.0),
@@ -206,7 +196,7 @@ pub fn read_boundary_gpkg(path: &Path, layer: &str) -> Result<MultiPolygon<f64>,
         Ok(())
     })?;
     if polys.is_empty() {
-        return Err(InputError::EmptyLayer { path: p, layer: layer.into(), what: "polygons".into() });
+        return Err(InputError::EmptyLayer { path: p.to_path_buf(), layer: layer.into(), what: "polygons".into() });
     }
     Ok(MultiPolygon::new(polys))
 }
