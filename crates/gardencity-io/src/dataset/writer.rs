@@ -289,41 +289,44 @@ impl DatasetWriter {
 
     fn append_pings(&mut self, kind: OutputKind, user: &str, rows: &[Ping]) -> Result<(), DatasetError> {
         let dense = kind == OutputKind::Dense;
-        let mut i = 0;
-        while i < rows.len() {
-            let Some(day) = self.days.day(rows[i].timestamp) else { match unreachable_ts()? {} };
-            let mut j = i;
-            while j < rows.len() && day.lo <= rows[j].timestamp && rows[j].timestamp < day.hi {
-                j += 1;
-            }
-            let g = *self.city.georef();
-            let coords = self.opts.coordinates;
-            let part = self.partition(kind, day.date);
-            for p in &rows[i..j] {
-                part.buf.push_ping(user, p.timestamp, convert(&g, coords, p), dense.then_some(p.location));
-            }
-            let len = part.buf.len();
-            self.buffered += j - i;
-            self.rows[kind.index()] += (j - i) as u64;
-            if len >= self.opts.batch_rows {
-                self.flush_partition((kind, day.date))?;
-            }
-            i = j;
-        }
-        Ok(())
+        let g = *self.city.georef();
+        let coords = self.opts.coordinates;
+        self.append_by_day(
+            kind,
+            rows,
+            |p| p.timestamp,
+            |buf, p| buf.push_ping(user, p.timestamp, convert(&g, coords, p), dense.then_some(p.location)),
+        )
     }
 
     fn append_entries(&mut self, kind: OutputKind, user: &str, rows: &[DiaryEntry]) -> Result<(), DatasetError> {
+        self.append_by_day(
+            kind,
+            rows,
+            |e| e.timestamp,
+            |buf, e| buf.push_entry(user, e.timestamp, e.duration, e.location),
+        )
+    }
+
+    /// Appends time-ordered rows to the partitions of their local days, flushing a
+    /// partition's buffer when it reaches a batch.
+    fn append_by_day<T>(
+        &mut self,
+        kind: OutputKind,
+        rows: &[T],
+        timestamp: impl Fn(&T) -> i64,
+        mut push: impl FnMut(&mut RowBuffer, &T),
+    ) -> Result<(), DatasetError> {
         let mut i = 0;
         while i < rows.len() {
-            let Some(day) = self.days.day(rows[i].timestamp) else { match unreachable_ts()? {} };
+            let Some(day) = self.days.day(timestamp(&rows[i])) else { match unreachable_ts()? {} };
             let mut j = i;
-            while j < rows.len() && day.lo <= rows[j].timestamp && rows[j].timestamp < day.hi {
+            while j < rows.len() && day.lo <= timestamp(&rows[j]) && timestamp(&rows[j]) < day.hi {
                 j += 1;
             }
             let part = self.partition(kind, day.date);
-            for e in &rows[i..j] {
-                part.buf.push_entry(user, e.timestamp, e.duration, e.location);
+            for r in &rows[i..j] {
+                push(&mut part.buf, r);
             }
             let len = part.buf.len();
             self.buffered += j - i;
