@@ -168,19 +168,11 @@ impl Gravity {
         visited: &impl Fn(BuildingIdx) -> bool,
         rng: &mut R,
     ) -> Option<Option<BuildingIdx>> {
-        let n = self.n_slots;
         let nblk = self.blk_start.len() - 1;
         let s = self.door_slot[from as usize] as usize;
-        let row = &self.door_dist[s * n..(s + 1) * n];
         let mins = &self.blk_min[s * nblk..(s + 1) * nblk];
-        let w_of = |j: BuildingIdx| {
-            let d = row[self.door_slot[j as usize] as usize];
-            if d == u16::MAX || j == from {
-                0.0
-            } else {
-                self.inv_pow[d as usize]
-            }
-        };
+        let row_weight = self.exact_row_weight(from);
+        let w_of = |j: BuildingIdx| if j == from { 0.0 } else { row_weight(j) };
         let members = |b: usize| &self.blk_members[self.blk_start[b] as usize..self.blk_start[b + 1] as usize];
         // Proposal mass of a block: exact for blocks within NEAR_BLOCK of the origin (their
         // members' weights vary too much for a useful bound), else size * bound.
@@ -265,21 +257,26 @@ impl Gravity {
         rng: &mut R,
     ) -> Option<BuildingIdx> {
         if self.mode == GravityMode::Exact {
-            // One row of the door matrix; inv_pow covers every stored distance.
-            let n = self.n_slots;
-            let s = self.door_slot[from as usize] as usize;
-            let row = &self.door_dist[s * n..(s + 1) * n];
-            let w = |j: BuildingIdx| {
-                let d = row[self.door_slot[j as usize] as usize];
-                if d == u16::MAX {
-                    0.0
-                } else {
-                    self.inv_pow[d as usize]
-                }
-            };
-            self.scan_with(from, allowed, visited, rng, w)
+            self.scan_with(from, allowed, visited, rng, self.exact_row_weight(from))
         } else {
             self.scan_with(from, allowed, visited, rng, |j| self.weight(from, j))
+        }
+    }
+
+    /// Exact mode: the weight from `from` to any building, read from `from`'s row of the
+    /// door distance matrix (0 when unreachable; `inv_pow` covers every stored distance).
+    #[inline]
+    fn exact_row_weight(&self, from: BuildingIdx) -> impl Fn(BuildingIdx) -> f64 + '_ {
+        let n = self.n_slots;
+        let s = self.door_slot[from as usize] as usize;
+        let row = &self.door_dist[s * n..(s + 1) * n];
+        move |j: BuildingIdx| {
+            let d = row[self.door_slot[j as usize] as usize];
+            if d == u16::MAX {
+                0.0
+            } else {
+                self.inv_pow[d as usize]
+            }
         }
     }
 
