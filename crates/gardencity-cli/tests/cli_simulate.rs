@@ -173,7 +173,13 @@ fn bad_input_is_refused_clearly_and_leaves_no_complete_looking_output() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o");
     let o = out.to_str().unwrap();
-    fails(&["simulate", "--out", o, "--start", "2024-02-01", "--end", "2024-01-01"], "--end must be after");
+    fails(&["simulate", "--out", o, "--start", "2024-02-01", "--end", "2024-01-01"], "--end: 2024-01-01 is not after the start");
+    fails(&["simulate", "--out", o, "--agents", "0"], "--agents: 0: expected at least 1 agent");
+    fails(&["simulate", "--out", o, "--threads", "1000"], "--threads: 1000: expected 1 to");
+    fails(&["simulate", "--out", o, "--days", "1e9"], "--days: 1000000000: the run would end after the year 9999");
+    fails(&["simulate", "--out", o, "--days", "1e308"], "after the year 9999");
+    fails(&["simulate", "--out", o, "--start", "9999-12-31"], "outside the years 1 to 9999");
+    fails(&["simulate", "--out", o, "--ha-m=-3"], "--ha-m: -3: expected metres >= 0");
     fails(&["simulate", "--out", o, "--tz", "Mars/Olympus"], "Mars/Olympus");
     fails(&["simulate", "--out", o, "--dt", "0"], "dt");
     fails(&["simulate", "--out", o, "--dt=-1"], "dt");
@@ -328,4 +334,45 @@ fn anchors_from_an_earlier_homes_table_and_from_csv() {
     std::fs::write(&csv, "agent,house\n0,x\n").unwrap();
     fails(&["simulate", "--out", &p("e"), "--anchors", csv.to_str().unwrap()], "column home");
     fails(&["simulate", "--out", &p("e"), "--anchors", &p("anchors.txt")], ".csv or .parquet");
+}
+
+/// Datetimes as pandas prints them, with `Z`, or with a space; the half-open window
+/// (a 7-day run from midnight writes exactly 7 date partitions); `--ha-m` in metres.
+#[test]
+fn start_formats_the_half_open_window_and_ha_in_metres() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let manifest = |d: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(Path::new(d).join("manifest.json")).unwrap()).unwrap()
+    };
+    for (i, (start, ts)) in [
+        ("2024-01-01T07:00-04:00", 1_704_106_800_i64),
+        ("2024-01-01T07:00Z", 1_704_092_400),
+        ("2024-01-01 07:00:00", 1_704_110_400),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let d = dir(&format!("t{i}"));
+        ok(&["simulate", "--out", &d, "--agents", "2", "--days", "0.5", "--start", start, "-q"]);
+        assert_eq!(manifest(&d)["start"], ts, "{start}");
+    }
+    let d = dir("week");
+    ok(&["simulate", "--out", &d, "--agents", "3", "--outputs", "sparse,dense,diaries", "-q", "--ha-m", "11.5"]);
+    for table in ["sparse", "dense", "diaries"] {
+        let mut dates: Vec<String> = std::fs::read_dir(Path::new(&d).join(table))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        dates.sort();
+        let want: Vec<String> = (1..=7).map(|k| format!("date=2024-01-0{k}")).collect();
+        assert_eq!(dates, want, "{table}");
+    }
+    let m = manifest(&d);
+    assert!((m["sampling"]["ha"].as_f64().unwrap() - 11.5 / 15.0).abs() < 1e-12, "{}", m["sampling"]);
+    // The manifest records the gravity actually used.
+    assert_eq!(m["gravity"]["mode"], "hub_proxy");
+    assert_eq!(m["gravity"]["source"], "computed");
+    assert!(m["gravity"]["hubs"].as_u64().unwrap() >= 1);
+    assert_eq!(m["counts"]["dense_pings"], 3 * 7 * 1440, "one dense ping per minute in [start, end)");
 }

@@ -12,29 +12,11 @@ use crate::mobility::epr::{destination_diary, EprState, Explorer, StepClock};
 use crate::mobility::movement::{building_anchor, MovementError, Trajectory, TrajectoryBuilder};
 use crate::mobility::params::{MobilityParams, ParamError};
 use crate::mobility::rng::{agent_rng, Stream};
+pub use crate::records::OutputSelection;
 use crate::records::{AgentOutput, AgentRecord, DiaryEntry, OutputSink};
 use crate::routing::Router;
 use crate::sampling::{sample_sparse, SamplingConfig};
 use rayon::prelude::*;
-
-/// Which records to produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutputSelection {
-    /// Sparse (sampled, noisy) pings.
-    pub sparse: bool,
-    /// Dense ground-truth pings (one per tick: large).
-    pub dense: bool,
-    /// Ground-truth stay/trip diaries.
-    pub diary: bool,
-    /// EPR destination diaries.
-    pub destinations: bool,
-}
-
-impl Default for OutputSelection {
-    fn default() -> Self {
-        OutputSelection { sparse: true, dense: false, diary: true, destinations: false }
-    }
-}
 
 /// Home and workplace given for one agent (either may be left to the random draw).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,7 +48,8 @@ pub struct PopulationConfig {
     pub mobility: MobilityParams,
     /// Sparse sampling parameters.
     pub sampling: SamplingConfig,
-    /// Records to produce.
+    /// Records to produce (the homes table needs nothing beyond the agent record, which
+    /// every output carries).
     pub outputs: OutputSelection,
     /// Agents simulated per chunk (memory is about two chunks of outputs).
     pub chunk_size: usize,
@@ -121,6 +104,12 @@ pub enum SimError {
         agent: String,
         /// What failed.
         source: MovementError,
+    },
+    /// The run was cancelled (its cancel flag was set) after `agents` agents.
+    #[error("the run was cancelled after {agents} agents")]
+    Cancelled {
+        /// Agents written before the run stopped.
+        agents: u64,
     },
     /// The sink failed to write.
     #[error("writing agent {agent}: {source}")]
@@ -273,6 +262,7 @@ impl<'a> Population<'a> {
                 &w.destinations,
                 start_point,
                 c.start,
+                c.end,
                 &mut rng,
                 &mut w.trajectory,
             )
@@ -303,6 +293,18 @@ impl<'a> Population<'a> {
         &self,
         sink: &mut S,
         progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<RunStats, SimError> {
+        self.run_cancellable(sink, progress, &std::sync::atomic::AtomicBool::new(false))
+    }
+
+    /// [`Population::run`], stopping with [`SimError::Cancelled`] once `cancel` is set
+    /// (checked before each chunk of agents, so within a chunk's time: tens of
+    /// milliseconds with the default chunk size).
+    pub fn run_cancellable<S: OutputSink + Send>(
+        &self,
+        sink: &mut S,
+        progress: &(dyn Fn(u64) + Sync),
+        cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<RunStats, SimError> {
         let first = self.config.first_agent;
         let n = first
@@ -336,6 +338,11 @@ impl<'a> Population<'a> {
             let pool = WorkerPool { population: self, idle: std::sync::Mutex::new(Vec::new()) };
             let mut lo = first;
             while lo < n {
+                if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                    // The consumer sees the error after the chunks already sent.
+                    let _ = tx.send(Err(SimError::Cancelled { agents: lo - first }));
+                    break;
+                }
                 let hi = (lo + chunk).min(n);
                 let outs: Result<Vec<AgentOutput>, SimError> = (lo..hi)
                     .into_par_iter()

@@ -40,6 +40,7 @@ fn simulate(p: &MobilityParams, agents: u64, days: i64) -> Run {
             &dest,
             building_anchor(&city, h),
             START,
+            START + days * 86_400,
             &mut agent_rng(3, a, Stream::Movement),
             &mut tr,
         )
@@ -49,34 +50,106 @@ fn simulate(p: &MobilityParams, agents: u64, days: i64) -> Run {
     Run { city, trajectories }
 }
 
-/// Each destination entry lasts floor(duration / dt) ticks of 60 dt seconds, after one
-/// starting ping; the diary merges ticks and its durations add up.
+/// Each destination entry lasts floor(duration / dt) ticks of 60 dt seconds; the window
+/// is half-open: one ping per tick from the start (the start ping included), none at or
+/// after the end, and every ping inside exactly one diary entry with the same location.
 #[test]
-fn tick_counts_timestamps_and_diary() {
+fn tick_counts_timestamps_and_the_half_open_window() {
     for dt in [1.0, 0.5, 2.0] {
         let p = MobilityParams { dt, ..Default::default() };
-        let run = simulate(&p, 4, 3);
+        let days = 3;
+        let end = START + days * 86_400;
+        let run = simulate(&p, 4, days);
+        let tick = (60.0 * dt) as i64;
         for (dest, tr) in &run.trajectories {
             let ticks: i64 = dest.iter().map(|e| (e.duration / dt).floor() as i64).sum();
-            assert_eq!(tr.pings.len() as i64, ticks + 1);
+            // The start ping plus one per tick, less those at or after the end.
+            let in_window = (end - START) / tick;
+            assert_eq!(tr.pings.len() as i64, (ticks + 1).min(in_window), "dt {dt}");
             assert_eq!(tr.pings[0].timestamp, START);
-            let tick = (60.0 * dt) as i64;
+            assert!(tr.pings.iter().all(|q| q.timestamp < end));
             assert!(tr.pings.windows(2).all(|w| w[1].timestamp - w[0].timestamp == tick));
             let total: f64 = tr.diary.iter().map(|e| e.duration).sum();
-            assert_eq!(total, ticks as f64 * dt);
+            assert_eq!(total, tr.pings.len() as f64 * dt);
             assert!(tr.diary.windows(2).all(|w| w[0].location != w[1].location));
-            assert_eq!(tr.diary[0].timestamp, START + tick);
-            // Re-expand the diary: each tick's location matches the ping's.
-            let mut k = 1;
+            assert_eq!(tr.diary[0].timestamp, START);
+            let last = tr.diary.last().unwrap();
+            assert!(last.timestamp + (last.duration * 60.0) as i64 <= end, "dt {dt}: the diary runs past the end");
+            // Re-expand the diary: every ping, the start ping included, in exactly one
+            // entry with its location.
+            let mut k = 0;
             for e in &tr.diary {
                 let n = (e.duration / dt).round() as usize;
+                assert_eq!(tr.pings[k].timestamp, e.timestamp);
                 for ping in &tr.pings[k..k + n] {
                     assert_eq!(ping.location, e.location);
                 }
                 k += n;
             }
+            assert_eq!(k, tr.pings.len());
         }
     }
+}
+
+/// Path coordinates as the reference computes them every tick (shapely's `project` and
+/// `interpolate`, the direction of travel 0.001 blocks back).
+#[test]
+fn path_coordinates_follow_shapely() {
+    use gardencity::mobility::movement::Polyline;
+    use gardencity::Point;
+    // East 2, north 2, east 2.
+    let line = Polyline::new(&[Point::new(0.0, 0.0), Point::new(2.0, 0.0), Point::new(2.0, 2.0), Point::new(4.0, 2.0)]);
+    assert_eq!(line.length(), 6.0);
+    // Nearest points, measured along the line.
+    assert_eq!(line.project(Point::new(1.0, -0.4)), 1.0);
+    assert_eq!(line.project(Point::new(2.3, 1.0)), 3.0);
+    // The outer wedge of a corner is equidistant from both segments: the first wins,
+    // so the point projects onto the corner itself.
+    assert_eq!(line.project(Point::new(2.4, -0.3)), 2.0);
+    // Inside a corner, the nearer segment wins (here the second, after the turn).
+    assert_eq!(line.project(Point::new(1.9, 0.5)), 2.5);
+    // Beyond the ends, the ends.
+    assert_eq!(line.project(Point::new(-1.0, 0.0)), 0.0);
+    assert_eq!(line.project(Point::new(9.0, 2.0)), 6.0);
+    // Offsets: positive to the left of travel, measured with the incoming direction at a
+    // vertex (east at the first corner: a point north-east of it has offset +y).
+    assert!((line.offset(Point::new(1.0, 0.3), 1.0) - 0.3).abs() < 1e-12);
+    assert!((line.offset(Point::new(2.3, 1.0), 3.0) + 0.3).abs() < 1e-12);
+    assert!((line.offset(Point::new(2.4, -0.3), 2.0) + 0.3).abs() < 1e-12);
+    // Cartesian points inverse to (project, offset) away from corners.
+    let q = line.cartesian(4.5, 0.2);
+    assert!((q.x - 2.5).abs() < 1e-12 && (q.y - 2.2).abs() < 1e-12, "{q:?}");
+    assert!((line.project(q) - 4.5).abs() < 1e-12 && (line.offset(q, 4.5) - 0.2).abs() < 1e-12);
+    // interpolate: negative distances count from the end, and clamp to the line.
+    assert_eq!(line.point_at(-1.0), Point::new(3.0, 2.0));
+    assert_eq!(line.point_at(7.0), Point::new(4.0, 2.0));
+    assert_eq!(line.point_at(2.0), Point::new(2.0, 0.0));
+}
+
+/// A trip from inside a building starts at the agent's point, then the building's door
+/// point; a trip redirected on the way (the agent on a street) starts at the centre of
+/// the street cell under the agent, which is not a vertex itself.
+#[test]
+fn trip_polylines_leaving_a_building_and_redirected() {
+    let city = random_city(&RandomCityParams { width: 40, height: 40, seed: 5, ..Default::default() }).unwrap();
+    let router = Router::new(&city);
+    let mut tb = TrajectoryBuilder::new(&city, &router);
+    let homes = city.buildings_of_type(BuildingType::Home);
+    let (a, b) = (homes[0], homes[homes.len() - 1]);
+    let inside = building_anchor(&city, a);
+    let line = tb.plan_trip(&city, &router, inside, b).unwrap().clone();
+    assert_eq!(line.vertices()[0], inside);
+    assert_eq!(line.vertices()[1], city.building(a).door_point);
+    assert_eq!(*line.vertices().last().unwrap(), city.building(b).door_point);
+    assert_eq!(tb.current_path()[0], city.door_street(a));
+    // On a street cell, off its centre.
+    let cell = city.streets()[city.door_street(a) as usize];
+    let on_street = gardencity::Point::new(cell.x as f64 + 0.3, cell.y as f64 + 0.6);
+    let line = tb.plan_trip(&city, &router, on_street, b).unwrap().clone();
+    assert_eq!(line.vertices()[0], cell.center());
+    assert!(!line.vertices().contains(&on_street));
+    assert_eq!(tb.current_path()[0], city.door_street(a));
+    assert_eq!(*line.vertices().last().unwrap(), city.building(b).door_point);
 }
 
 /// A ping with a location lies inside that building; a travelling ping lies on a

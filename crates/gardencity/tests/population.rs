@@ -28,7 +28,7 @@ fn city() -> City {
 
 fn config(n: u64) -> PopulationConfig {
     let mut c = PopulationConfig::new(99, n, START, START + 2 * 86_400, chrono_tz::America::New_York);
-    c.outputs = OutputSelection { sparse: true, dense: true, diary: true, destinations: true };
+    c.outputs = OutputSelection::all();
     c.sampling.beta_start = Some(ParamSpec::Value(300.0));
     c.sampling.beta_durations = Some(ParamSpec::Value(55.0));
     c.sampling.beta_ping = Some(ParamSpec::Value(7.0));

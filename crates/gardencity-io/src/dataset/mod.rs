@@ -32,13 +32,17 @@ mod days;
 mod error;
 mod layout;
 mod read;
+mod table;
 mod writer;
 
 pub use error::DatasetError;
 pub use read::{
     read_diary, read_homes, read_manifest, read_pings, DiaryRow, HomeRow, Manifest, OutputManifest, PingRow, RowFilter,
 };
+pub use table::BatchSink;
 pub use writer::{DatasetSummary, DatasetWriter};
+/// The output list is the library's own, shared by the runner, the writer and the CLI.
+pub use gardencity::records::{OutputKind, OutputSelection};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -92,53 +96,6 @@ impl Coordinates {
     }
 }
 
-/// One of the tables a simulation can write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OutputKind {
-    /// Sparse (sampled, noisy) pings.
-    Sparse,
-    /// Dense (ground-truth, one per tick) pings, with the building.
-    Dense,
-    /// Ground-truth diary of stays and trips.
-    Diary,
-    /// The EPR destination diary.
-    Destinations,
-    /// One row per agent: home and workplace, partitioned by the run's start date.
-    Homes,
-}
-
-impl OutputKind {
-    /// Every output, in directory order.
-    pub const ALL: [OutputKind; 5] =
-        [OutputKind::Sparse, OutputKind::Dense, OutputKind::Diary, OutputKind::Destinations, OutputKind::Homes];
-
-    /// The subdirectory of the output directory (`sparse`, `dense`, `diaries`, `destinations`, `homes`).
-    pub fn dir_name(self) -> &'static str {
-        match self {
-            OutputKind::Sparse => "sparse",
-            OutputKind::Dense => "dense",
-            OutputKind::Diary => "diaries",
-            OutputKind::Destinations => "destinations",
-            OutputKind::Homes => "homes",
-        }
-    }
-
-    /// The output whose directory is `name`.
-    pub fn from_dir_name(name: &str) -> Option<OutputKind> {
-        OutputKind::ALL.into_iter().find(|k| k.dir_name() == name)
-    }
-
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for OutputKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.dir_name())
-    }
-}
-
 impl fmt::Display for DatasetFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -183,79 +140,25 @@ impl FromStr for Coordinates {
     }
 }
 
-/// Which outputs a [`DatasetWriter`] writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OutputSelection {
-    /// Sparse pings.
-    pub sparse: bool,
-    /// Dense pings.
-    pub dense: bool,
-    /// Ground-truth diary.
-    pub diary: bool,
-    /// Destination diary.
-    pub destinations: bool,
-    /// Homes table.
-    pub homes: bool,
-}
-
-impl Default for OutputSelection {
-    /// Everything except the (large) dense pings.
-    fn default() -> Self {
-        OutputSelection { sparse: true, dense: false, diary: true, destinations: true, homes: true }
-    }
-}
-
-impl OutputSelection {
-    /// All five outputs.
-    pub fn all() -> Self {
-        OutputSelection { sparse: true, dense: true, diary: true, destinations: true, homes: true }
-    }
-    /// True when `kind` is selected.
-    pub fn contains(&self, kind: OutputKind) -> bool {
-        match kind {
-            OutputKind::Sparse => self.sparse,
-            OutputKind::Dense => self.dense,
-            OutputKind::Diary => self.diary,
-            OutputKind::Destinations => self.destinations,
-            OutputKind::Homes => self.homes,
-        }
-    }
-    /// The selected outputs, in [`OutputKind::ALL`] order.
-    pub fn kinds(&self) -> Vec<OutputKind> {
-        OutputKind::ALL.into_iter().filter(|k| self.contains(*k)).collect()
-    }
-}
-
-impl FromStr for OutputSelection {
-    type Err = ParseNameError;
-    /// Parses a comma-separated list of outputs (`sparse,dense,diaries,destinations,homes`;
-    /// `diary` is accepted for `diaries`, `all` for everything).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut sel = OutputSelection { sparse: false, dense: false, diary: false, destinations: false, homes: false };
-        for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let name = name.to_ascii_lowercase();
-            match name.as_str() {
-                "all" => sel = OutputSelection::all(),
-                "diary" => sel.diary = true,
-                _ => match OutputKind::from_dir_name(&name) {
-                    Some(OutputKind::Sparse) => sel.sparse = true,
-                    Some(OutputKind::Dense) => sel.dense = true,
-                    Some(OutputKind::Diary) => sel.diary = true,
-                    Some(OutputKind::Destinations) => sel.destinations = true,
-                    Some(OutputKind::Homes) => sel.homes = true,
-                    None => {
-                        return Err(ParseNameError {
-                            what: "output",
-                            given: name,
-                            expected: "sparse, dense, diaries, destinations, homes, all",
-                        })
-                    }
-                },
+/// Serializes a name type as its name and parses it back with `FromStr` (config files,
+/// manifests, run specifications).
+macro_rules! serde_by_name {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
             }
         }
-        Ok(sel)
-    }
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let name = String::deserialize(d)?;
+                name.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
+serde_by_name!(DatasetFormat);
+serde_by_name!(Coordinates);
 
 /// Settings of a [`DatasetWriter`].
 #[derive(Debug, Clone, PartialEq)]

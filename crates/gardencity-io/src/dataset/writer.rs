@@ -646,7 +646,7 @@ fn write_batch(file: &mut OpenFile, batch: &RecordBatch, days: &mut DayCache) ->
 
 /// `x`, `y`, `ha` of a ping in the requested coordinates.
 #[inline]
-fn convert(g: &Georeference, coords: Coordinates, p: &Ping) -> (f64, f64, f64) {
+pub(crate) fn convert(g: &Georeference, coords: Coordinates, p: &Ping) -> (f64, f64, f64) {
     match coords {
         Coordinates::Blocks => (p.x, p.y, p.ha),
         Coordinates::WebMercator => {

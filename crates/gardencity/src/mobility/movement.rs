@@ -2,13 +2,19 @@
 //!
 //! Inside its destination an agent stays put with the type's still probability, else
 //! takes a Gaussian step redrawn until it lands inside the building. Otherwise it
-//! travels along a polyline from its position (through the door point of the building it
-//! leaves) along street-cell centres of a shortest street path to the destination's door
-//! cell, ending at the door point. Position is kept in path coordinates (arc length `s`,
-//! lateral offset `o`); each tick `s += N(v dt, sd)`, `o = 0.7 o + N(0, sd)` with
-//! `sd = 0.5 dt / 1.96 * sqrt(dt)`; past the end the point is the door point. A step that
-//! leaves the path's blocks (its street cells and the building left) and the destination
-//! is drawn again from the rejected `(s, o)`, as the reference does.
+//! travels along a polyline planned once per destination: from its position, through
+//! the door point of the building it leaves, along street-cell centres of a shortest
+//! street path to the destination's door cell, ending at the door point (a trip
+//! redirected on the way starts at the centre of the street cell under the agent).
+//! Every travel tick starts from the current point, projected onto the polyline
+//! (arc length `s`, signed offset `o`, as shapely's `project` does); then
+//! `s += N(v dt, sd)`, `o = 0.7 o + N(0, sd)` with `sd = 0.5 dt / 1.96 * sqrt(dt)`; past
+//! the end the point is the door point. A step that leaves the path's blocks and the
+//! destination is drawn again from the rejected `(s, o)`, as the reference does.
+//!
+//! The time window is half-open: one dense ping per tick from the start (the start
+//! ping included), none at or after the end, and every ping inside exactly one diary
+//! entry with the same location.
 
 use super::epr::push_merged;
 use super::params::MobilityParams;
@@ -24,9 +30,10 @@ use rand_distr::StandardNormal;
 pub struct TrajectoryBuilder {
     scratch: RouteScratch,
     path: Vec<StreetIdx>,
-    /// Polyline vertices and cumulative lengths of the current trip.
+    /// The current trip's polyline.
+    line: Polyline,
+    /// Its vertices while being planned.
     vertices: Vec<Point>,
-    cum: Vec<f64>,
     /// Generation stamps marking the current trip's street cells, per grid block.
     stamps: Vec<u32>,
     generation: u32,
@@ -43,20 +50,155 @@ const ROUTE_CACHE: usize = 64;
 /// The dense pings and ground-truth diary of one agent.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trajectory {
-    /// One ping at the start, then one per tick.
+    /// One ping per tick from the start (the start ping included), before the end.
     pub pings: Vec<Ping>,
     /// Stays and trips merged from the ticks.
     pub diary: Vec<DiaryEntry>,
 }
 
-/// The trip in progress.
+/// The trip in progress (its polyline and path cells are in the builder's buffers).
 #[derive(Debug, Clone, Copy)]
 struct Trip {
     dest: BuildingIdx,
     origin: Option<BuildingIdx>,
-    s: f64,
-    o: f64,
-    seg: usize,
+}
+
+/// The step back along the polyline that gives the direction of travel at a point
+/// (the reference's 0.001 blocks).
+const DIRECTION_BACKOFF: f64 = 0.001;
+
+/// A trip's polyline with its cumulative lengths, and the path coordinates of the
+/// reference (shapely's `project` and `interpolate`, the direction of travel taken
+/// [`DIRECTION_BACKOFF`] before a point).
+///
+/// ```
+/// use gardencity::mobility::movement::Polyline;
+/// use gardencity::Point;
+/// // An L: east 2 blocks, then north 2.
+/// let line = Polyline::new(&[Point::new(0.0, 0.0), Point::new(2.0, 0.0), Point::new(2.0, 2.0)]);
+/// assert_eq!(line.length(), 4.0);
+/// // A point in the corner's outer wedge projects onto the corner (the first segment wins ties).
+/// assert_eq!(line.project(Point::new(2.5, -0.5)), 2.0);
+/// // Offsets are positive to the left of the direction of travel.
+/// assert!(line.offset(Point::new(1.0, 0.3), 1.0) > 0.0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Polyline {
+    vertices: Vec<Point>,
+    cum: Vec<f64>,
+}
+
+impl Polyline {
+    /// The polyline through `vertices` (consecutive repeats dropped); at least one vertex.
+    pub fn new(vertices: &[Point]) -> Polyline {
+        let mut line = Polyline::default();
+        line.set(vertices.iter().copied());
+        line
+    }
+
+    /// Replaces the vertices, keeping the buffers.
+    pub fn set(&mut self, vertices: impl IntoIterator<Item = Point>) {
+        self.vertices.clear();
+        self.vertices.extend(vertices);
+        self.vertices.dedup();
+        if self.vertices.is_empty() {
+            self.vertices.push(Point::new(0.0, 0.0));
+        }
+        self.cum.clear();
+        self.cum.push(0.0);
+        for i in 1..self.vertices.len() {
+            let d = self.vertices[i].dist(self.vertices[i - 1]);
+            self.cum.push(self.cum[i - 1] + d);
+        }
+    }
+
+    /// The vertices.
+    pub fn vertices(&self) -> &[Point] {
+        &self.vertices
+    }
+
+    /// Total length.
+    pub fn length(&self) -> f64 {
+        *self.cum.last().unwrap_or(&0.0)
+    }
+
+    /// The point at arc length `d` along the polyline, as shapely's `interpolate`: a
+    /// negative `d` counts from the end, and `d` is clamped to the line.
+    #[inline]
+    pub fn point_at(&self, d: f64) -> Point {
+        let n = self.vertices.len();
+        let len = self.cum[n - 1];
+        let d = if d < 0.0 { len + d } else { d };
+        if d <= 0.0 || n < 2 {
+            return self.vertices[0];
+        }
+        if d >= len {
+            return self.vertices[n - 1];
+        }
+        // The first segment whose end lies beyond `d` (a vertex belongs to the segment after it).
+        let k = self.cum.partition_point(|&c| c <= d).clamp(1, n - 1) - 1;
+        let (a, b) = (self.vertices[k], self.vertices[k + 1]);
+        let f = (d - self.cum[k]) / (self.cum[k + 1] - self.cum[k]);
+        Point::new(a.x + f * (b.x - a.x), a.y + f * (b.y - a.y))
+    }
+
+    /// The point at arc length `s` and the unit direction of travel there: from the
+    /// point `DIRECTION_BACKOFF` before it (the incoming segment at a vertex).
+    #[inline]
+    pub fn frame(&self, s: f64) -> (Point, f64, f64) {
+        let p = self.point_at(s);
+        let q = self.point_at(s - DIRECTION_BACKOFF);
+        let (dx, dy) = (p.x - q.x, p.y - q.y);
+        let l = dx.hypot(dy);
+        if l > 0.0 {
+            (p, dx / l, dy / l)
+        } else {
+            // A polyline of one point, or shorter than the back-off: its first segment.
+            let (a, b) = (self.vertices[0], *self.vertices.get(1).unwrap_or(&self.vertices[0]));
+            let l = (b.x - a.x).hypot(b.y - a.y);
+            if l > 0.0 {
+                (p, (b.x - a.x) / l, (b.y - a.y) / l)
+            } else {
+                (p, 1.0, 0.0)
+            }
+        }
+    }
+
+    /// The planar point of path coordinates `(s, o)`; `o` is to the left of the direction of travel.
+    #[inline]
+    pub fn cartesian(&self, s: f64, o: f64) -> Point {
+        let (p, ux, uy) = self.frame(s);
+        Point::new(p.x - o * uy, p.y + o * ux)
+    }
+
+    /// Arc length of the point of the polyline nearest to `q`; on ties the first along
+    /// the line (shapely's `project`).
+    #[inline]
+    pub fn project(&self, q: Point) -> f64 {
+        let mut best = f64::INFINITY;
+        let mut at = 0.0;
+        for k in 0..self.vertices.len().saturating_sub(1) {
+            let (a, b) = (self.vertices[k], self.vertices[k + 1]);
+            let (vx, vy) = (b.x - a.x, b.y - a.y);
+            let l2 = vx * vx + vy * vy;
+            let r = if l2 > 0.0 { (((q.x - a.x) * vx + (q.y - a.y) * vy) / l2).clamp(0.0, 1.0) } else { 0.0 };
+            let (px, py) = (a.x + r * vx, a.y + r * vy);
+            let d = (q.x - px).hypot(q.y - py);
+            if d < best {
+                best = d;
+                at = self.cum[k] + r * (self.cum[k + 1] - self.cum[k]);
+            }
+        }
+        at
+    }
+
+    /// Signed offset of `q` from the polyline at arc length `s`, positive to the left.
+    #[inline]
+    pub fn offset(&self, q: Point, s: f64) -> f64 {
+        let (p, ux, uy) = self.frame(s);
+        (q.x - p.x) * -uy + (q.y - p.y) * ux
+    }
+
 }
 
 /// Why a trajectory could not be simulated.
@@ -101,8 +243,8 @@ impl TrajectoryBuilder {
         TrajectoryBuilder {
             scratch: RouteScratch::new(router),
             path: Vec::new(),
+            line: Polyline::default(),
             vertices: Vec::new(),
-            cum: Vec::new(),
             stamps: vec![0; city.cell_count()],
             generation: 0,
             routes: Vec::with_capacity(ROUTE_CACHE),
@@ -111,7 +253,8 @@ impl TrajectoryBuilder {
     }
 
     /// Simulates ticks of `p.dt` minutes through the destination diary, from `start`
-    /// at Unix time `t0`, writing pings and the diary into `out` (cleared first).
+    /// at Unix time `t0` until (excluding) `t_end`, writing pings and the diary into
+    /// `out` (cleared first).
     #[allow(clippy::too_many_arguments)]
     pub fn simulate(
         &mut self,
@@ -121,6 +264,7 @@ impl TrajectoryBuilder {
         destinations: &[DiaryEntry],
         start: Point,
         t0: i64,
+        t_end: i64,
         rng: &mut SimRng,
         out: &mut Trajectory,
     ) -> Result<(), MovementError> {
@@ -135,12 +279,17 @@ impl TrajectoryBuilder {
         let sd_travel = 0.5 * dt / 1.96 * sqrt_dt;
         let mut pos = start;
         let mut t = t0;
-        out.pings.push(Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: city.building_at_point(pos) });
+        if t >= t_end {
+            return Ok(());
+        }
+        let here = city.building_at_point(pos);
+        out.pings.push(Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: here });
+        push_merged(&mut out.diary, t, dt, here);
         let mut trip: Option<Trip> = None;
         // The building `pos` is known to lie in (every in-building step stays inside it),
         // which spares the containment test on most ticks.
         let mut inside: Option<BuildingIdx> = None;
-        for entry in destinations {
+        'entries: for entry in destinations {
             let Some(dest) = entry.location else { continue };
             let n_ticks = (entry.duration / dt).floor() as i64;
             let b = city.building(dest);
@@ -148,6 +297,9 @@ impl TrajectoryBuilder {
             let sd_stay = p.speeds.get(b.kind) * sqrt_dt;
             for _ in 0..n_ticks {
                 t += tick;
+                if t >= t_end {
+                    break 'entries;
+                }
                 let location;
                 if inside == Some(dest) || city.building_contains(dest, pos) {
                     inside = Some(dest);
@@ -167,21 +319,24 @@ impl TrajectoryBuilder {
                 } else {
                     location = None;
                     inside = None;
-                    let mut tr = match trip {
+                    let tr = match trip {
                         Some(tr) if tr.dest == dest => tr,
                         _ => self.start_trip(city, router, pos, dest)?,
                     };
-                    let len = *self.cum.last().unwrap_or(&0.0);
+                    let len = self.line.length();
+                    // Path coordinates of the current point, recomputed every tick.
+                    let mut s = self.line.project(pos);
+                    let mut o = self.line.offset(pos, s);
                     loop {
                         let z1: f64 = rng.sample(StandardNormal);
                         let z2: f64 = rng.sample(StandardNormal);
-                        tr.s += drift + sd_travel * z1;
-                        tr.o = 0.7 * tr.o + sd_travel * z2;
-                        if tr.s > len {
+                        s += drift + sd_travel * z1;
+                        o = 0.7 * o + sd_travel * z2;
+                        if s > len {
                             pos = b.door_point;
                             break;
                         }
-                        let cand = self.cartesian(&mut tr);
+                        let cand = self.line.cartesian(s, o);
                         if self.allowed(city, cand, &tr) {
                             pos = cand;
                             break;
@@ -205,13 +360,15 @@ impl TrajectoryBuilder {
         dest: BuildingIdx,
     ) -> Result<Trip, MovementError> {
         self.vertices.clear();
-        self.vertices.push(pos);
         let origin = city.building_at_point(pos).filter(|&o| o != dest);
         let from = match origin {
             Some(o) => {
+                self.vertices.push(pos);
                 self.vertices.push(city.building(o).door_point);
                 city.door_street(o)
             }
+            // Redirected on the way: from the centre of the street cell under the agent
+            // (the current point is not a vertex).
             None => street_under(city, pos).ok_or(MovementError::Lost { x: pos.x, y: pos.y })?,
         };
         let to = city.door_street(dest);
@@ -229,14 +386,8 @@ impl TrajectoryBuilder {
             self.vertices.push(c.center());
         }
         self.vertices.push(city.building(dest).door_point);
-        self.vertices.dedup();
-        self.cum.clear();
-        self.cum.push(0.0);
-        for i in 1..self.vertices.len() {
-            let d = self.vertices[i].dist(self.vertices[i - 1]);
-            self.cum.push(self.cum[i - 1] + d);
-        }
-        Ok(Trip { dest, origin, s: 0.0, o: 0.0, seg: 0 })
+        self.line.set(self.vertices.drain(..));
+        Ok(Trip { dest, origin })
     }
 
     /// Fills `self.path` with the shortest street path `from -> to`, from this agent's
@@ -254,26 +405,6 @@ impl TrajectoryBuilder {
             self.route_cells.extend_from_slice(&self.path);
         }
         Ok(())
-    }
-
-    /// The planar point of path coordinates `(s, o)`; `o` is to the left of the direction of travel.
-    #[inline]
-    fn cartesian(&self, tr: &mut Trip) -> Point {
-        let n = self.vertices.len();
-        if n < 2 {
-            return self.vertices[0];
-        }
-        while tr.seg + 2 < n && tr.s >= self.cum[tr.seg + 1] {
-            tr.seg += 1;
-        }
-        while tr.seg > 0 && tr.s < self.cum[tr.seg] {
-            tr.seg -= 1;
-        }
-        let (a, b) = (self.vertices[tr.seg], self.vertices[tr.seg + 1]);
-        let l = self.cum[tr.seg + 1] - self.cum[tr.seg];
-        let (ux, uy) = ((b.x - a.x) / l, (b.y - a.y) / l);
-        let along = tr.s - self.cum[tr.seg];
-        Point::new(a.x + along * ux - tr.o * uy, a.y + along * uy + tr.o * ux)
     }
 
     /// True when the point lies on a street cell of the trip, in the building it leaves,
@@ -298,6 +429,19 @@ impl TrajectoryBuilder {
     /// The street cells of the current trip's path (for tests and diagnostics).
     pub fn current_path(&self) -> &[StreetIdx] {
         &self.path
+    }
+
+    /// Plans the trip an agent at `pos` would take to `dest` and returns its polyline
+    /// (for tests and diagnostics; [`TrajectoryBuilder::current_path`] gives its cells).
+    pub fn plan_trip(
+        &mut self,
+        city: &City,
+        router: &Router,
+        pos: Point,
+        dest: BuildingIdx,
+    ) -> Result<&Polyline, MovementError> {
+        self.start_trip(city, router, pos, dest)?;
+        Ok(&self.line)
     }
 }
 

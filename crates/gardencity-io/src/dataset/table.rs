@@ -1,0 +1,174 @@
+//! [`BatchSink`]: simulated agents as Arrow record batches in memory, with the same
+//! schemas, columns and coordinates as the dataset files (no `date` partitions).
+
+use super::columns::{schema, RowBuffer};
+use super::writer::convert;
+use super::{Coordinates, DatasetError, OutputKind, OutputSelection};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use gardencity::records::{AgentOutput, OutputSink};
+use gardencity::City;
+use std::sync::Arc;
+
+/// Turns agents into record batches of at most `batch_rows` rows per output, in agent
+/// order, and hands each full batch to a callback (to collect, or to stream to Python).
+///
+/// ```
+/// use gardencity::records::{AgentOutput, AgentRecord, OutputSink, Ping};
+/// use gardencity_io::dataset::{BatchSink, Coordinates, OutputKind, OutputSelection};
+/// # let city = std::sync::Arc::new(gardencity::city::random::random_city(&Default::default()).unwrap());
+/// let mut batches = Vec::new();
+/// let mut sink = BatchSink::new(city, OutputSelection::default(), Coordinates::Blocks, chrono_tz::UTC, 1024,
+///     |kind, batch| { batches.push((kind, batch)); Ok(()) });
+/// let agent = AgentRecord { index: 0, id: "a".into(), home: 0, workplace: 0 };
+/// let ping = Ping { timestamp: 0, x: 1.0, y: 2.0, ha: 0.5, location: None };
+/// sink.write_agent(&AgentOutput { agent: Some(agent), sparse: vec![ping], ..Default::default() }).unwrap();
+/// sink.finish().unwrap();
+/// drop(sink);
+/// assert_eq!(batches.iter().filter(|(k, _)| *k == OutputKind::Sparse).map(|(_, b)| b.num_rows()).sum::<usize>(), 1);
+/// ```
+pub struct BatchSink<F> {
+    city: Arc<City>,
+    outputs: OutputSelection,
+    coordinates: Coordinates,
+    schemas: [SchemaRef; 5],
+    buffers: [RowBuffer; 5],
+    batch_rows: usize,
+    emit: F,
+    rows: [u64; 5],
+}
+
+impl<F> std::fmt::Debug for BatchSink<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchSink").field("outputs", &self.outputs).field("rows", &self.rows).finish_non_exhaustive()
+    }
+}
+
+impl<F> BatchSink<F>
+where
+    F: FnMut(OutputKind, RecordBatch) -> Result<(), DatasetError>,
+{
+    /// A sink of the selected outputs, with coordinates converted as the dataset writer
+    /// does and datetimes in `time_zone`; `batch_rows` is at least 1.
+    pub fn new(
+        city: Arc<City>,
+        outputs: OutputSelection,
+        coordinates: Coordinates,
+        time_zone: chrono_tz::Tz,
+        batch_rows: usize,
+        emit: F,
+    ) -> Self {
+        BatchSink {
+            city,
+            outputs,
+            coordinates,
+            schemas: OutputKind::ALL.map(|k| schema(k, time_zone.name())),
+            buffers: Default::default(),
+            batch_rows: batch_rows.max(1),
+            emit,
+            rows: [0; 5],
+        }
+    }
+
+    /// The Arrow schema of one output.
+    pub fn schema(&self, kind: OutputKind) -> SchemaRef {
+        self.schemas[kind.index()].clone()
+    }
+
+    /// Rows accepted so far of one output.
+    pub fn rows(&self, kind: OutputKind) -> u64 {
+        self.rows[kind.index()]
+    }
+
+    /// Emits the rows still buffered (a last, shorter batch per output), and an empty
+    /// batch for a selected output that had no rows, so that every output's schema is seen.
+    pub fn finish(&mut self) -> Result<(), DatasetError> {
+        for kind in self.outputs.kinds() {
+            if self.rows[kind.index()] == 0 {
+                let empty = RecordBatch::new_empty(self.schemas[kind.index()].clone());
+                (self.emit)(kind, empty)?;
+            } else {
+                self.flush(kind)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, kind: OutputKind) -> Result<(), DatasetError> {
+        let buf = &mut self.buffers[kind.index()];
+        if buf.len() == 0 {
+            return Ok(());
+        }
+        let batch = buf
+            .take_batch(kind, &self.schemas[kind.index()], &self.city)
+            .map_err(|source| DatasetError::Arrow { output: kind, path: "<memory>".into(), source })?;
+        (self.emit)(kind, batch)
+    }
+
+    fn flush_if_full(&mut self, kind: OutputKind) -> Result<(), DatasetError> {
+        if self.buffers[kind.index()].len() >= self.batch_rows {
+            self.flush(kind)?;
+        }
+        Ok(())
+    }
+}
+
+impl<F> OutputSink for BatchSink<F>
+where
+    F: FnMut(OutputKind, RecordBatch) -> Result<(), DatasetError>,
+{
+    type Error = DatasetError;
+
+    fn write_agent(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
+        let Some(agent) = &out.agent else { return Ok(()) };
+        let n_buildings = self.city.buildings().len();
+        let bad = |output, row, building| DatasetError::BadBuilding {
+            agent: agent.id.clone(),
+            output,
+            row,
+            building,
+            count: n_buildings,
+        };
+        let user = agent.id.as_str();
+        let g = *self.city.georef();
+        for (kind, rows) in [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)] {
+            if !self.outputs.contains(kind) {
+                continue;
+            }
+            let dense = kind == OutputKind::Dense;
+            for (i, p) in rows.iter().enumerate() {
+                if let Some(b) = p.location.filter(|&b| dense && b as usize >= n_buildings) {
+                    return Err(bad(kind, i, b));
+                }
+                let xyh = convert(&g, self.coordinates, p);
+                self.buffers[kind.index()].push_ping(user, p.timestamp, xyh, dense.then_some(p.location));
+                self.flush_if_full(kind)?;
+            }
+            self.rows[kind.index()] += rows.len() as u64;
+        }
+        for (kind, rows) in [(OutputKind::Diary, &out.diary), (OutputKind::Destinations, &out.destinations)] {
+            if !self.outputs.contains(kind) {
+                continue;
+            }
+            for (i, e) in rows.iter().enumerate() {
+                if let Some(b) = e.location.filter(|&b| b as usize >= n_buildings) {
+                    return Err(bad(kind, i, b));
+                }
+                self.buffers[kind.index()].push_entry(user, e.timestamp, e.duration, e.location);
+                self.flush_if_full(kind)?;
+            }
+            self.rows[kind.index()] += rows.len() as u64;
+        }
+        if self.outputs.homes {
+            for b in [agent.home, agent.workplace] {
+                if b as usize >= n_buildings {
+                    return Err(bad(OutputKind::Homes, 0, b));
+                }
+            }
+            self.buffers[OutputKind::Homes.index()].push_home(user, agent.home, agent.workplace);
+            self.rows[OutputKind::Homes.index()] += 1;
+            self.flush_if_full(OutputKind::Homes)?;
+        }
+        Ok(())
+    }
+}

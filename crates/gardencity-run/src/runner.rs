@@ -1,0 +1,189 @@
+//! Running a [`RunSpec`]: [`PreparedRun`] resolves it (city, gravity, anchors, time
+//! window), then simulates into any sink, or writes the dataset with its manifest.
+
+use crate::city::{CityInput, PreparedCity};
+use crate::manifest::{Counts, RunManifest, Timings, GENERATOR};
+use crate::spec::{RunSpec, Window};
+use crate::RunError;
+use chrono::TimeZone;
+use gardencity::population::{Anchors, Population, PopulationConfig, RunStats};
+use gardencity::records::OutputSink;
+use gardencity::sampling::{ParamSpec, SamplingConfig};
+use gardencity_io::dataset::{DatasetOptions, DatasetSummary, DatasetWriter};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// How a caller follows and stops a run.
+pub struct Control<'a> {
+    /// Called with the number of agents done, after each chunk.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+    /// Set it to stop the run ([`RunError::Cancelled`]) within a chunk's time.
+    pub cancel: &'a AtomicBool,
+}
+
+impl std::fmt::Debug for Control<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control").field("cancel", &self.cancel).finish_non_exhaustive()
+    }
+}
+
+/// A run ready to go: the spec checked, its city and gravity loaded, anchors read.
+#[derive(Debug, Clone)]
+pub struct PreparedRun {
+    /// The specification (with `sampling.ha` set from `ha_m` when that was given).
+    pub spec: RunSpec,
+    /// Its time window and agents.
+    pub window: Window,
+    /// The city, router and gravity.
+    pub city: PreparedCity,
+    anchors: Vec<Anchors>,
+    setup_secs: f64,
+}
+
+/// What a finished run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The run's manifest (with the dataset entry when a dataset was written).
+    pub manifest: RunManifest,
+    /// The dataset written, if any.
+    pub dataset: Option<DatasetSummary>,
+}
+
+impl PreparedRun {
+    /// Checks `spec` and loads what it needs; `city` replaces `spec.city` (a city
+    /// already in memory, e.g. from Python).
+    pub fn new(spec: &RunSpec, city: Option<CityInput>) -> Result<PreparedRun, RunError> {
+        let t = Instant::now();
+        let window = spec.window()?;
+        let input = match city {
+            Some(c) => c,
+            None => CityInput::from_spec(spec.city.as_deref(), &spec.gravity)?,
+        };
+        let prepared = input.prepare(&spec.gravity)?;
+        let mut spec = spec.clone();
+        if let Some(m) = spec.ha_m {
+            spec.sampling.ha = ParamSpec::Value(m / prepared.city.georef().block_side);
+        }
+        let anchors = match &spec.anchors {
+            Some(p) => gardencity_io::anchors::read_anchors(p, &prepared.city)?,
+            None => Vec::new(),
+        };
+        if anchors.len() as u64 > spec.agents {
+            return Err(RunError::spec(
+                "anchors",
+                format!(
+                    "{} gives agent index {} but the run has {} agents",
+                    spec.anchors.as_ref().map_or_else(String::new, |p| p.display().to_string()),
+                    anchors.len() - 1,
+                    spec.agents
+                ),
+            ));
+        }
+        let run = PreparedRun { spec, window, city: prepared, anchors, setup_secs: 0.0 };
+        // Model parameters are checked now, not after an output directory was made.
+        run.population()?;
+        Ok(PreparedRun { setup_secs: t.elapsed().as_secs_f64(), ..run })
+    }
+
+    fn config(&self) -> PopulationConfig {
+        let w = &self.window;
+        let mut cfg = PopulationConfig::new(self.spec.seed, w.shard_agents, w.start, w.end, w.tz);
+        cfg.first_agent = w.first_agent;
+        cfg.mobility = self.spec.mobility.clone();
+        cfg.sampling = self.spec.sampling.clone();
+        cfg.outputs = self.spec.outputs;
+        cfg.anchors = self.anchors.clone();
+        cfg
+    }
+
+    fn population(&self) -> Result<Population<'_>, RunError> {
+        let c = &self.city;
+        Ok(Population::new(&c.city, &c.router, c.gravity.as_ref(), self.config())?)
+    }
+
+    fn pool(&self) -> Result<rayon::ThreadPool, RunError> {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(t) = self.spec.threads {
+            b = b.num_threads(t);
+        }
+        b.build().map_err(|e| RunError::spec("threads", format!("cannot start the worker threads: {e}")))
+    }
+
+    /// Simulates every agent of the run into `sink`, in agent order; returns the
+    /// manifest (without a dataset entry).
+    pub fn simulate<S: OutputSink + Send>(&self, sink: &mut S, control: &Control<'_>) -> Result<RunManifest, RunError> {
+        let pop = self.population()?;
+        let pool = self.pool()?;
+        let t = Instant::now();
+        let stats = pool.install(|| pop.run_cancellable(sink, control.progress, control.cancel))?;
+        Ok(self.manifest(stats, pool.current_num_threads(), t.elapsed().as_secs_f64()))
+    }
+
+    /// Simulates into a new dataset at `spec.out` and commits it (manifest, then
+    /// `_SUCCESS`). On any error, or when cancelled, nothing that looks complete is left.
+    pub fn write_dataset(&self, control: &Control<'_>) -> Result<RunReport, RunError> {
+        let out = self.spec.out.as_ref().ok_or_else(|| RunError::spec("out", "an output directory is required"))?;
+        let w = &self.window;
+        let start_date = w.tz.timestamp_opt(w.start, 0).single().map(|d| d.date_naive()).unwrap_or_default();
+        let opts = DatasetOptions {
+            format: self.spec.format,
+            outputs: self.spec.outputs,
+            coordinates: self.spec.coords,
+            time_zone: w.tz,
+            start_date,
+            overwrite: self.spec.overwrite,
+            ..DatasetOptions::default()
+        };
+        // Checked before the directory is touched.
+        let pop = self.population()?;
+        let pool = self.pool()?;
+        let mut writer = DatasetWriter::create(out, self.city.city.clone(), opts)?;
+        let t = Instant::now();
+        let stats = pool.install(|| pop.run_cancellable(&mut writer, control.progress, control.cancel))?;
+        let mut manifest = self.manifest(stats, pool.current_num_threads(), t.elapsed().as_secs_f64());
+        let summary = writer.finish(manifest.to_json()?)?;
+        manifest = RunManifest::read(out)?;
+        Ok(RunReport { manifest, dataset: Some(summary) })
+    }
+
+    /// The manifest of this run after it produced `stats`.
+    pub fn manifest(&self, stats: RunStats, threads: usize, secs: f64) -> RunManifest {
+        let w = &self.window;
+        let local = |ts: i64| w.tz.timestamp_opt(ts, 0).single().map(|d| d.to_rfc3339()).unwrap_or_default();
+        RunManifest {
+            generator: GENERATOR.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            city: self.city.city_record.clone(),
+            gravity: self.city.gravity_record.clone(),
+            seed: self.spec.seed,
+            agents: self.spec.agents,
+            shard: self.spec.shard,
+            first_agent: w.first_agent,
+            shard_agents: w.shard_agents,
+            start: w.start,
+            end: w.end,
+            start_local: local(w.start),
+            end_local: local(w.end),
+            time_zone: w.tz.name().into(),
+            outputs: self.spec.outputs,
+            format: self.spec.format,
+            coords: self.spec.coords,
+            threads,
+            mobility: self.spec.mobility.clone(),
+            sampling: self.spec.sampling.clone(),
+            counts: Counts::from(stats),
+            timings_s: Timings { setup: self.setup_secs, simulate_and_write: secs },
+            dataset: None,
+        }
+    }
+
+    /// The sampling configuration in force (after `ha_m`).
+    pub fn sampling(&self) -> &SamplingConfig {
+        &self.spec.sampling
+    }
+}
+
+/// Runs `spec` into its dataset: [`PreparedRun::new`] then [`PreparedRun::write_dataset`].
+pub fn run_to_dataset(spec: &RunSpec, city: Option<CityInput>, control: &Control<'_>) -> Result<RunReport, RunError> {
+    PreparedRun::new(spec, city)?.write_dataset(control)
+}
