@@ -100,6 +100,26 @@ fn missing_layer() {
 }
 
 #[test]
+fn dropped_table_still_listed_in_gpkg_contents() {
+    // Only the table is dropped: the list of layers comes from the real tables, and the
+    // stale gpkg_contents entry is pointed out.
+    let (_d, path) = city_file();
+    sql(&path, "DROP TABLE streets;");
+    let err = read_city(&path).unwrap_err();
+    match err.kind() {
+        GpkgErrorKind::MissingLayer { layer, available, .. } => {
+            assert_eq!(layer, "streets");
+            assert_eq!(
+                available,
+                "buildings, city_properties; gpkg_contents still lists \"streets\", but its table is gone"
+            );
+        }
+        e => panic!("expected MissingLayer, got {e:?}"),
+    }
+    assert!(!err.to_string().contains("present: buildings, streets"), "{err}");
+}
+
+#[test]
 fn missing_column() {
     let (_d, path) = city_file();
     sql(&path, "ALTER TABLE buildings DROP COLUMN door_cell_y;");
