@@ -45,7 +45,7 @@ pub enum SnapshotError {
         source: std::io::Error,
     },
     /// The file does not start with the snapshot magic bytes.
-    #[error("{path}: not a gardencity snapshot (expected the magic bytes \"GCSNAP\", found {found})")]
+    #[error("{path}: not a gardencity snapshot (expected the magic bytes \"GCSNAP\\x00\\x1a\", found {found})")]
     NotSnapshot {
         /// The file.
         path: PathBuf,
@@ -61,6 +61,16 @@ pub enum SnapshotError {
         found: u32,
         /// The version this build reads.
         supported: u32,
+    },
+    /// The file starts like a snapshot but ends inside the fixed-size header.
+    #[error("{path}: truncated snapshot: {found} bytes, shorter than the {needed}-byte header and checksum")]
+    ShortHeader {
+        /// The file.
+        path: PathBuf,
+        /// Bytes present.
+        found: u64,
+        /// Bytes of the header plus the checksum, the least a snapshot has.
+        needed: u64,
     },
     /// The file is shorter (or longer) than its header says.
     #[error("{path}: truncated or padded snapshot: expected {expected} bytes, found {found}")]
@@ -377,17 +387,18 @@ impl<'a> Dec<'a> {
 /// Checks the header and checksum of snapshot bytes and returns the payload.
 fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8], SnapshotError> {
     let path_buf = || path.to_path_buf();
-    if bytes.len() < 8 || bytes[..8] != SNAPSHOT_MAGIC {
-        let head = &bytes[..bytes.len().min(8)];
-        let found: String =
-            head.iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '.' }).collect::<String>();
-        return Err(SnapshotError::NotSnapshot { path: path_buf(), found: format!("{found:?}") });
+    let head = &bytes[..bytes.len().min(8)];
+    if head != &SNAPSHOT_MAGIC[..head.len()] || bytes.is_empty() {
+        // Escaped (`\0`, `\x1a`) so that bytes differing from the magic never print like it.
+        let found = if bytes.is_empty() { "an empty file".to_string() } else { format!("\"{}\"", head.escape_ascii()) };
+        return Err(SnapshotError::NotSnapshot { path: path_buf(), found });
     }
-    if bytes.len() < HEADER {
-        return Err(SnapshotError::Truncated {
+    if bytes.len() < HEADER + 4 {
+        // The magic (or its beginning) is there: a snapshot cut short.
+        return Err(SnapshotError::ShortHeader {
             path: path_buf(),
-            expected: HEADER as u64 + 4,
             found: bytes.len() as u64,
+            needed: HEADER as u64 + 4,
         });
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
@@ -435,8 +446,11 @@ pub fn decode_snapshot(bytes: &[u8], path: &Path) -> Result<Snapshot, SnapshotEr
     let mut streets = Vec::with_capacity(ns);
     let (mut x, mut y) = (0i64, 0i64);
     for _ in 0..ns {
-        x += d.zig()?;
-        y += d.zig()?;
+        let (dx, dy) = (d.zig()?, d.zig()?);
+        (x, y) = match (x.checked_add(dx), y.checked_add(dy)) {
+            (Some(x), Some(y)) => (x, y),
+            _ => return Err(d.err("street cell out of the 32-bit range")),
+        };
         let c = (i32::try_from(x), i32::try_from(y));
         match c {
             (Ok(x), Ok(y)) => streets.push(Cell::new(x, y)),
@@ -454,7 +468,9 @@ pub fn decode_snapshot(bytes: &[u8], path: &Path) -> Result<Snapshot, SnapshotEr
         let blocks = match d.u8()? {
             0 => {
                 let (a, b) = (d.cell()?, d.cell()?);
-                if a.x > b.x || a.y > b.y || (b.x - a.x) as u64 * (b.y - a.y) as u64 > p.len() as u64 * 64 {
+                // Sides in i64: i32 corners from a file may be 2^32 apart.
+                let (dx, dy) = (i64::from(b.x) - i64::from(a.x), i64::from(b.y) - i64::from(a.y));
+                if dx < 0 || dy < 0 || (dx as u64 + 1).saturating_mul(dy as u64 + 1) > p.len() as u64 * 64 {
                     return Err(d.err(format!("building {id}: bad rectangle {a:?} {b:?}")));
                 }
                 (a.x..=b.x).flat_map(|x| (a.y..=b.y).map(move |y| Cell::new(x, y))).collect()
@@ -522,8 +538,12 @@ pub fn decode_snapshot(bytes: &[u8], path: &Path) -> Result<Snapshot, SnapshotEr
                         nearby.reserve(nn);
                         let mut pi = 0i64;
                         for _ in 0..nn {
-                            let i = pi + d.zig()?;
-                            let j = i + d.zig()?;
+                            let (di, dj) = (d.zig()?, d.zig()?);
+                            let (Some(i), Some(j)) =
+                                (pi.checked_add(di), pi.checked_add(di).and_then(|i| i.checked_add(dj)))
+                            else {
+                                return Err(d.err("nearby building index out of range"));
+                            };
                             let dd = d.u32v("nearby distance")?;
                             match (u32::try_from(i), u32::try_from(j)) {
                                 (Ok(i), Ok(j)) => nearby.push((i, j, dd)),

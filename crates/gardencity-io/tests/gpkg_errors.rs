@@ -100,6 +100,26 @@ fn missing_layer() {
 }
 
 #[test]
+fn dropped_table_still_listed_in_gpkg_contents() {
+    // Only the table is dropped: the list of layers comes from the real tables, and the
+    // stale gpkg_contents entry is pointed out.
+    let (_d, path) = city_file();
+    sql(&path, "DROP TABLE streets;");
+    let err = read_city(&path).unwrap_err();
+    match err.kind() {
+        GpkgErrorKind::MissingLayer { layer, available, .. } => {
+            assert_eq!(layer, "streets");
+            assert_eq!(
+                available,
+                "buildings, city_properties; gpkg_contents still lists \"streets\", but its table is gone"
+            );
+        }
+        e => panic!("expected MissingLayer, got {e:?}"),
+    }
+    assert!(!err.to_string().contains("present: buildings, streets"), "{err}");
+}
+
+#[test]
 fn missing_column() {
     let (_d, path) = city_file();
     sql(&path, "ALTER TABLE buildings DROP COLUMN door_cell_y;");
@@ -311,4 +331,26 @@ fn attribute_tables_can_be_added_and_read_back() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     let dt: String = conn.query_row("SELECT data_type FROM gpkg_contents", [], |r| r.get(0)).unwrap();
     assert_eq!(dt, "attributes");
+}
+
+#[test]
+fn grid_sizes_from_the_file_are_checked_before_allocating() {
+    // A building polygon spanning 10^18 blocks: refused, not enumerated.
+    let (_d, path) = city_file();
+    let huge = geo_types::Geometry::Polygon(geo_types::Polygon::new(
+        geo_types::LineString::from(vec![(0.0, 0.0), (1e9, 0.0), (1e9, 1e9), (0.0, 1e9), (0.0, 0.0)]),
+        vec![],
+    ));
+    let (blob, _) = encode_geometry(&huge, SRS_LOCAL_UNDEFINED);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE buildings SET geom = ?1 WHERE fid = 2", [blob]).unwrap();
+    drop(conn);
+    let err = read_city(&path).unwrap_err();
+    assert!(matches!(err.kind(), GpkgErrorKind::BadGeometry { .. }), "{err:?}");
+    assert_mentions(&err, &["fid 2", "at most 2147483647 blocks", "spans about"]);
+    // width x height in city_properties beyond what a grid can index.
+    let (_d, path) = city_file();
+    sql(&path, "UPDATE city_properties SET width = 50000, height = 50000;");
+    let err = read_city(&path).unwrap_err();
+    assert_mentions(&err, &["city_properties", "50000 x 50000", "2500000000 blocks", "10.0 GB"]);
 }

@@ -101,8 +101,22 @@ fn rejects_damaged_files() {
     // Truncated anywhere.
     for cut in [0, 5, 20, good.len() / 2, good.len() - 1] {
         let err = decode_snapshot(&good[..cut], p).unwrap_err();
-        assert!(matches!(err, SnapshotError::Truncated { .. } | SnapshotError::NotSnapshot { .. }), "cut {cut}: {err}");
+        assert!(
+            matches!(
+                err,
+                SnapshotError::Truncated { .. } | SnapshotError::ShortHeader { .. } | SnapshotError::NotSnapshot { .. }
+            ),
+            "cut {cut}: {err}"
+        );
     }
+    // Cut inside the magic bytes: a truncated snapshot, not "expected GCSNAP, found GCSNAP".
+    let msg = decode_snapshot(&good[..6], p).unwrap_err().to_string();
+    assert_eq!(msg, "test.gcsnap: truncated snapshot: 6 bytes, shorter than the 28-byte header and checksum");
+    let msg = decode_snapshot(b"", p).unwrap_err().to_string();
+    assert!(msg.contains("not a gardencity snapshot") && msg.contains("found an empty file"), "{msg}");
+    // Foreign bytes are shown escaped, so they never look like the magic.
+    let msg = decode_snapshot(b"GCSNAP\0\0 and more bytes to be long enough", p).unwrap_err().to_string();
+    assert!(msg.contains(r#"expected the magic bytes "GCSNAP\x00\x1a", found "GCSNAP\x00\x00""#), "{msg}");
     let err = decode_snapshot(&good[..good.len() - 3], p).unwrap_err();
     assert!(matches!(err, SnapshotError::Truncated { found, expected, .. } if found + 3 == expected), "{err}");
     // Padded.

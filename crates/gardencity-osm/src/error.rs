@@ -18,12 +18,19 @@ pub enum RasterError {
     #[error("the boundary is empty or has no finite extent")]
     EmptyBoundary,
     /// The grid would be too large.
-    #[error("the grid would be {width} x {height} blocks, more than {max_cells} blocks; use larger blocks")]
+    #[error(
+        "the grid would be {width} x {height} = {cells} blocks (its city grid alone would need {bytes}), \
+         more than the {max_cells} blocks the rasterizer accepts; use larger blocks or a smaller area"
+    )]
     TooLarge {
         /// Width in blocks.
         width: u64,
         /// Height in blocks.
         height: u64,
+        /// `width * height` (saturating).
+        cells: u64,
+        /// Memory the city grid would take, for the message (`10.0 GB`).
+        bytes: String,
         /// Largest accepted number of blocks.
         max_cells: u64,
     },
@@ -119,4 +126,15 @@ pub enum InputError {
         /// What was expected (polygons, line strings...).
         what: String,
     },
+}
+
+/// Why an input path cannot be read as a file: missing, a directory, or empty.
+pub(crate) fn check_input_file(path: &std::path::Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("no such file".into()),
+        Err(e) => Err(e.to_string()),
+        Ok(m) if m.is_dir() => Err("it is a directory, not a file".into()),
+        Ok(m) if m.len() == 0 => Err("the file is empty (0 bytes)".into()),
+        Ok(_) => Ok(()),
+    }
 }

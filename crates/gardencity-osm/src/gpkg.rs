@@ -75,9 +75,7 @@ fn quote(id: &str) -> String {
 /// multipolygons and street features that are not lines are skipped and counted.
 pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<RasterInput, InputError> {
     let p = path.to_path_buf();
-    if !path.is_file() {
-        return Err(InputError::Open { path: p, reason: "no such file".into() });
-    }
+    crate::error::check_input_file(path).map_err(|reason| InputError::Open { path: p.clone(), reason })?;
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| InputError::Open { path: p.clone(), reason: e.to_string() })?;
     let mut report = InputReport::default();
@@ -175,9 +173,7 @@ pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<Raster
 /// (EPSG:4326 is reprojected; other CRSs are an error).
 pub fn read_boundary_gpkg(path: &Path, layer: &str) -> Result<MultiPolygon<f64>, InputError> {
     let p = path.to_path_buf();
-    if !path.is_file() {
-        return Err(InputError::Open { path: p, reason: "no such file".into() });
-    }
+    crate::error::check_input_file(path).map_err(|reason| InputError::Open { path: p.clone(), reason })?;
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| InputError::Open { path: p.clone(), reason: e.to_string() })?;
     layer_polygons(&conn, &p, layer)
@@ -203,9 +199,12 @@ fn layer_polygons(conn: &Connection, p: &Path, layer: &str) -> Result<MultiPolyg
 
 fn layer_info(conn: &Connection, path: &Path, layer: &str) -> Result<Layer, InputError> {
     let sq = |e| InputError::Sqlite { path: path.to_path_buf(), layer: "gpkg_geometry_columns".into(), source: e };
+    // Only layers whose table exists: a table dropped without updating the metadata is missing.
     let row: Option<(String, i64)> = conn
         .query_row(
-            "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?1)",
+            "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?1) \
+             AND EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type IN ('table', 'view') \
+             AND lower(m.name) = lower(table_name))",
             [layer],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -213,13 +212,15 @@ fn layer_info(conn: &Connection, path: &Path, layer: &str) -> Result<Layer, Inpu
         .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
         .map_err(sq)?;
     let Some((geom_column, srs_id)) = row else {
-        let mut st = conn.prepare("SELECT table_name FROM gpkg_geometry_columns ORDER BY 1").map_err(sq)?;
+        let mut st = conn
+            .prepare(
+                "SELECT g.table_name FROM gpkg_geometry_columns g WHERE EXISTS (SELECT 1 FROM sqlite_master m \
+                 WHERE m.type IN ('table', 'view') AND lower(m.name) = lower(g.table_name)) ORDER BY 1",
+            )
+            .map_err(sq)?;
         let names: Vec<String> = st.query_map([], |r| r.get(0)).map_err(sq)?.filter_map(Result::ok).collect();
-        return Err(InputError::MissingLayer {
-            path: path.to_path_buf(),
-            layer: layer.into(),
-            available: names.join(", "),
-        });
+        let available = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        return Err(InputError::MissingLayer { path: path.to_path_buf(), layer: layer.into(), available });
     };
     let srs: Option<(String, i64)> = conn
         .query_row(

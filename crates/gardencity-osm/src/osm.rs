@@ -208,13 +208,23 @@ pub enum OsmError {
         /// The extent of the file's nodes.
         extent: String,
     },
+    /// The extract holds no nodes at all, so it covers no area.
+    #[error("{path}: the extract holds no nodes")]
+    NoNodes {
+        /// The file.
+        path: PathBuf,
+    },
     /// Nothing usable inside the boundary.
-    #[error("{path}: no {what} inside the boundary\n{report}")]
+    #[error("{path}: no {what} inside the boundary {boundary} ({nodes_inside} nodes of the extract lie inside it)\n{report}")]
     Empty {
         /// The file.
         path: PathBuf,
         /// Buildings or streets.
         what: &'static str,
+        /// The requested boundary's bounds.
+        boundary: String,
+        /// Nodes of the extract inside the boundary's bounding box.
+        nodes_inside: usize,
         /// What was read and dropped.
         report: Box<OsmReport>,
     },
@@ -363,9 +373,7 @@ fn open(path: &Path) -> Result<ElementReader<std::io::BufReader<std::fs::File>>,
 /// Reads buildings, parks and streets of an `.osm.pbf` extract inside a boundary and
 /// returns rasterizer input in EPSG:3857 with a report of what was kept and dropped.
 pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmReport), OsmError> {
-    if !path.is_file() {
-        return Err(OsmError::Open { path: path.to_path_buf(), reason: "no such file".into() });
-    }
+    crate::error::check_input_file(path).map_err(|reason| OsmError::Open { path: path.to_path_buf(), reason })?;
     let boundary = project_boundary(&opts.boundary)?;
     let bounds = boundary.bounding_rect().ok_or_else(|| OsmError::Boundary("empty boundary".into()))?;
     let cats = &opts.categories;
@@ -469,15 +477,26 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
             }
         })
         .map_err(pbf_err(path, "nodes"))?;
-    if inside == 0 {
-        let fmt4 = |v: (f64, f64, f64, f64)| format!("W,S,E,N = {:.6},{:.6},{:.6},{:.6}", v.0, v.1, v.2, v.3);
-        let b = opts_bounds(&opts.boundary);
+    let fmt4 = |v: (f64, f64, f64, f64)| format!("W,S,E,N = {:.6},{:.6},{:.6},{:.6}", v.0, v.1, v.2, v.3);
+    let requested = opts_bounds(&opts.boundary);
+    let Some(ext) = extent else { return Err(OsmError::NoNodes { path: path.to_path_buf() }) };
+    // Outside only when the boundary misses the extent of the nodes; a small boundary
+    // inside it between nodes can still be crossed by ways, and finds what it finds.
+    let overlaps = requested.0 <= ext.2 && requested.2 >= ext.0 && requested.1 <= ext.3 && requested.3 >= ext.1;
+    if inside == 0 && !overlaps {
         return Err(OsmError::OutsideExtract {
             path: path.to_path_buf(),
-            boundary: fmt4(b),
-            extent: extent.map(fmt4).unwrap_or_else(|| "nothing (no nodes)".into()),
+            boundary: fmt4(requested),
+            extent: fmt4(ext),
         });
     }
+    let empty = |what: &'static str, report: OsmReport| OsmError::Empty {
+        path: path.to_path_buf(),
+        what,
+        boundary: fmt4(requested),
+        nodes_inside: inside,
+        report: Box::new(report),
+    };
     let coords = |refs: &[i64]| -> Option<Vec<Coord<f64>>> { refs.iter().map(|r| nodes.get(r).copied()).collect() };
 
     // Area features: (role, category, polygon parts) in order buildings, parking, parks.
@@ -677,12 +696,92 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
         buildings.push(InputBuilding { geometry: MultiPolygon::new(vec![p]), kind });
     }
     if buildings.is_empty() {
-        return Err(OsmError::Empty { path: path.to_path_buf(), what: "buildings or parks", report: Box::new(report) });
+        return Err(empty("buildings or parks", report));
     }
     if streets.is_empty() {
-        return Err(OsmError::Empty { path: path.to_path_buf(), what: "streets", report: Box::new(report) });
+        return Err(empty("streets", report));
     }
     Ok((RasterInput { boundary, streets, buildings, report: input_report }, report))
+}
+
+/// The area an extract covers, in longitude/latitude degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExtractExtent {
+    /// Western longitude.
+    pub west: f64,
+    /// Southern latitude.
+    pub south: f64,
+    /// Eastern longitude.
+    pub east: f64,
+    /// Northern latitude.
+    pub north: f64,
+    /// True when it is the bounding box of the file's header, false when it is the
+    /// bounds of the file's nodes (the header has none).
+    pub from_header: bool,
+}
+
+impl ExtractExtent {
+    /// The extent as a bounding-box boundary, clamped to the latitudes Web Mercator covers.
+    pub fn to_boundary(&self) -> OsmBoundary {
+        const MAX_LAT: f64 = 85.051_128;
+        OsmBoundary::Bbox {
+            west: self.west.clamp(-180.0, 180.0),
+            south: self.south.clamp(-MAX_LAT, MAX_LAT),
+            east: self.east.clamp(-180.0, 180.0),
+            north: self.north.clamp(-MAX_LAT, MAX_LAT),
+        }
+    }
+}
+
+impl std::fmt::Display for ExtractExtent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "W,S,E,N = {:.6},{:.6},{:.6},{:.6} ({})",
+            self.west,
+            self.south,
+            self.east,
+            self.north,
+            if self.from_header { "the bounding box of the file's header" } else { "the bounds of its nodes" }
+        )
+    }
+}
+
+/// The area an `.osm.pbf` extract covers: the bounding box of its header when it has
+/// one, else the bounds of its nodes (one pass over the file).
+pub fn extract_extent(path: &Path) -> Result<ExtractExtent, OsmError> {
+    crate::error::check_input_file(path).map_err(|reason| OsmError::Open { path: path.to_path_buf(), reason })?;
+    let mut blobs = osmpbf::BlobReader::from_path(path)
+        .map_err(|e| OsmError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
+    if let Some(blob) = blobs.next() {
+        let blob = blob.map_err(pbf_err(path, "header"))?;
+        if let osmpbf::BlobDecode::OsmHeader(h) = blob.decode().map_err(pbf_err(path, "header"))? {
+            if let Some(b) = h.bbox() {
+                // osmpbf's top/bottom naming is ambiguous: order the values ourselves.
+                let (west, east) = (b.left.min(b.right), b.left.max(b.right));
+                let (south, north) = (b.top.min(b.bottom), b.top.max(b.bottom));
+                if [west, south, east, north].iter().all(|v| v.is_finite()) && west < east && south < north {
+                    return Ok(ExtractExtent { west, south, east, north, from_header: true });
+                }
+            }
+        }
+    }
+    let mut extent: Option<(f64, f64, f64, f64)> = None;
+    open(path)?
+        .for_each(|e| {
+            let (lon, lat) = match e {
+                Element::Node(n) => (n.lon(), n.lat()),
+                Element::DenseNode(n) => (n.lon(), n.lat()),
+                _ => return,
+            };
+            extent = Some(match extent {
+                None => (lon, lat, lon, lat),
+                Some((a, b, c, d)) => (a.min(lon), b.min(lat), c.max(lon), d.max(lat)),
+            });
+        })
+        .map_err(pbf_err(path, "nodes"))?;
+    let (west, south, east, north) = extent.ok_or_else(|| OsmError::NoNodes { path: path.to_path_buf() })?;
+    Ok(ExtractExtent { west, south, east, north, from_header: false })
 }
 
 fn opts_bounds(b: &OsmBoundary) -> (f64, f64, f64, f64) {

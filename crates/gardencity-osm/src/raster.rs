@@ -297,8 +297,12 @@ pub fn rasterize(input: &RasterInput, params: &RasterParams) -> Result<(City, Ra
     let oy = (min.y / l).floor();
     let w = (max.x / l).floor() + 1.0 - ox;
     let h = (max.y / l).floor() + 1.0 - oy;
-    if w * h > MAX_CELLS as f64 {
-        return Err(RasterError::TooLarge { width: w as u64, height: h as u64, max_cells: MAX_CELLS });
+    // Checked in floating point (no integer product can overflow); `!(<=)` also refuses NaN.
+    if !(w * h <= MAX_CELLS as f64) {
+        let (width, height) = (w as u64, h as u64);
+        let cells = width.saturating_mul(height);
+        let bytes = gardencity::city::human_bytes(cells.saturating_mul(gardencity::city::GRID_BYTES_PER_CELL));
+        return Err(RasterError::TooLarge { width, height, cells, bytes, max_cells: MAX_CELLS });
     }
     let (width, height) = (w as u32, h as u32);
     report.width = width;

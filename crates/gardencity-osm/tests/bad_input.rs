@@ -3,8 +3,8 @@
 
 use gardencity::city::{BuildingType, Cell};
 use gardencity_osm::{
-    rasterize, read_osm_pbf, read_raster_input_gpkg, Categories, InputError, InputOptions, OsmBoundary, OsmError,
-    OsmOptions, RasterError, RasterParams,
+    extract_extent, rasterize, read_osm_pbf, read_raster_input_gpkg, Categories, InputError, InputOptions, OsmBoundary,
+    OsmError, OsmOptions, RasterError, RasterParams,
 };
 use gardencity_testkit::shared_data;
 use rusqlite::Connection;
@@ -339,6 +339,32 @@ fn truncated_pbf_and_bad_bbox_are_typed_errors() {
     let junk = dir.path().join("junk.osm.pbf");
     std::fs::write(&junk, vec![0xffu8; 1000]).unwrap();
     assert!(read_osm_pbf(&junk, &opts(24.938, 60.166, 24.950, 60.176)).is_err());
+    // An empty file and a directory are called what they are.
+    let empty = dir.path().join("empty.osm.pbf");
+    std::fs::write(&empty, b"").unwrap();
+    let msg = read_osm_pbf(&empty, &opts(24.938, 60.166, 24.950, 60.176)).unwrap_err().to_string();
+    assert!(msg.ends_with("empty.osm.pbf: cannot open: the file is empty (0 bytes)"), "{msg}");
+    let msg = read_osm_pbf(dir.path(), &opts(24.938, 60.166, 24.950, 60.176)).unwrap_err().to_string();
+    assert!(msg.ends_with(": cannot open: it is a directory, not a file"), "{msg}");
+    // A tiny bbox inside the extract is not "outside the extract".
+    let e = read_osm_pbf(&src, &opts(24.94000, 60.17000, 24.94001, 60.17001)).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, OsmError::Empty { .. }), "{msg}");
+    assert!(!msg.contains("outside the extract"), "{msg}");
+    assert!(msg.contains("inside the boundary W,S,E,N = 24.940000,60.170000,24.940010,60.170010"), "{msg}");
+}
+
+#[test]
+fn extent_of_an_extract() {
+    let Some(src) = shared_data("helsinki.osm.pbf") else { return };
+    let x = extract_extent(&src).unwrap();
+    // About 24.935-24.953 E, 60.164-60.179 N (shared/data/README.md).
+    assert!(x.west > 24.9 && x.west < 24.94 && x.east > 24.95 && x.east < 25.0, "{x}");
+    assert!(x.south > 60.1 && x.south < 60.17 && x.north > 60.175 && x.north < 60.2, "{x}");
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.osm.pbf");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(extract_extent(&empty).unwrap_err().to_string().contains("the file is empty"));
 }
 
 #[test]
@@ -355,6 +381,8 @@ fn extent_boundary_and_oversized_grid() {
     // A block side of 1 mm over 150 m: 150,001^2 blocks is refused, not allocated.
     let e = rasterize(&input, &RasterParams { block_side: 0.001, ..Default::default() }).unwrap_err();
     assert!(matches!(e, RasterError::TooLarge { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("148001 x 148001 = 21904296001 blocks") && msg.contains("87.6 GB"), "{msg}");
 }
 
 #[test]

@@ -36,6 +36,28 @@ fn rings_of(p: &Polygon<f64>) -> Vec<Vec<(f64, f64)>> {
 /// The blocks whose centres lie inside a Polygon or MultiPolygon geometry.
 fn blocks_of_geometry(row: &Row<'_>, column: &str, g: &Geometry<f64>) -> Result<Vec<Cell>, GpkgError> {
     let expected = "a Polygon or MultiPolygon in block units";
+    // Blocks are searched in the bounding box: refuse one that no city grid can hold
+    // before enumerating it.
+    let coords: Vec<(f64, f64)> = match g {
+        Geometry::Polygon(p) => rings_of(p).concat(),
+        Geometry::MultiPolygon(m) => m.0.iter().flat_map(|p| rings_of(p).concat()).collect(),
+        _ => Vec::new(),
+    };
+    if let Some(&(x, y)) = coords.iter().find(|(x, y)| !(x.is_finite() && y.is_finite())) {
+        return Err(row.bad_geometry(column, "finite coordinates in block units", format!("a vertex ({x}, {y})")));
+    }
+    let span = |f: fn(&(f64, f64)) -> f64| {
+        let (lo, hi) = coords.iter().map(f).fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        (hi - lo).max(0.0) + 1.0
+    };
+    let area = span(|c| c.0) * span(|c| c.1);
+    if area > gardencity::city::MAX_CELLS as f64 {
+        return Err(row.bad_geometry(
+            column,
+            format!("a building within a grid of at most {} blocks", gardencity::city::MAX_CELLS),
+            format!("a geometry whose bounding box spans about {area:.0} blocks"),
+        ));
+    }
     let mut blocks = match g {
         Geometry::Polygon(p) => blocks_of_rings(&rings_of(p)),
         Geometry::MultiPolygon(m) => m.0.iter().flat_map(|p| blocks_of_rings(&rings_of(p))).collect(),

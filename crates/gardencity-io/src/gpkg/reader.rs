@@ -105,12 +105,26 @@ impl GpkgReader {
         &self.conn
     }
 
-    /// The layers listed in `gpkg_contents` (features and attributes), in file order.
+    /// The layers listed in `gpkg_contents` (features and attributes) whose table
+    /// exists, in file order. Entries whose table was dropped are left out (see
+    /// [`GpkgReader::stale_layers`]).
     pub fn layers(&self) -> Result<Vec<String>, GpkgError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT table_name FROM gpkg_contents ORDER BY rowid")
-            .ctx(&self.path, || "listing gpkg_contents".into())?;
+        self.contents(true)
+    }
+
+    /// The layers listed in `gpkg_contents` whose table does not exist (dropped
+    /// without updating the metadata), in file order.
+    pub fn stale_layers(&self) -> Result<Vec<String>, GpkgError> {
+        self.contents(false)
+    }
+
+    fn contents(&self, existing: bool) -> Result<Vec<String>, GpkgError> {
+        let sql = format!(
+            "SELECT c.table_name FROM gpkg_contents c WHERE {} EXISTS (SELECT 1 FROM sqlite_master m \
+             WHERE m.type IN ('table', 'view') AND lower(m.name) = lower(c.table_name)) ORDER BY c.rowid",
+            if existing { "" } else { "NOT" }
+        );
+        let mut st = self.conn.prepare(&sql).ctx(&self.path, || "listing gpkg_contents".into())?;
         let names = st
             .query_map([], |r| r.get::<_, String>(0))
             .and_then(|it| it.collect::<Result<Vec<_>, _>>())
@@ -135,7 +149,11 @@ impl GpkgReader {
         if self.has_table(name)? {
             return Ok(());
         }
-        let available = self.layers().unwrap_or_default().join(", ");
+        let present = self.layers().unwrap_or_default();
+        let mut available = if present.is_empty() { "none".to_string() } else { present.join(", ") };
+        if self.stale_layers().unwrap_or_default().iter().any(|l| l.eq_ignore_ascii_case(name)) {
+            available.push_str(&format!("; gpkg_contents still lists {name:?}, but its table is gone"));
+        }
         Err(GpkgErrorKind::MissingLayer { path: self.path.clone(), layer: name.to_string(), available }.into())
     }
 

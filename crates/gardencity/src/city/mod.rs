@@ -27,6 +27,66 @@ pub type StreetIdx = u32;
 const EMPTY: u32 = u32::MAX;
 const BUILDING_FLAG: u32 = 0x8000_0000;
 
+/// The most blocks a grid can have (`width * height`): block codes keep one bit to
+/// tell buildings from streets.
+pub const MAX_CELLS: u64 = BUILDING_FLAG as u64 - 1;
+
+/// Bytes per block of a [`City`]'s grid.
+pub const GRID_BYTES_PER_CELL: u64 = std::mem::size_of::<u32>() as u64;
+
+/// A byte count for messages: `10.0 GB`, `512.0 MB`, `4096 bytes`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [(&str, f64); 3] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6)];
+    for (unit, size) in UNITS {
+        if bytes as f64 >= size {
+            return format!("{:.1} {unit}", bytes as f64 / size);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// Checks a grid size before anything is allocated and returns its number of blocks.
+///
+/// Fails with [`CityError::Dimensions`] for a zero side or more than [`MAX_CELLS`]
+/// blocks; the message gives the number of blocks and the bytes the grid would need.
+pub fn grid_cells(width: u32, height: u32) -> Result<usize, CityError> {
+    let dims = |reason: String| CityError::Dimensions { width: width.into(), height: height.into(), reason };
+    if width == 0 || height == 0 {
+        return Err(dims("width and height must be at least 1".into()));
+    }
+    // u32 * u32 always fits in u64.
+    let n = u64::from(width) * u64::from(height);
+    if n > MAX_CELLS {
+        return Err(dims(format!(
+            "{n} blocks, more than the {MAX_CELLS} a city supports (its grid alone would need {})",
+            human_bytes(n.saturating_mul(GRID_BYTES_PER_CELL))
+        )));
+    }
+    usize::try_from(n).map_err(|_| dims(format!("{n} blocks do not fit in this machine's address space")))
+}
+
+/// `vec![value; n]` that reports a failed allocation as [`CityError::Dimensions`]
+/// (naming `what` and the bytes asked for) instead of aborting the process.
+pub(crate) fn filled_vec<T: Clone>(
+    n: usize,
+    value: T,
+    width: u32,
+    height: u32,
+    what: &str,
+) -> Result<Vec<T>, CityError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| CityError::Dimensions {
+        width: width.into(),
+        height: height.into(),
+        reason: format!(
+            "cannot allocate {} for {what} of {n} blocks",
+            human_bytes((n as u64).saturating_mul(std::mem::size_of::<T>() as u64))
+        ),
+    })?;
+    v.resize(n, value);
+    Ok(v)
+}
+
 /// What occupies one block of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellKind {
@@ -103,22 +163,8 @@ impl City {
     /// building, unique ids. Buildings keep their given order; streets are sorted by `(x, y)`.
     pub fn new(parts: CityParts) -> Result<City, CityError> {
         let CityParts { name, width, height, georef, mut streets, buildings: specs, boundary_wkt } = parts;
-        if width == 0 || height == 0 {
-            return Err(CityError::Dimensions {
-                width: width.into(),
-                height: height.into(),
-                reason: "width and height must be at least 1".into(),
-            });
-        }
-        let n_cells = (width as u64) * (height as u64);
-        if n_cells >= BUILDING_FLAG as u64 {
-            return Err(CityError::Dimensions {
-                width: width.into(),
-                height: height.into(),
-                reason: format!("at most {} blocks are supported", BUILDING_FLAG - 1),
-            });
-        }
-        let mut grid = vec![EMPTY; n_cells as usize];
+        let n_cells = grid_cells(width, height)?;
+        let mut grid = filled_vec(n_cells, EMPTY, width, height, "the grid")?;
         let in_grid = |c: Cell| c.x >= 0 && c.y >= 0 && (c.x as u32) < width && (c.y as u32) < height;
         let at = |c: Cell| c.y as usize * width as usize + c.x as usize;
 

@@ -5,7 +5,9 @@
 //! type (home .4, workplace .3, retail .2, park .1) and is filled with buildings of the
 //! type's sizes; every building touches a street and gets its door there.
 
-use crate::city::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference};
+use crate::city::{
+    filled_vec, grid_cells, human_bytes, BuildingSpec, BuildingType, Cell, City, CityParts, Georeference,
+};
 use crate::error::CityError;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -61,13 +63,8 @@ const TAKEN: u8 = 2;
 
 /// Generates a random city.
 pub fn random_city(p: &RandomCityParams) -> Result<City, CityError> {
-    if p.width == 0 || p.height == 0 {
-        return Err(CityError::Dimensions {
-            width: p.width.into(),
-            height: p.height.into(),
-            reason: "width and height must be at least 1".into(),
-        });
-    }
+    // Refuse what cannot be a city before allocating anything for it.
+    let n_cells = grid_cells(p.width, p.height)?;
     if p.street_spacing < 2 {
         return Err(CityError::Parameter {
             name: "street_spacing".into(),
@@ -81,51 +78,67 @@ pub fn random_city(p: &RandomCityParams) -> Result<City, CityError> {
             reason: "probabilities must be finite, non-negative and not all zero".into(),
         });
     }
-    let (w, h) = (p.width as i32, p.height as i32);
-    let sp = p.street_spacing as i32;
+    // Coordinates in i64, so no sum below can overflow; every cell coordinate is below
+    // width or height, which `grid_cells` keeps under 2^31, so it fits a `Cell`'s i32.
+    let (w, h) = (i64::from(p.width), i64::from(p.height));
+    let sp = i64::from(p.street_spacing);
+    let cell = |x: i64, y: i64| Cell::new(x as i32, y as i32);
+    // Indices in usize: y * w + x < width * height <= MAX_CELLS.
+    let idx = |x: i64, y: i64| (y * w + x) as usize;
     let mut rng = Pcg64Mcg::seed_from_u64(p.seed);
-    let mut occ = vec![FREE; (w as usize) * (h as usize)];
-    let idx = |c: Cell| c.y as usize * w as usize + c.x as usize;
+    let mut occ = filled_vec(n_cells, FREE, p.width, p.height, "the random city's occupancy grid")?;
+    // Street cells: every cell on a street row or column.
+    let lines = |n: i64| (n + sp - 1) / sp;
+    let n_streets = (w * h - (w - lines(w)) * (h - lines(h))) as usize;
     let mut streets = Vec::new();
+    streets.try_reserve_exact(n_streets).map_err(|_| CityError::Dimensions {
+        width: p.width.into(),
+        height: p.height.into(),
+        reason: format!(
+            "cannot allocate {} for {n_streets} street cells",
+            human_bytes((n_streets as u64).saturating_mul(std::mem::size_of::<Cell>() as u64))
+        ),
+    })?;
     for x in 0..w {
         for y in 0..h {
             if x % sp == 0 || y % sp == 0 {
-                occ[(y * w + x) as usize] = STREET;
-                streets.push(Cell::new(x, y));
+                occ[idx(x, y)] = STREET;
+                streets.push(cell(x, y));
             }
         }
     }
     let mut buildings = Vec::new();
     let mut shapes: Vec<(i32, i32)> = Vec::with_capacity(6);
     let mut door_candidates: Vec<(Cell, Cell)> = Vec::with_capacity(16);
-    for by0 in (1..h).step_by(sp as usize) {
+    let step = usize::try_from(sp).unwrap_or(usize::MAX);
+    for by0 in (1..h).step_by(step) {
         let by1 = (by0 + sp - 1).min(h); // exclusive
-        for bx0 in (1..w).step_by(sp as usize) {
+        for bx0 in (1..w).step_by(step) {
             let bx1 = (bx0 + sp - 1).min(w);
             let kind = draw_type(&mut rng, &p.type_probs, total);
             for y in by0..by1 {
                 for x in bx0..bx1 {
-                    if occ[(y * w + x) as usize] != FREE {
+                    if occ[idx(x, y)] != FREE {
                         continue;
                     }
                     shapes.clear();
                     shapes.extend_from_slice(building_sizes(kind));
                     shapes.shuffle(&mut rng);
                     for &(sw, sh) in &shapes {
+                        let (sw, sh) = (i64::from(sw), i64::from(sh));
                         if x + sw > bx1 || y + sh > by1 {
                             continue;
                         }
-                        let fits = (x..x + sw).all(|xx| (y..y + sh).all(|yy| occ[(yy * w + xx) as usize] == FREE));
+                        let fits = (x..x + sw).all(|xx| (y..y + sh).all(|yy| occ[idx(xx, yy)] == FREE));
                         if !fits {
                             continue;
                         }
                         door_candidates.clear();
                         for xx in x..x + sw {
                             for yy in y..y + sh {
-                                let b = Cell::new(xx, yy);
-                                for n in b.neighbors4() {
-                                    if n.x >= 0 && n.y >= 0 && n.x < w && n.y < h && occ[idx(n)] == STREET {
-                                        door_candidates.push((n, b));
+                                for (nx, ny) in [(xx + 1, yy), (xx - 1, yy), (xx, yy + 1), (xx, yy - 1)] {
+                                    if nx >= 0 && ny >= 0 && nx < w && ny < h && occ[idx(nx, ny)] == STREET {
+                                        door_candidates.push((cell(nx, ny), cell(xx, yy)));
                                     }
                                 }
                             }
@@ -137,8 +150,8 @@ pub fn random_city(p: &RandomCityParams) -> Result<City, CityError> {
                         let mut blocks = Vec::with_capacity((sw * sh) as usize);
                         for xx in x..x + sw {
                             for yy in y..y + sh {
-                                occ[(yy * w + xx) as usize] = TAKEN;
-                                blocks.push(Cell::new(xx, yy));
+                                occ[idx(xx, yy)] = TAKEN;
+                                blocks.push(cell(xx, yy));
                             }
                         }
                         buildings.push(BuildingSpec {

@@ -238,3 +238,22 @@ fn points_map_to_cells_including_edges_and_negatives() {
     assert_eq!(Point::new(0.25, 0.75).touching_cells().count(), 1);
     assert!(Point::new(1.0, 1.0).touches(Cell::new(0, 0)) && !Point::new(1.01, 1.0).touches(Cell::new(0, 0)));
 }
+
+#[test]
+fn oversized_grids_are_refused_before_allocating() {
+    let p = RandomCityParams { width: 50_000, height: 50_000, ..Default::default() };
+    let e = random_city(&p).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, CityError::Dimensions { .. }), "{msg}");
+    assert!(msg.contains("2500000000 blocks"), "{msg}");
+    assert!(msg.contains("10.0 GB"), "{msg}");
+    assert!(grid_cells(u32::MAX, u32::MAX).unwrap_err().to_string().contains("18446744065119617025 blocks"));
+    assert_eq!(grid_cells(46_340, 46_340).unwrap() as u64, 46_340 * 46_340);
+    assert!(grid_cells(1, MAX_CELLS as u32).is_ok());
+    assert!(grid_cells(2, MAX_CELLS as u32).is_err());
+    let parts = CityParts { name: "huge".into(), width: 65_536, height: 65_536, ..Default::default() };
+    assert!(City::new(parts).unwrap_err().to_string().contains("4294967296 blocks"));
+    // A spacing wider than the grid: streets on row 0 and column 0 only.
+    let p = RandomCityParams { width: 7, height: 5, street_spacing: u32::MAX, ..Default::default() };
+    assert_eq!(random_city(&p).unwrap().streets().len(), 7 + 5 - 1);
+}
