@@ -21,7 +21,6 @@ class City:
         origin: Optional[Tuple[float, float]] = None,
         street_spacing: int = 5,
         block_side: float = 15.0,
-        name: Optional[str] = None,
     ) -> "City":
         """A random city of ``width`` x ``height`` blocks; ``origin`` is the Web Mercator
         position of block (0, 0)."""

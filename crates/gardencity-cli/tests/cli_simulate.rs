@@ -173,7 +173,10 @@ fn bad_input_is_refused_clearly_and_leaves_no_complete_looking_output() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o");
     let o = out.to_str().unwrap();
-    fails(&["simulate", "--out", o, "--start", "2024-02-01", "--end", "2024-01-01"], "--end: 2024-01-01 is not after the start");
+    fails(
+        &["simulate", "--out", o, "--start", "2024-02-01", "--end", "2024-01-01"],
+        "--end: 2024-01-01 is not after the start",
+    );
     fails(&["simulate", "--out", o, "--agents", "0"], "--agents: 0: expected at least 1 agent");
     fails(&["simulate", "--out", o, "--threads", "1000"], "--threads: 1000: expected 1 to");
     fails(&["simulate", "--out", o, "--days", "1e9"], "--days: 1000000000: the run would end after the year 9999");

@@ -47,7 +47,13 @@ fn rotation_of(rotate: &Bound<'_, PyAny>) -> PyResult<Rotation> {
     }
 }
 
-fn raster_params(block_side: f64, resolve_overlaps: bool, keep_other: bool, rotation: Rotation, name: Option<String>) -> Result<RasterParams, PyFail> {
+fn raster_params(
+    block_side: f64,
+    resolve_overlaps: bool,
+    keep_other: bool,
+    rotation: Rotation,
+    name: Option<String>,
+) -> Result<RasterParams, PyFail> {
     if !(block_side.is_finite() && block_side > 0.0) {
         return Err(PyFail::new(Kind::Parameter, format!("block_side: {block_side}: expected metres > 0")));
     }
@@ -127,7 +133,7 @@ impl PyCity {
 
     /// A random city (SPEC section 1) of `width` x `height` blocks.
     #[staticmethod]
-    #[pyo3(signature = (width, height, seed = 0, origin = None, street_spacing = 5, block_side = 15.0, name = None))]
+    #[pyo3(signature = (width, height, seed = 0, origin = None, street_spacing = 5, block_side = 15.0))]
     fn random(
         py: Python<'_>,
         width: u32,
@@ -136,16 +142,12 @@ impl PyCity {
         origin: Option<(f64, f64)>,
         street_spacing: u32,
         block_side: f64,
-        name: Option<String>,
     ) -> PyResult<PyCity> {
         Ok(py.detach(|| {
             guard("City.random", || {
                 let (origin_x, origin_y) = origin.unwrap_or((0.0, 0.0));
                 let georef = Georeference { origin_x, origin_y, block_side, ..Georeference::default() };
-                let mut params = RandomCityParams { width, height, street_spacing, seed, georef, ..Default::default() };
-                if let Some(n) = name {
-                    params.name = n;
-                }
+                let params = RandomCityParams { width, height, street_spacing, seed, georef, ..Default::default() };
                 Ok(PyCity { city: Arc::new(random_city(&params).map_err(fail)?), gravity: None })
             })
         })?)
@@ -178,8 +180,13 @@ impl PyCity {
             guard("City.rasterize", || {
                 exists(&path)?;
                 let params = raster_params(block_side, resolve_overlaps, keep_other, rotation, name)?;
-                let opts =
-                    InputOptions { buildings_layer, streets_layer, boundary_layer, type_column, ..InputOptions::default() };
+                let opts = InputOptions {
+                    buildings_layer,
+                    streets_layer,
+                    boundary_layer,
+                    type_column,
+                    ..InputOptions::default()
+                };
                 let input = read_raster_input_gpkg(&path, &opts).map_err(fail)?;
                 finish_raster(input, &params)
             })
@@ -237,7 +244,8 @@ impl PyCity {
         let data = data.to_vec();
         Ok(py.detach(|| {
             guard("City.from_snapshot", || {
-                let snap = gardencity_io::snapshot::decode_snapshot(&data, Path::new("<snapshot bytes>")).map_err(fail)?;
+                let snap =
+                    gardencity_io::snapshot::decode_snapshot(&data, Path::new("<snapshot bytes>")).map_err(fail)?;
                 Ok(PyCity { city: Arc::new(snap.city), gravity: snap.gravity.map(Arc::new) })
             })
         })?)

@@ -96,7 +96,10 @@ impl From<PyFail> for PyErr {
 pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, PyFail>) -> Result<T, PyFail> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(panic) => Err(PyFail::new(Kind::Other, format!("internal error in {what} (a bug in gardencity): {}", panic_text(&*panic)))),
+        Err(panic) => Err(PyFail::new(
+            Kind::Other,
+            format!("internal error in {what} (a bug in gardencity): {}", panic_text(&*panic)),
+        )),
     }
 }
 

@@ -46,14 +46,26 @@ fn ipc_bytes(batch: &RecordBatch) -> Result<Vec<u8>, PyFail> {
     Ok(buf)
 }
 
-fn simulate_batches(prepared: &PreparedRun, control: &Control<'_>, tx: SyncSender<(OutputKind, RecordBatch)>, batch_rows: usize) -> Result<String, PyFail> {
+fn simulate_batches(
+    prepared: &PreparedRun,
+    control: &Control<'_>,
+    tx: SyncSender<(OutputKind, RecordBatch)>,
+    batch_rows: usize,
+) -> Result<String, PyFail> {
     let w = prepared.window;
-    let mut sink = BatchSink::new(prepared.city.city.clone(), prepared.spec.outputs, prepared.spec.coords, w.tz, batch_rows, |kind, batch| {
-        tx.send((kind, batch)).map_err(|_| gardencity_io::dataset::DatasetError::Option {
-            name: "batches",
-            reason: "the reader stopped reading".into(),
-        })
-    });
+    let mut sink = BatchSink::new(
+        prepared.city.city.clone(),
+        prepared.spec.outputs,
+        prepared.spec.coords,
+        w.tz,
+        batch_rows,
+        |kind, batch| {
+            tx.send((kind, batch)).map_err(|_| gardencity_io::dataset::DatasetError::Option {
+                name: "batches",
+                reason: "the reader stopped reading".into(),
+            })
+        },
+    );
     let manifest = prepared.simulate(&mut sink, control)?;
     sink.finish().map_err(crate::errors::fail)?;
     serde_json::to_string(&manifest).map_err(|e| PyFail::new(Kind::Other, e.to_string()))
@@ -64,11 +76,19 @@ fn simulate_batches(prepared: &PreparedRun, control: &Control<'_>, tx: SyncSende
 /// (record batches of at most `batch_rows` rows through `RunHandle.next_batch`).
 #[pyfunction]
 #[pyo3(signature = (spec_json, city = None, mode = "dataset", batch_rows = 65_536))]
-pub fn start_run(py: Python<'_>, spec_json: &str, city: Option<PyRef<'_, PyCity>>, mode: &str, batch_rows: usize) -> PyResult<RunHandle> {
+pub fn start_run(
+    py: Python<'_>,
+    spec_json: &str,
+    city: Option<PyRef<'_, PyCity>>,
+    mode: &str,
+    batch_rows: usize,
+) -> PyResult<RunHandle> {
     let batches = match mode {
         "dataset" => false,
         "batches" => true,
-        other => return Err(PyFail::new(Kind::Parameter, format!("mode: {other:?}: expected dataset or batches")).into()),
+        other => {
+            return Err(PyFail::new(Kind::Parameter, format!("mode: {other:?}: expected dataset or batches")).into())
+        }
     };
     let input = city.map(|c| CityInput::in_memory(c.city.clone(), c.gravity.clone(), "a City object in memory"));
     let spec_text = spec_json.to_string();
@@ -101,7 +121,10 @@ pub fn start_run(py: Python<'_>, spec_json: &str, city: Option<PyRef<'_, PyCity>
                 }
             }));
             let result = outcome.unwrap_or_else(|p| {
-                Err(PyFail::new(Kind::Other, format!("internal error in the run (a bug in gardencity): {}", panic_text(&*p))))
+                Err(PyFail::new(
+                    Kind::Other,
+                    format!("internal error in the run (a bug in gardencity): {}", panic_text(&*p)),
+                ))
             });
             if let Ok(mut f) = s.finished.lock() {
                 *f = Some(result);

@@ -18,7 +18,14 @@ pub const DEFAULT_CITY_LABEL: &str = "built-in default (random 50x50, seed 1)";
 /// reference garden city's Web Mercator origin.
 pub fn default_city() -> Result<City, RunError> {
     let georef = gardencity::Georeference { origin_x: -4_265_699.0, origin_y: 4_392_976.0, ..Default::default() };
-    Ok(random_city(&RandomCityParams { width: 50, height: 50, street_spacing: 5, seed: 1, georef, ..Default::default() })?)
+    Ok(random_city(&RandomCityParams {
+        width: 50,
+        height: 50,
+        street_spacing: 5,
+        seed: 1,
+        georef,
+        ..Default::default()
+    })?)
 }
 
 /// A city with the gravity stored beside it, if any, before the run's gravity choice.
@@ -91,7 +98,14 @@ impl CityInput {
         let router = Arc::new(Router::new(&self.city));
         let record = GravityRecord::of(&gravity, if stored { "stored with the city" } else { "computed" });
         let city_record = CityRecord::of(&self.city, self.source);
-        Ok(PreparedCity { city: self.city, router, gravity, gravity_record: record, city_record, warnings: self.warnings })
+        Ok(PreparedCity {
+            city: self.city,
+            router,
+            gravity,
+            gravity_record: record,
+            city_record,
+            warnings: self.warnings,
+        })
     }
 }
 

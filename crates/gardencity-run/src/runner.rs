@@ -65,20 +65,13 @@ impl PreparedRun {
             spec.sampling.ha = ParamSpec::Value(m / prepared.city.georef().block_side);
         }
         let anchors = match &spec.anchors {
-            Some(p) => gardencity_io::anchors::read_anchors(p, &prepared.city)?,
+            Some(p) => {
+                let table = gardencity_io::anchors::read_anchor_table(p, &prepared.city)?;
+                table.check_agents(spec.agents)?;
+                table.to_anchors()?
+            }
             None => Vec::new(),
         };
-        if anchors.len() as u64 > spec.agents {
-            return Err(RunError::spec(
-                "anchors",
-                format!(
-                    "{} gives agent index {} but the run has {} agents",
-                    spec.anchors.as_ref().map_or_else(String::new, |p| p.display().to_string()),
-                    anchors.len() - 1,
-                    spec.agents
-                ),
-            ));
-        }
         let run = PreparedRun { spec, window, city: prepared, anchors, setup_secs: 0.0 };
         // Model parameters are checked now, not after an output directory was made.
         run.population()?;

@@ -234,7 +234,8 @@ impl RunSpec {
             }
         };
         if end <= start {
-            let end_text = self.end.clone().unwrap_or_else(|| format!("{} days after the start", self.days.unwrap_or(7.0)));
+            let end_text =
+                self.end.clone().unwrap_or_else(|| format!("{} days after the start", self.days.unwrap_or(7.0)));
             return Err(RunError::spec("end", format!("{end_text} is not after the start {}", self.start)));
         }
         if self.agents == 0 {
@@ -264,7 +265,8 @@ fn path_message<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> Stri
     let path = e.path().to_string();
     let inner = e.inner().to_string();
     // The TOML error carries its own location and source excerpt; keep its first line.
-    let inner = inner.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().trim_start_matches("TOML parse error").trim();
+    let inner =
+        inner.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().trim_start_matches("TOML parse error").trim();
     if path == "." || path.is_empty() {
         inner.to_string()
     } else {

@@ -6,7 +6,8 @@ use chrono_tz::Tz;
 
 /// Formats with an offset, tried in order (RFC 3339 first, then what pandas and people
 /// write: no seconds, a space instead of `T`).
-const WITH_OFFSET: [&str; 4] = ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z"];
+const WITH_OFFSET: [&str; 4] =
+    ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z"];
 /// Local formats, read in the run's time zone.
 const LOCAL: [&str; 4] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"];
 

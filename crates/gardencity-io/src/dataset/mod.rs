@@ -36,13 +36,13 @@ mod table;
 mod writer;
 
 pub use error::DatasetError;
+/// The output list is the library's own, shared by the runner, the writer and the CLI.
+pub use gardencity::records::{OutputKind, OutputSelection};
 pub use read::{
     read_diary, read_homes, read_manifest, read_pings, DiaryRow, HomeRow, Manifest, OutputManifest, PingRow, RowFilter,
 };
 pub use table::BatchSink;
 pub use writer::{DatasetSummary, DatasetWriter};
-/// The output list is the library's own, shared by the runner, the writer and the CLI.
-pub use gardencity::records::{OutputKind, OutputSelection};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;

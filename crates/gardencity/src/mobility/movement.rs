@@ -198,7 +198,6 @@ impl Polyline {
         let (p, ux, uy) = self.frame(s);
         (q.x - p.x) * -uy + (q.y - p.y) * ux
     }
-
 }
 
 /// Why a trajectory could not be simulated.

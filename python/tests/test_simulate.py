@@ -1,0 +1,162 @@
+"""simulate / iter_batches: schemas and dtypes, equality with the CLI and across shards
+(multiprocessing with spawn, joblib with loky), cancellation, errors."""
+
+from __future__ import annotations
+
+import _thread
+import hashlib
+import multiprocessing
+import os
+import pathlib
+import pickle
+import subprocess
+import threading
+import time
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+import gardencity
+
+WORKLOAD = dict(agents=12, days=2, seed=5, sampling={"beta_start": 300.0, "beta_durations": 55.0, "beta_ping": 7.0})
+
+
+def test_in_memory_tables_schema_and_pandas_dtypes(small_city: gardencity.City) -> None:
+    run = gardencity.simulate(city=small_city, outputs=["all"], progress=False, coords="blocks", **WORKLOAD)
+    assert isinstance(run, gardencity.Run)
+    for name in ("sparse", "dense", "diaries", "destinations", "homes"):
+        assert isinstance(run.table(name), pa.Table)
+    assert run.sparse.column_names == ["user_id", "x", "y", "datetime", "timestamp", "ha"]
+    assert run.dense.column_names == ["user_id", "x", "y", "datetime", "timestamp", "ha", "location"]
+    assert run.diaries.column_names == ["datetime", "timestamp", "duration", "location", "user_id"]
+    assert run.homes.column_names == ["user_id", "home", "workplace"]
+    df = run.sparse.to_pandas()
+    assert str(df["x"].dtype) == "float64" and str(df["timestamp"].dtype) == "int64"
+    assert str(df["datetime"].dt.tz) == "America/New_York"
+    epoch = df["datetime"].map(lambda d: int(d.timestamp()))
+    assert (epoch == df["timestamp"]).all()
+    assert df["user_id"].map(type).eq(str).all()
+    assert run.homes.num_rows == 12 and run.manifest["counts"]["agents"] == 12
+    assert run.manifest["counts"]["sparse_pings"] == run.sparse.num_rows
+    assert run.manifest["gravity"] == {"source": "stored with the city", "mode": "hub_proxy", "exponent": 2.0,
+                                       "hubs": small_city.gravity["hubs"]}
+    # Default outputs: no dense, no destinations.
+    default = gardencity.simulate(city=small_city, agents=2, days=1, progress=False)
+    assert default.dense is None and default.destinations is None and default.sparse is not None
+
+
+def test_iter_batches_streams_the_same_rows(small_city: gardencity.City) -> None:
+    whole = gardencity.simulate(city=small_city, progress=False, **WORKLOAD)
+    parts: dict = {}
+    for name, batch in gardencity.iter_batches(city=small_city, batch_rows=1000, **WORKLOAD):
+        assert batch.num_rows <= 1000
+        parts.setdefault(name, []).append(batch)
+    assert set(parts) == {"sparse", "diaries", "homes"}
+    assert pa.Table.from_batches(parts["sparse"]).equals(whole.sparse)
+    # Leaving the loop early stops the run without error.
+    for _ in gardencity.iter_batches(city=small_city, batch_rows=10, **WORKLOAD):
+        break
+
+
+def _files(root: pathlib.Path) -> dict:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+
+
+def test_dataset_equals_the_cli(tmp_path, garden_city_path) -> None:
+    binary = os.environ.get("GARDENCITY_BIN")
+    if not binary:
+        if os.environ.get("CI"):
+            pytest.fail("GARDENCITY_BIN is not set (scripts/test.sh sets it)")
+        pytest.skip("GARDENCITY_BIN is not set")
+    a, b = tmp_path / "py", tmp_path / "cli"
+    manifest = gardencity.simulate(city=garden_city_path, out=a, progress=False, **WORKLOAD)
+    subprocess.run(
+        [binary, "simulate", "--city", str(garden_city_path), "--out", str(b), "--agents", "12", "--days", "2",
+         "--seed", "5", "--beta-start", "300", "--beta-durations", "55", "--beta-ping", "7", "-q"],
+        check=True,
+    )
+    assert (a / "_SUCCESS").exists() and manifest["counts"]["agents"] == 12
+    assert _files(a) == _files(b)
+    table = ds.dataset(a / "sparse", format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == manifest["counts"]["sparse_pings"]
+
+
+def _shard_rows(args: tuple) -> bytes:
+    """Runs one shard in a worker process; returns its sparse table as IPC bytes."""
+    city_bytes, k, n = args
+    city = pickle.loads(city_bytes)
+    run = gardencity.simulate(city=city, shard=(k, n), progress=False, **WORKLOAD)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, run.sparse.schema) as w:
+        w.write_table(run.sparse)
+    return sink.getvalue().to_pybytes()
+
+
+def _concat(blobs: list) -> pa.Table:
+    return pa.concat_tables([pa.ipc.open_stream(b).read_all() for b in blobs])
+
+
+def test_multiprocessing_spawn_shards_equal_the_whole_run(small_city: gardencity.City) -> None:
+    whole = gardencity.simulate(city=small_city, progress=False, **WORKLOAD).sparse
+    city_bytes = pickle.dumps(small_city)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        blobs = pool.map(_shard_rows, [(city_bytes, k, 3) for k in range(3)])
+    assert _concat(blobs).equals(whole)
+
+
+def test_joblib_loky_shards_equal_the_whole_run(small_city: gardencity.City) -> None:
+    joblib = pytest.importorskip("joblib")
+    whole = gardencity.simulate(city=small_city, progress=False, **WORKLOAD).sparse
+    city_bytes = pickle.dumps(small_city)
+    blobs = joblib.Parallel(n_jobs=2, backend="loky")(
+        joblib.delayed(_shard_rows)((city_bytes, k, 4)) for k in range(4)
+    )
+    assert _concat(blobs).equals(whole)
+
+
+def test_keyboard_interrupt_stops_within_a_second_and_leaves_nothing_complete(tmp_path) -> None:
+    out = tmp_path / "big"
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        gardencity.simulate(agents=200_000, days=7, out=out, progress=False, threads=1)
+    elapsed = time.monotonic() - t0
+    timer.cancel()
+    assert elapsed < 2.5, f"the run took {elapsed:.1f} s to stop"
+    assert not (out / "_SUCCESS").exists()
+    leftovers = [p for p in out.rglob("*") if p.is_file()] if out.exists() else []
+    assert leftovers == [], leftovers
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    [
+        (dict(agents=-1), ValueError, "agents"),
+        (dict(agents=1.5), ValueError, "agents"),
+        (dict(agents=True), ValueError, "agents"),
+        (dict(outputs=["gps"]), ValueError, "gps"),
+        (dict(tz="Mars/Olympus"), ValueError, "tz"),
+        (dict(start="yesterday"), ValueError, "start"),
+        (dict(days=0), ValueError, "days"),
+        (dict(shard=(3, 2)), ValueError, "shard"),
+        (dict(sampling={"beta_pong": 3}), ValueError, "beta_pong"),
+        (dict(mobility={"dt": -1.0}), ValueError, "dt"),
+        (dict(threads=0), ValueError, "threads"),
+        (dict(city=42), ValueError, "city"),
+        (dict(city="/nonexistent/city.gpkg"), FileNotFoundError, "city.gpkg"),
+        (dict(anchors=object()), TypeError, ""),
+    ],
+)
+def test_bad_arguments_raise_named_exceptions(kwargs: dict, exc: type, words: str) -> None:
+    with pytest.raises((exc, gardencity.GardencityError)) as info:
+        gardencity.simulate(progress=False, **{"agents": 2, "days": 1, **kwargs})
+    assert isinstance(info.value, exc)
+    assert words in str(info.value)
+    if exc is not TypeError:
+        assert isinstance(info.value, gardencity.GardencityError)
