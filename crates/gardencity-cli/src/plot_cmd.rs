@@ -137,7 +137,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
 
 fn load_city(path: Option<&Path>) -> Result<City> {
     match path {
-        Some(p) => gardencity_io::gpkg::read_city(p).with_context(|| format!("reading city {}", p.display())),
+        Some(p) => gardencity_io::gpkg::read_city(p).context("cannot read the city"),
         None => crate::simulate_cmd::default_city(),
     }
 }

@@ -191,6 +191,11 @@ fn messages_say_what_is_wrong_once() {
             .arg(dir.path().join("o")),
     );
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    let err = run_err(
+        gardencity().args(["plot", "city"]).arg(dir.path().join("none.gpkg")).arg("-o").arg(dir.path().join("p.png")),
+    );
+    assert_eq!(err.matches("none.gpkg").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     // A snapshot cut at 6 bytes is truncated, not "expected GCSNAP, found GCSNAP".
     let city = random_city(dir.path(), "c.gpkg");
     let snap = dir.path().join("c.gcsnap");
