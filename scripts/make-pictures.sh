@@ -12,10 +12,10 @@ trap 'rm -rf "$run"' EXIT
 mkdir -p docs
 # 20 agents for a week (seed 1), with dense pings for the trajectories.
 "$bin" simulate --agents 20 --days 7 --seed 1 --outputs sparse,dense,diaries,homes -q --out "$run/data"
-"$bin" plot city --doors --ids -o docs/city.png
-"$bin" plot city --doors -o docs/city.svg
+"$bin" plot city --doors --ids --overwrite -o docs/city.png
+"$bin" plot city --doors --overwrite -o docs/city.svg
 # Three users on the second day: sparse pings, dense tracks and diary stays.
-"$bin" plot pings --data "$run/data" --from 2024-01-02 --to 2024-01-03 --max-users 3 --dense --stays -o docs/pings.png
+"$bin" plot pings --data "$run/data" --from 2024-01-02 --to 2024-01-03 --max-users 3 --dense --stays --overwrite -o docs/pings.png
 # Time spent by all 20 agents over the week.
-"$bin" plot heatmap --data "$run/data" -o docs/heatmap.png
+"$bin" plot heatmap --data "$run/data" --overwrite -o docs/heatmap.png
 ls -l docs/city.png docs/city.svg docs/pings.png docs/heatmap.png

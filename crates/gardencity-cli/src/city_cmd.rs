@@ -1,5 +1,6 @@
 //! `gardencity city random|info`: make a random city GeoPackage, describe a city file.
 
+use crate::output::{check_output, outln};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use gardencity::city::random::{random_city, RandomCityParams};
@@ -74,9 +75,7 @@ fn random(a: RandomArgs) -> anyhow::Result<()> {
     if !(a.block_side.is_finite() && a.block_side > 0.0) {
         bail!("--block-side must be a positive number of metres, got {}", a.block_side);
     }
-    if a.output.exists() && !a.overwrite {
-        bail!("{} already exists (pass --overwrite to replace it)", a.output.display());
-    }
+    check_output(&a.output, &[], a.overwrite)?;
     let params = RandomCityParams {
         width: a.width,
         height: a.height,
@@ -87,15 +86,14 @@ fn random(a: RandomArgs) -> anyhow::Result<()> {
     };
     let city = random_city(&params).context("cannot generate the random city")?;
     write_city(&city, &a.output, &WriteOptions { overwrite: a.overwrite }).context("cannot write the city")?;
-    println!(
+    outln!(
         "wrote {}: {} x {} blocks, {} buildings, {} street cells",
         a.output.display(),
         city.width(),
         city.height(),
         city.buildings().len(),
         city.streets().len()
-    );
-    Ok(())
+    )
 }
 
 fn info(a: InfoArgs) -> anyhow::Result<()> {
@@ -103,11 +101,10 @@ fn info(a: InfoArgs) -> anyhow::Result<()> {
     let mut s = summarize(&city);
     s.gravity = gardencity_io::gpkg::gravity::gravity_info(&a.city, &city).context("cannot read the gravity layers")?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&s.to_json(&a.city))?);
+        outln!("{}", serde_json::to_string_pretty(&s.to_json(&a.city))?)
     } else {
-        print!("{}", s.to_text(&a.city));
+        outln!("{}", s.to_text(&a.city).trim_end_matches('\n'))
     }
-    Ok(())
 }
 
 struct Summary {

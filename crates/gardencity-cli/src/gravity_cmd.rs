@@ -1,6 +1,7 @@
 //! `gardencity gravity` (gravity layers into a city GeoPackage) and `gardencity snapshot`
 //! (a binary snapshot of a city and its gravity).
 
+use crate::output::{check_output, outln};
 use anyhow::Context;
 use gardencity::gravity::{Gravity, GravityParams};
 use gardencity_io::gpkg::gravity::{read_gravity, write_gravity};
@@ -38,6 +39,9 @@ pub struct SnapshotArgs {
     /// reference hub-proxy gravity with default parameters).
     #[arg(long)]
     pub no_gravity: bool,
+    /// Replace the output file if it exists (never the input).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Runs `gardencity gravity`.
@@ -52,12 +56,12 @@ pub fn run_gravity(a: GravityArgs) -> anyhow::Result<()> {
         .with_context(|| format!("computing the gravity of {}", a.city.display()))?;
     let built = t.elapsed();
     write_gravity(&a.city, &city, &g)?;
-    println!("{} ({:.2} s); stored in {}", g.summary(), built.as_secs_f64(), a.city.display());
-    Ok(())
+    outln!("{} ({:.2} s); stored in {}", g.summary(), built.as_secs_f64(), a.city.display())
 }
 
 /// Runs `gardencity snapshot`.
 pub fn run_snapshot(a: SnapshotArgs) -> anyhow::Result<()> {
+    check_output(&a.output, &[&a.city], a.overwrite)?;
     let city = read_city(&a.city)?;
     let gravity = match read_gravity(&a.city, &city)? {
         Some(r) => {
@@ -73,13 +77,12 @@ pub fn run_snapshot(a: SnapshotArgs) -> anyhow::Result<()> {
         ),
     };
     let size = write_snapshot(&a.output, &city, gravity.as_ref())?;
-    println!(
+    outln!(
         "{}: {} buildings, {} street cells, {}; {} bytes",
         a.output.display(),
         city.buildings().len(),
         city.streets().len(),
         gravity.as_ref().map_or_else(|| "no gravity".to_string(), |g| g.summary()),
         size
-    );
-    Ok(())
+    )
 }

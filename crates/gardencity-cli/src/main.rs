@@ -1,10 +1,18 @@
 //! The `gardencity` command line: a thin layer over the library crates.
+//!
+//! Errors are printed on standard error as one line, `error: ` and the error's causes,
+//! each cause only when it adds to what the outer messages say; the exit status is 1.
+//! When the reader of standard output goes away (`gardencity city info x | head -1`,
+//! `EPIPE`), the command stops quietly with status 0, like a reader that has read
+//! what it wanted; any other failure to write standard output (`> /dev/full`) is an
+//! error with status 1.
 
 use clap::{Parser, Subcommand};
 
 mod city_cmd;
 mod gravity_cmd;
 mod osm_cmd;
+mod output;
 mod plot_cmd;
 mod simulate_cmd;
 mod time_arg;
@@ -41,8 +49,13 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.chain().any(|c| c.downcast_ref::<output::StdoutError>().is_some_and(|s| s.is_broken_pipe())) => {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            use std::io::Write;
+            // Not eprintln!, which panics when standard error cannot be written.
+            let _ = writeln!(std::io::stderr().lock(), "error: {}", output::error_text(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -1,15 +1,16 @@
 //! `gardencity city rasterize|from-osm`: real cities from GeoPackage layers or `.osm.pbf` extracts.
 
+use crate::output::{check_output, outln};
 use anyhow::{bail, Context};
 use clap::Args;
 use gardencity::city::mercator_to_lonlat;
 use gardencity_io::gpkg::{write_city, WriteOptions};
 use gardencity_osm::{
-    rasterize, read_boundary_gpkg, read_osm_pbf, read_raster_input_gpkg, Categories, InputOptions, OsmBoundary,
-    OsmOptions, RasterInput, RasterParams, Rotation,
+    extract_extent, rasterize, read_boundary_gpkg, read_osm_pbf, read_raster_input_gpkg, Categories, InputOptions,
+    OsmBoundary, OsmError, OsmOptions, RasterError, RasterInput, RasterParams, Rotation,
 };
 use geo::MapCoords;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Rasterizer options shared by both commands.
 #[derive(Args, Debug)]
@@ -17,7 +18,7 @@ pub struct RasterOpts {
     /// Output city GeoPackage.
     #[arg(short, long)]
     output: PathBuf,
-    /// Replace the output file if it exists.
+    /// Replace the output file if it exists (never an input).
     #[arg(long)]
     overwrite: bool,
     /// Side of one block in metres.
@@ -74,8 +75,9 @@ pub struct RasterizeArgs {
 pub struct FromOsmArgs {
     /// The `.osm.pbf` extract (Geofabrik, BBBike...).
     extract: PathBuf,
-    /// Bounding box in degrees: W,S,E,N.
-    #[arg(long, conflicts_with = "boundary", required_unless_present = "boundary")]
+    /// Bounding box in degrees: W,S,E,N [default: the extract's extent, from its header
+    /// or else from its nodes].
+    #[arg(long, conflicts_with = "boundary")]
     bbox: Option<String>,
     /// A GeoPackage whose layer (`--boundary-layer`) holds the boundary polygon(s).
     #[arg(long)]
@@ -102,14 +104,14 @@ fn parse_bbox(s: &str) -> anyhow::Result<OsmBoundary> {
         .split(',')
         .map(|p| p.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .with_context(|| format!("--bbox {s:?}: expected four numbers W,S,E,N"))?;
+        .with_context(|| format!("--bbox {s:?}: expected four numbers W,S,E,N (or give --boundary FILE)"))?;
     let [west, south, east, north] = v[..] else {
-        bail!("--bbox {s:?}: expected four numbers W,S,E,N, got {}", v.len())
+        bail!("--bbox {s:?}: expected four numbers W,S,E,N, got {} (or give --boundary FILE)", v.len())
     };
     Ok(OsmBoundary::Bbox { west, south, east, north })
 }
 
-fn finish(input: RasterInput, o: &RasterOpts) -> anyhow::Result<()> {
+fn finish(input: RasterInput, o: &RasterOpts, area_hint: &str) -> anyhow::Result<()> {
     let params = RasterParams {
         block_side: o.block_side,
         resolve_overlaps: o.resolve_overlaps,
@@ -118,30 +120,28 @@ fn finish(input: RasterInput, o: &RasterOpts) -> anyhow::Result<()> {
         name: o.name.clone(),
         ..RasterParams::default()
     };
-    let (city, report) = rasterize(&input, &params).context("cannot rasterize")?;
-    println!("{report}");
+    let (city, report) = match rasterize(&input, &params) {
+        Ok(r) => r,
+        Err(e @ RasterError::TooLarge { .. }) => {
+            return Err(with_hint("cannot rasterize", &e, &format!("{area_hint}, or a larger --block-side")))
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot rasterize")),
+    };
+    outln!("{report}")?;
     write_city(&city, &o.output, &WriteOptions { overwrite: o.overwrite }).context("cannot write the city")?;
-    println!(
+    outln!(
         "wrote {}: {} x {} blocks, {} buildings, {} street cells",
         o.output.display(),
         city.width(),
         city.height(),
         city.buildings().len(),
         city.streets().len()
-    );
-    Ok(())
-}
-
-fn check_output(o: &RasterOpts) -> anyhow::Result<()> {
-    if o.output.exists() && !o.overwrite {
-        bail!("{} already exists (pass --overwrite to replace it)", o.output.display());
-    }
-    Ok(())
+    )
 }
 
 /// Runs `gardencity city rasterize`.
 pub fn run_rasterize(a: RasterizeArgs) -> anyhow::Result<()> {
-    check_output(&a.raster)?;
+    check_output(&a.raster.output, &[&a.input], a.raster.overwrite)?;
     let opts = InputOptions {
         buildings_layer: a.buildings_layer,
         streets_layer: a.streets_layer,
@@ -150,22 +150,41 @@ pub fn run_rasterize(a: RasterizeArgs) -> anyhow::Result<()> {
         ..InputOptions::default()
     };
     let input = read_raster_input_gpkg(&a.input, &opts).context("cannot read the input")?;
-    finish(input, &a.raster)
+    finish(input, &a.raster, "choose a smaller area with --boundary-layer")
 }
+
+/// `what: error` followed by a hint (on its own line after a multi-line report). For
+/// errors without a source: the chain is not kept.
+fn with_hint(what: &str, e: &dyn std::error::Error, hint: &str) -> anyhow::Error {
+    let text = e.to_string();
+    let sep = if text.contains('\n') { "\n" } else { "; " };
+    anyhow::anyhow!("{what}: {text}{sep}{hint}")
+}
+
+/// What `city from-osm` says after an error about the area it reads.
+const AREA_HINT: &str = "choose the area with --bbox W,S,E,N or --boundary FILE";
 
 /// Runs `gardencity city from-osm`.
 pub fn run_from_osm(a: FromOsmArgs) -> anyhow::Result<()> {
-    check_output(&a.raster)?;
+    let mut inputs: Vec<&Path> = vec![&a.extract];
+    inputs.extend(a.boundary.as_deref());
+    inputs.extend(a.categories.as_deref());
+    check_output(&a.raster.output, &inputs, a.raster.overwrite)?;
     let boundary = match (&a.bbox, &a.boundary) {
         (Some(b), _) => parse_bbox(b)?,
         (None, Some(path)) => {
-            let mp = read_boundary_gpkg(path, &a.boundary_layer).context("cannot read the boundary")?;
+            let mp = read_boundary_gpkg(path, &a.boundary_layer)
+                .with_context(|| format!("cannot read the boundary (--boundary {})", path.display()))?;
             OsmBoundary::Polygon(mp.map_coords(|c| {
                 let (x, y) = mercator_to_lonlat(c.x, c.y);
                 geo::coord! { x: x, y: y }
             }))
         }
-        (None, None) => bail!("give --bbox W,S,E,N or --boundary FILE"),
+        (None, None) => {
+            let extent = extract_extent(&a.extract).context("cannot read the extract")?;
+            eprintln!("no --bbox or --boundary: reading the whole extract, {extent}");
+            extent.to_boundary()
+        }
     };
     let categories = match &a.categories {
         None => Categories::default(),
@@ -180,7 +199,13 @@ pub fn run_from_osm(a: FromOsmArgs) -> anyhow::Result<()> {
         infer_residential: a.infer_residential,
         consolidate_streets: !a.no_street_cleanup,
     };
-    let (input, report) = read_osm_pbf(&a.extract, &opts).context("cannot read the extract")?;
-    println!("{report}");
-    finish(input, &a.raster)
+    let (input, report) = match read_osm_pbf(&a.extract, &opts) {
+        Ok(r) => r,
+        Err(e @ (OsmError::Boundary(_) | OsmError::OutsideExtract { .. } | OsmError::Empty { .. })) => {
+            return Err(with_hint("cannot read the extract", &e, AREA_HINT))
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot read the extract")),
+    };
+    outln!("{report}")?;
+    finish(input, &a.raster, AREA_HINT)
 }

@@ -1,5 +1,6 @@
 //! `gardencity plot city|pings|heatmap`: PNG or SVG pictures of a city and of a run's data.
 
+use crate::output::{check_output, outln};
 use crate::time_arg::parse_time;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -40,6 +41,9 @@ struct CityArgs {
     /// Output picture, .png or .svg.
     #[arg(long, short = 'o')]
     out: PathBuf,
+    /// Replace the output picture if it exists.
+    #[arg(long)]
+    overwrite: bool,
     /// Mark the doors.
     #[arg(long)]
     doors: bool,
@@ -83,6 +87,9 @@ struct PingsArgs {
     /// Output picture, .png or .svg.
     #[arg(long, short = 'o')]
     out: PathBuf,
+    /// Replace the output picture if it exists.
+    #[arg(long)]
+    overwrite: bool,
     /// Picture width in pixels.
     #[arg(long, default_value_t = 1200)]
     width: u32,
@@ -111,6 +118,9 @@ struct HeatmapArgs {
     /// Output picture, .png or .svg.
     #[arg(long, short = 'o')]
     out: PathBuf,
+    /// Replace the output picture if it exists.
+    #[arg(long)]
+    overwrite: bool,
     /// Picture width in pixels.
     #[arg(long, default_value_t = 1200)]
     width: u32,
@@ -127,19 +137,19 @@ pub fn run(args: PlotArgs) -> Result<()> {
 
 fn load_city(path: Option<&Path>) -> Result<City> {
     match path {
-        Some(p) => gardencity_io::gpkg::read_city(p).with_context(|| format!("reading city {}", p.display())),
+        Some(p) => gardencity_io::gpkg::read_city(p).context("cannot read the city"),
         None => Ok(gardencity_run::default_city()?),
     }
 }
 
 fn write(scene: &Scene, out: &Path) -> Result<()> {
     save(scene, out)?;
-    println!("wrote {} ({} x {} px)", out.display(), scene.width, scene.height);
-    Ok(())
+    outln!("wrote {} ({} x {} px)", out.display(), scene.width, scene.height)
 }
 
 fn run_city(a: CityArgs) -> Result<()> {
     ImageFormat::from_path(&a.out)?;
+    check_output(&a.out, &a.city.as_deref().into_iter().collect::<Vec<_>>(), a.overwrite)?;
     let city = load_city(a.city.as_deref())?;
     let opts = CityPlotOptions { width: a.width, doors: a.doors, grid: a.grid, ids: a.ids, ..Default::default() };
     write(&plot_city(&city, &opts), &a.out)
@@ -185,6 +195,7 @@ fn check_users(
 
 fn run_pings(a: PingsArgs) -> Result<()> {
     ImageFormat::from_path(&a.out)?;
+    check_output(&a.out, &a.city.as_deref().into_iter().collect::<Vec<_>>(), a.overwrite)?;
     let m = read_manifest(&a.data)?;
     let city = load_city(a.city.as_deref())?;
     check_georeference(&city, &m)?;
@@ -250,6 +261,7 @@ fn run_pings(a: PingsArgs) -> Result<()> {
 
 fn run_heatmap(a: HeatmapArgs) -> Result<()> {
     ImageFormat::from_path(&a.out)?;
+    check_output(&a.out, &a.city.as_deref().into_iter().collect::<Vec<_>>(), a.overwrite)?;
     let m = read_manifest(&a.data)?;
     let city = load_city(a.city.as_deref())?;
     check_georeference(&city, &m)?;

@@ -273,9 +273,8 @@ pub fn read_anchors(path: impl AsRef<Path>, city: &City) -> Result<Vec<Anchors>,
 
 /// The part files to read, in order, and the agent index of the first row.
 fn table_files(path: &Path) -> Result<(Vec<PathBuf>, u64), AnchorError> {
-    let io = |source| AnchorError::Io { path: path.into(), source };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_dir() {
+    // Files (or missing paths) by extension: reading them reports what is wrong.
+    if !path.is_dir() {
         return match path.extension().and_then(|e| e.to_str()) {
             Some("csv" | "parquet") => Ok((vec![path.to_path_buf()], 0)),
             _ => Err(AnchorError::Format { path: path.into() }),

@@ -298,7 +298,8 @@ pub fn rasterize(input: &RasterInput, params: &RasterParams) -> Result<(City, Ra
     let w = (max.x / l).floor() + 1.0 - ox;
     let h = (max.y / l).floor() + 1.0 - oy;
     // Checked in floating point (no integer product can overflow); NaN is refused too.
-    if !matches!((w * h).partial_cmp(&(MAX_CELLS as f64)), Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)) {
+    let cells = w * h;
+    if cells.is_nan() || cells > MAX_CELLS as f64 {
         let (width, height) = (w as u64, h as u64);
         let cells = width.saturating_mul(height);
         let bytes = gardencity::city::human_bytes(cells.saturating_mul(gardencity::city::GRID_BYTES_PER_CELL));

@@ -99,7 +99,7 @@ pub fn read_manifest(dir: impl AsRef<Path>) -> Result<Manifest, DatasetError> {
     let dir = dir.as_ref();
     let path = dir.join(MANIFEST);
     if !dir.join(SUCCESS).is_file() {
-        return Err(DatasetError::invalid(dir, "the dataset is incomplete: no _SUCCESS marker"));
+        return Err(DatasetError::invalid(dir, not_a_run(dir)));
     }
     let text = fs::read(&path).map_err(|e| DatasetError::io("reading", &path, e))?;
     let raw: Value = serde_json::from_slice(&text).map_err(|source| DatasetError::Json {
@@ -139,6 +139,28 @@ pub fn read_manifest(dir: impl AsRef<Path>) -> Result<Manifest, DatasetError> {
         outputs.insert(kind, OutputManifest { rows, files });
     }
     Ok(Manifest { format, coordinates, time_zone, start_date, georeference, agents, outputs, raw })
+}
+
+/// Why `dir` (without `_SUCCESS`) is not a finished run: missing, a file, one table of
+/// a run, or an incomplete run.
+fn not_a_run(dir: &Path) -> String {
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return "no such directory".into(),
+        Err(e) => return format!("cannot access it: {e}"),
+        Ok(m) if !m.is_dir() => {
+            return "not a directory (expected a run directory, `gardencity simulate --out`)".into()
+        }
+        Ok(_) => {}
+    }
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parent = dir.parent().filter(|p| p.join(SUCCESS).is_file() || p.join(MANIFEST).is_file());
+    match (OutputKind::from_dir_name(name), parent) {
+        (Some(kind), Some(run)) => {
+            let run = if run.as_os_str().is_empty() { Path::new(".") } else { run };
+            format!("this is one table of a run (its {kind} output); give the run directory {}", run.display())
+        }
+        _ => "the dataset is incomplete or not a gardencity run: no _SUCCESS marker".into(),
+    }
 }
 
 /// Home and workplace of one agent, read back.
@@ -475,6 +497,26 @@ mod tests {
         let f = RowFilter { users: None, start: Some(1_704_171_600), end: Some(1_704_171_600 + 86_400) };
         let (a, b) = date_range(chrono_tz::America::New_York, &f);
         assert_eq!((a, b), (NaiveDate::from_ymd_opt(2024, 1, 2), NaiveDate::from_ymd_opt(2024, 1, 2)));
+    }
+
+    #[test]
+    fn manifest_errors_say_what_the_directory_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("run");
+        fs::create_dir_all(run.join("sparse/date=2024-01-01")).unwrap();
+        fs::write(run.join(SUCCESS), "").unwrap();
+        let e = read_manifest(run.join("sparse")).unwrap_err().to_string();
+        assert!(
+            e.ends_with(&format!(
+                "this is one table of a run (its sparse output); give the run directory {}",
+                run.display()
+            )),
+            "{e}"
+        );
+        let e = read_manifest(tmp.path().join("none")).unwrap_err().to_string();
+        assert!(e.ends_with("none: no such directory"), "{e}");
+        let e = read_manifest(tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("no _SUCCESS marker"), "{e}");
     }
 
     #[test]
