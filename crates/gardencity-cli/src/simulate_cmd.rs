@@ -6,7 +6,7 @@ use chrono::TimeZone;
 use chrono_tz::Tz;
 use clap::Args;
 use gardencity::city::random::{random_city, RandomCityParams};
-use gardencity::gravity::{Gravity, GravityParams};
+use gardencity::gravity::{Gravity, GravityMode, GravityParams};
 use gardencity::mobility::params::MobilityParams;
 use gardencity::population::{OutputSelection, Population, PopulationConfig};
 use gardencity::routing::Router;
@@ -349,7 +349,13 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         "end_local": tz.timestamp_opt(end, 0).single().map(|d| d.to_rfc3339()),
         "time_zone": tz.name(),
         "threads": pool.current_num_threads(),
-        "gravity": { "source": gravity_source, "mode": if exact { "exact" } else { "hub_proxy" }, "exponent": gparams.exponent, "hubs": gparams.hub_size },
+        "gravity": {
+            "source": gravity_source,
+            "mode": gravity.mode().as_str(),
+            "exponent": gravity.exponent(),
+            "hubs": (gravity.mode() == GravityMode::HubProxy).then(|| gravity.hubs().len()),
+            "hub_size": gparams.hub_size,
+        },
         "mobility": serde_json::to_value(&c.mobility)?,
         "sampling": serde_json::to_value(&c.sampling)?,
         "counts": {

@@ -762,7 +762,8 @@ impl Gravity {
                 "gravity hub_proxy: exponent {}, {} hubs, {} nearby pairs, {} buildings",
                 self.exponent,
                 self.hubs.len(),
-                self.near_j.len(),
+                // Each unordered pair once (the lists hold both orders), as the reference counts.
+                self.near_j.len() / 2,
                 self.kinds.len()
             ),
             GravityMode::Exact => format!(
