@@ -343,7 +343,11 @@ fn check_loaded_as_by_nomad(py: &Path, path: &Path, city: &City, g: &Gravity) ->
     v
 }
 
-fn layer_schema(path: &Path, layer: &str) -> (Vec<(String, String)>, Vec<(String, String, i64)>, String) {
+/// A layer's table columns `(name, type)`, its `gpkg_geometry_columns` rows
+/// `(column, type, srs)` and its `gpkg_contents` data type.
+type Schema = (Vec<(String, String)>, Vec<(String, String, i64)>, String);
+
+fn layer_schema(path: &Path, layer: &str) -> Schema {
     let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let mut st = conn.prepare(&format!("PRAGMA table_info(\"{layer}\")")).unwrap();
     let cols = st.query_map([], |r| Ok((r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
