@@ -272,17 +272,23 @@ fn add_table(
     let mut st = conn.prepare(&sql).ctx(path, ctx)?;
     let mut count = 0i64;
     let mut extent = Envelope::EMPTY;
+    // Most rows repeat POINT (0 0): encode a point once for its run of rows.
+    let mut last: Option<((f64, f64), rusqlite::types::Value)> = None;
+    let null = rusqlite::types::Value::Null;
     for (point, values) in rows {
         let geom = match (srs, point) {
-            (Some(srs), Some((x, y))) => {
-                let (blob, env) = encode(&geo_types::Geometry::Point(geo_types::Point::new(x, y)), srs);
-                extent.merge(&env);
-                Some(rusqlite::types::Value::Blob(blob))
+            (Some(srs), Some(xy)) => {
+                if last.as_ref().is_none_or(|(p, _)| *p != xy) {
+                    let (blob, env) = encode(&geo_types::Geometry::Point(geo_types::Point::new(xy.0, xy.1)), srs);
+                    extent.merge(&env);
+                    last = Some((xy, rusqlite::types::Value::Blob(blob)));
+                }
+                last.as_ref().map(|(_, b)| b)
             }
-            (Some(_), None) => Some(rusqlite::types::Value::Null),
+            (Some(_), None) => Some(&null),
             (None, _) => None,
         };
-        st.execute(rusqlite::params_from_iter(geom.iter().chain(values.iter()))).ctx(path, ctx)?;
+        st.execute(rusqlite::params_from_iter(geom.into_iter().chain(values.iter()))).ctx(path, ctx)?;
         count += 1;
     }
     if srs.is_some() && !extent.is_empty() {
