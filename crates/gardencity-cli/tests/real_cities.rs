@@ -83,3 +83,37 @@ fn simulation_on_helsinki_maps_back_into_the_bbox() {
     let (lo, hi) = rows.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.x), hi.max(p.x)));
     assert!(hi - lo > 0.002, "pings span only {} degrees of longitude", hi - lo);
 }
+
+/// A city NOMAD rasterized and saved with its gravity (`persist_gravity_data=True`):
+/// `city info` reports the stored gravity (95 hubs for hub_size 100: empty quantile
+/// buckets give none) and a simulation runs on it with that gravity.
+#[test]
+fn nomad_city_with_stored_gravity_informs_and_simulates() {
+    let Some(fixture) = shared_data("nomad-fixture-with-gravity.gpkg") else { return };
+    let out = run_ok(gardencity().args(["city", "info"]).arg(&fixture));
+    assert!(out.contains("buildings: 110 (home 34, workplace 12, retail 34, park 30, other 0)"), "{out}");
+    assert!(out.contains("gravity: gravity hub_proxy: exponent 2, 95 hubs, 63 nearby pairs, 110 buildings"), "{out}");
+    assert!(out.contains("warning:") && out.contains("sorted (x, y)"), "{out}");
+    let out = run_ok(gardencity().args(["city", "info", "--json"]).arg(&fixture));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["gravity"].as_str().unwrap().contains("95 hubs"), "{v}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let sim = gardencity()
+        .args(["simulate", "--city"])
+        .arg(&fixture)
+        .arg("--out")
+        .arg(&run)
+        .args(["--agents", "5", "--days", "1", "-q"])
+        .output()
+        .unwrap();
+    assert!(sim.status.success(), "{}", String::from_utf8_lossy(&sim.stderr));
+    assert!(String::from_utf8_lossy(&sim.stderr).contains("sorted (x, y)"));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["gravity"]["source"], "stored with the city");
+    assert_eq!(m["gravity"]["mode"], "hub_proxy");
+    assert_eq!(m["gravity"]["hubs"], 95);
+    assert!(m["counts"]["sparse_pings"].as_u64().unwrap() > 0, "{m}");
+}

@@ -217,7 +217,74 @@ print(json.dumps(out))
     assert_eq!(v["hub_distances"]["rows"], 256);
     assert_eq!(v["grav_hub_info"]["rows"], 106);
     assert_eq!(v["buildings"]["rows"], 106);
-    assert_eq!(v["nearby_doors"]["rows"], g.nearby_pairs().count());
+    // Each unordered pair once, as the reference stores them.
+    assert_eq!(v["nearby_doors"]["rows"], g.nearby_pairs().filter(|p| p.0 < p.1).count());
+    assert_eq!(v["grav_hub_info"]["columns"], serde_json::json!(["index", "closest_hub_idx", "dist_to_hub"]));
     assert_eq!(v["gravity_properties"]["columns"], serde_json::json!(["exponent", "mode", "n_hubs", "n_buildings"]));
     assert_eq!(v["first_hubs"], serde_json::json!([[0, 0], [0, 6], [0, 12], [0, 17]]));
+}
+
+/// Files written before the gravity layers took the reference's layout (attribute
+/// tables, `grav_hub_info.id`, nearby pairs in both orders with their Manhattan
+/// distance, 0 for a shared door) still load.
+#[test]
+fn older_attribute_table_layers_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = city(8);
+    let p = written(dir.path(), "old.gpkg", &c);
+    let g = Gravity::hub_proxy(&c, GravityParams { hub_size: Some(9), exponent: 1.5, ..Default::default() }).unwrap();
+    assert!(g.nearby_pairs().any(|(_, _, d)| d == 0), "the test needs buildings sharing a door");
+    let conn = rusqlite::Connection::open(&p).unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    let table = |name: &str, cols: &str| {
+        conn.execute(&format!("CREATE TABLE {name} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {cols})"), [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES (?1, 'attributes', ?1, '')",
+            [name],
+        )
+        .unwrap();
+    };
+    table("gravity_properties", "exponent REAL, mode TEXT, n_hubs INTEGER, n_buildings INTEGER");
+    conn.execute(
+        "INSERT INTO gravity_properties (exponent, mode, n_hubs, n_buildings) VALUES (1.5, 'hub_proxy', ?1, ?2)",
+        [g.hubs().len() as i64, g.building_count() as i64],
+    )
+    .unwrap();
+    table("hubs", "hub_x INTEGER, hub_y INTEGER");
+    for h in g.hubs() {
+        conn.execute("INSERT INTO hubs (hub_x, hub_y) VALUES (?1, ?2)", [h.x, h.y]).unwrap();
+    }
+    table("hub_distances", "hub_dist_flat INTEGER, n_hubs INTEGER");
+    for &d in g.hub_dist() {
+        conn.execute(
+            "INSERT INTO hub_distances (hub_dist_flat, n_hubs) VALUES (?1, ?2)",
+            [d as i64, g.hubs().len() as i64],
+        )
+        .unwrap();
+    }
+    table("grav_hub_info", "id TEXT, closest_hub_idx INTEGER, dist_to_hub INTEGER");
+    for (k, b) in c.buildings().iter().enumerate() {
+        conn.execute(
+            "INSERT INTO grav_hub_info (id, closest_hub_idx, dist_to_hub) VALUES (?1, ?2, ?3)",
+            rusqlite::params![b.id, g.closest_hub()[k], g.dist_to_hub()[k]],
+        )
+        .unwrap();
+    }
+    table("nearby_doors", "bid_i TEXT, bid_j TEXT, dist INTEGER");
+    for (i, j, d) in g.nearby_pairs() {
+        conn.execute(
+            "INSERT INTO nearby_doors (bid_i, bid_j, dist) VALUES (?1, ?2, ?3)",
+            rusqlite::params![c.building(i).id, c.building(j).id, d],
+        )
+        .unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    let r = read_gravity(&p, &c).unwrap().unwrap();
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(r.gravity, g);
+    // Rewritten in the new layout, the same model.
+    write_gravity(&p, &c, &g).unwrap();
+    assert_eq!(read_gravity(&p, &c).unwrap().unwrap().gravity, g);
 }

@@ -1,23 +1,38 @@
 //! Gravity layers of a city GeoPackage (SPEC section 7).
 //!
-//! Attribute (non-spatial) tables, as the reference writes them:
-//! - `hubs` (`hub_x`, `hub_y`), one row per hub in hub order;
+//! The reference's four layers, written the way its `City.save_geopackage(...,
+//! persist_gravity_data=True)` writes them so that its `City.from_geopackage(path,
+//! load_gravity=True)` loads ours (it reads each with geopandas, drops the `geometry`
+//! column, and silently loads no gravity on any error). Each is a spatial layer with a
+//! `POINT` geometry column `geom` in the SRS of layer `buildings` (the reference's
+//! "Undefined SRS" 99999 for cities in block units):
+//! - `hubs` (`hub_x`, `hub_y`), one row per hub in hub order, the point at the hub cell;
 //! - `hub_distances` (`hub_dist_flat`, `n_hubs`), the hub-to-hub street distances
-//!   row-major in the order of `hubs` (NULL where unreachable);
-//! - `grav_hub_info` (`id` = building id, `closest_hub_idx`, `dist_to_hub`);
-//! - `nearby_doors` (`bid_i`, `bid_j`, `dist`), both orders;
-//! - `gravity_properties` (`exponent`, `mode`, `n_hubs`, `n_buildings`): our parameters.
-//!   Files without it (written by the reference) mean exponent 2, hub proxy.
+//!   row-major in the order of `hubs` (the reference's own files have them in sorted
+//!   `(x, y)` hub order, a known defect; NULL where unreachable), `POINT (0 0)`;
+//! - `grav_hub_info` (`index` = building id, `closest_hub_idx`, `dist_to_hub`), one row
+//!   per building in building order, `POINT (0 0)`;
+//! - `nearby_doors` (`bid_i`, `bid_j`, `dist`), each unordered pair once (`bid_i` first in
+//!   building order), `dist` the Manhattan door distance but 1 for distinct buildings
+//!   sharing a door cell, `POINT (0 0)`; left out, as the reference does, when there are
+//!   no nearby pairs.
 //!
-//! In exact mode only `gravity_properties` is written; the door distances are
-//! recomputed on reading. [`write_gravity`] adds the layers to an existing file (any
-//! old gravity layers are replaced) through a copy renamed into place, so the file is
-//! never left half-written. [`read_gravity`] checks everything against the city and
+//! Besides them, our attribute table `gravity_properties` (`exponent`, `mode`, `n_hubs`,
+//! `n_buildings`) holds our parameters. Files without it (written by the reference) mean
+//! exponent 2, hub proxy. In exact mode only `gravity_properties` is written; the door
+//! distances are recomputed on reading.
+//!
+//! [`write_gravity`] adds the layers to an existing file (any old gravity layers are
+//! replaced) through a copy renamed into place, so the file is never left half-written.
+//! [`read_gravity`] reads the reference's files and ours, old (attribute tables, `id`
+//! column, pairs in both orders) and new; it checks everything against the city and
 //! recomputes the hub distance matrix when it disagrees with the street graph (the
-//! reference writes it in sorted `(x, y)` hub order, a known defect), with a warning.
+//! reference's sorted order), with a warning.
 
 use super::error::{GpkgError, GpkgErrorKind, SqlContext};
+use super::geom::{encode, Envelope};
 use super::reader::{quote_ident, GpkgReader, Row};
+use super::writer::{GEOMETRY_COLUMN, LOCAL_WKT, SRS_LOCAL_UNDEFINED};
 use gardencity::gravity::{hub_distances, Gravity, GravityError, GravityMode, GravityParams, HubProxyParts};
 use gardencity::{BuildingIdx, Cell, City};
 use rusqlite::Connection;
@@ -36,9 +51,11 @@ pub const GRAVITY_PROPERTIES_LAYER: &str = "gravity_properties";
 
 const HUB_LAYERS: [&str; 4] = [HUBS_LAYER, HUB_DISTANCES_LAYER, HUB_INFO_LAYER, NEARBY_LAYER];
 const ALL_LAYERS: [&str; 5] = [HUBS_LAYER, HUB_DISTANCES_LAYER, HUB_INFO_LAYER, NEARBY_LAYER, GRAVITY_PROPERTIES_LAYER];
-/// Column names accepted for the building id of `grav_hub_info` (the reference writes
-/// its DataFrame index).
-const ID_COLUMNS: [&str; 4] = ["id", "index", "building_id", "bid"];
+/// Column names accepted for the building id of `grav_hub_info`: the reference writes its
+/// DataFrame index (`index`), which we write too; our older files have `id`.
+const ID_COLUMNS: [&str; 4] = ["index", "id", "building_id", "bid"];
+/// The building-id column of `grav_hub_info` as written (the reference reads it by name).
+const HUB_INFO_ID_COLUMN: &str = "index";
 
 /// Why gravity layers could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -155,27 +172,78 @@ fn table_exists(conn: &Connection, path: &Path, name: &str) -> Result<bool, Gpkg
 
 fn drop_layer(conn: &Connection, path: &Path, name: &str) -> Result<(), GpkgError> {
     let ctx = || format!("removing the old layer {name:?}");
+    // The spatial index GDAL makes for a feature layer goes with it.
+    let geom_cols: Vec<String> = {
+        let mut st = conn
+            .prepare("SELECT column_name FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?1)")
+            .ctx(path, ctx)?;
+        let cols = st.query_map([name], |r| r.get::<_, String>(0)).and_then(|it| it.collect()).ctx(path, ctx)?;
+        cols
+    };
+    for c in &geom_cols {
+        let rtree = format!("rtree_{name}_{c}");
+        conn.execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&rtree)), []).ctx(path, ctx)?;
+    }
     conn.execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(name)), []).ctx(path, ctx)?;
-    conn.execute("DELETE FROM gpkg_contents WHERE table_name = ?1", [name]).ctx(path, ctx)?;
+    conn.execute("DELETE FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?1)", [name]).ctx(path, ctx)?;
+    conn.execute("DELETE FROM gpkg_contents WHERE lower(table_name) = lower(?1)", [name]).ctx(path, ctx)?;
     if table_exists(conn, path, "gpkg_ogr_contents")? {
-        conn.execute("DELETE FROM gpkg_ogr_contents WHERE table_name = ?1", [name]).ctx(path, ctx)?;
+        conn.execute("DELETE FROM gpkg_ogr_contents WHERE lower(table_name) = lower(?1)", [name]).ctx(path, ctx)?;
     }
     if table_exists(conn, path, "gpkg_extensions")? {
-        conn.execute("DELETE FROM gpkg_extensions WHERE table_name = ?1", [name]).ctx(path, ctx)?;
+        conn.execute("DELETE FROM gpkg_extensions WHERE lower(table_name) = lower(?1)", [name]).ctx(path, ctx)?;
     }
     Ok(())
 }
 
-/// Creates an attribute table and fills it from `rows` (values bound in column order).
+/// The SRS of the point layers: that of layer `buildings` (as the reference writes its
+/// gravity layers in the city's CRS), else the "Undefined SRS" 99999, added when missing.
+fn point_srs(conn: &Connection, path: &Path) -> Result<i32, GpkgError> {
+    let ctx = || "choosing the spatial reference system of the gravity layers".to_string();
+    let of_buildings: Option<i32> = conn
+        .query_row(
+            "SELECT g.srs_id FROM gpkg_geometry_columns g JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id \
+             WHERE lower(g.table_name) = 'buildings'",
+            [],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })
+        .ctx(path, ctx)?;
+    if let Some(srs) = of_buildings {
+        return Ok(srs);
+    }
+    conn.execute(
+        "INSERT OR IGNORE INTO gpkg_spatial_ref_sys \
+         (srs_name, srs_id, organization, organization_coordsys_id, definition, description) \
+         VALUES ('Undefined SRS', ?1, 'GDAL', ?1, ?2, 'Custom undefined coordinate reference system')",
+        rusqlite::params![SRS_LOCAL_UNDEFINED, LOCAL_WKT],
+    )
+    .ctx(path, ctx)?;
+    Ok(SRS_LOCAL_UNDEFINED)
+}
+
+/// A row of a new layer: its point (in a spatial layer) and its values in column order.
+type LayerRow = (Option<(f64, f64)>, Vec<rusqlite::types::Value>);
+
+/// Creates a layer and fills it from `rows`: a spatial layer with a `POINT` column
+/// `geom` in `srs` (the GeoPackage registrations included), or an attribute table when
+/// `srs` is `None`.
 fn add_table(
     conn: &Connection,
     path: &Path,
     name: &str,
+    srs: Option<i32>,
     columns: &[(&str, &str)],
-    rows: impl Iterator<Item = Vec<rusqlite::types::Value>>,
+    rows: impl Iterator<Item = LayerRow>,
 ) -> Result<(), GpkgError> {
     let ctx = || format!("writing layer {name:?}");
-    let cols: Vec<String> = columns.iter().map(|(c, t)| format!("{} {t}", quote_ident(c))).collect();
+    let mut cols: Vec<String> = columns.iter().map(|(c, t)| format!("{} {t}", quote_ident(c))).collect();
+    let mut names: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
+    if srs.is_some() {
+        cols.insert(0, format!("{} POINT", quote_ident(GEOMETRY_COLUMN)));
+        names.insert(0, quote_ident(GEOMETRY_COLUMN));
+    }
     conn.execute(
         &format!(
             "CREATE TABLE {} (\"fid\" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {})",
@@ -186,19 +254,49 @@ fn add_table(
     )
     .ctx(path, ctx)?;
     conn.execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) \
-         VALUES (?1, 'attributes', ?1, '', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-        [name],
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) \
+         VALUES (?1, ?2, ?1, '', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?3)",
+        rusqlite::params![name, if srs.is_some() { "features" } else { "attributes" }, srs],
     )
     .ctx(path, ctx)?;
-    let names: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
-    let marks: Vec<String> = (1..=columns.len()).map(|k| format!("?{k}")).collect();
+    if let Some(srs) = srs {
+        conn.execute(
+            "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m) \
+             VALUES (?1, ?2, 'POINT', ?3, 0, 0)",
+            rusqlite::params![name, GEOMETRY_COLUMN, srs],
+        )
+        .ctx(path, ctx)?;
+    }
+    let marks: Vec<String> = (1..=names.len()).map(|k| format!("?{k}")).collect();
     let sql = format!("INSERT INTO {} ({}) VALUES ({})", quote_ident(name), names.join(", "), marks.join(", "));
     let mut st = conn.prepare(&sql).ctx(path, ctx)?;
     let mut count = 0i64;
-    for r in rows {
-        st.execute(rusqlite::params_from_iter(r.iter())).ctx(path, ctx)?;
+    let mut extent = Envelope::EMPTY;
+    // Most rows repeat POINT (0 0): encode a point once for its run of rows.
+    let mut last: Option<((f64, f64), rusqlite::types::Value)> = None;
+    let null = rusqlite::types::Value::Null;
+    for (point, values) in rows {
+        let geom = match (srs, point) {
+            (Some(srs), Some(xy)) => {
+                if last.as_ref().is_none_or(|(p, _)| *p != xy) {
+                    let (blob, env) = encode(&geo_types::Geometry::Point(geo_types::Point::new(xy.0, xy.1)), srs);
+                    extent.merge(&env);
+                    last = Some((xy, rusqlite::types::Value::Blob(blob)));
+                }
+                last.as_ref().map(|(_, b)| b)
+            }
+            (Some(_), None) => Some(&null),
+            (None, _) => None,
+        };
+        st.execute(rusqlite::params_from_iter(geom.into_iter().chain(values.iter()))).ctx(path, ctx)?;
         count += 1;
+    }
+    if srs.is_some() && !extent.is_empty() {
+        conn.execute(
+            "UPDATE gpkg_contents SET min_x = ?1, min_y = ?2, max_x = ?3, max_y = ?4 WHERE table_name = ?5",
+            rusqlite::params![extent.min_x, extent.min_y, extent.max_x, extent.max_y, name],
+        )
+        .ctx(path, ctx)?;
     }
     if table_exists(conn, path, "gpkg_ogr_contents")? {
         conn.execute(
@@ -221,50 +319,69 @@ fn write_layers(conn: &Connection, path: &Path, city: &City, g: &Gravity) -> Res
         conn,
         path,
         GRAVITY_PROPERTIES_LAYER,
+        None,
         &[("exponent", "REAL"), ("mode", "TEXT"), ("n_hubs", "INTEGER"), ("n_buildings", "INTEGER")],
-        std::iter::once(vec![
-            V::Real(g.exponent()),
-            V::Text(g.mode().as_str().into()),
-            V::Integer(g.hubs().len() as i64),
-            V::Integer(g.building_count() as i64),
-        ]),
+        std::iter::once((
+            None,
+            vec![
+                V::Real(g.exponent()),
+                V::Text(g.mode().as_str().into()),
+                V::Integer(g.hubs().len() as i64),
+                V::Integer(g.building_count() as i64),
+            ],
+        )),
     )?;
     if g.mode() == GravityMode::Exact {
         return Ok(());
     }
+    let srs = Some(point_srs(conn, path)?);
+    let origin = Some((0.0, 0.0));
     let n = g.hubs().len();
+    // Column types as GDAL writes the reference's frames: int64 INTEGER, int32 MEDIUMINT.
     add_table(
         conn,
         path,
         HUBS_LAYER,
+        srs,
         &[("hub_x", "INTEGER"), ("hub_y", "INTEGER")],
-        g.hubs().iter().map(|c| vec![V::Integer(c.x.into()), V::Integer(c.y.into())]),
+        g.hubs().iter().map(|c| (Some((c.x as f64, c.y as f64)), vec![V::Integer(c.x.into()), V::Integer(c.y.into())])),
     )?;
     add_table(
         conn,
         path,
         HUB_DISTANCES_LAYER,
+        srs,
         &[("hub_dist_flat", "INTEGER"), ("n_hubs", "INTEGER")],
-        g.hub_dist().iter().map(|&d| vec![dist(d), V::Integer(n as i64)]),
+        g.hub_dist().iter().map(|&d| (origin, vec![dist(d), V::Integer(n as i64)])),
     )?;
     add_table(
         conn,
         path,
         HUB_INFO_LAYER,
-        &[("id", "TEXT"), ("closest_hub_idx", "INTEGER"), ("dist_to_hub", "INTEGER")],
+        srs,
+        &[(HUB_INFO_ID_COLUMN, "TEXT"), ("closest_hub_idx", "MEDIUMINT"), ("dist_to_hub", "MEDIUMINT")],
         city.buildings()
             .iter()
             .zip(g.closest_hub().iter().zip(g.dist_to_hub()))
-            .map(|(b, (&h, &d))| vec![V::Text(b.id.clone()), int(h), int(d)]),
+            .map(|(b, (&h, &d))| (origin, vec![V::Text(b.id.clone()), int(h), int(d)])),
     )?;
-    add_table(
-        conn,
-        path,
-        NEARBY_LAYER,
-        &[("bid_i", "TEXT"), ("bid_j", "TEXT"), ("dist", "INTEGER")],
-        g.nearby_pairs()
-            .map(|(i, j, d)| vec![V::Text(city.building(i).id.clone()), V::Text(city.building(j).id.clone()), int(d)]),
-    )?;
+    // Each unordered pair once, and distance 1 for a shared door, as the reference stores them.
+    let mut pairs = g.nearby_pairs().filter(|&(i, j, _)| i < j).peekable();
+    if pairs.peek().is_some() {
+        add_table(
+            conn,
+            path,
+            NEARBY_LAYER,
+            srs,
+            &[("bid_i", "TEXT"), ("bid_j", "TEXT"), ("dist", "MEDIUMINT")],
+            pairs.map(|(i, j, d)| {
+                (
+                    origin,
+                    vec![V::Text(city.building(i).id.clone()), V::Text(city.building(j).id.clone()), int(d.max(1))],
+                )
+            }),
+        )?;
+    }
     Ok(())
 }
 
@@ -329,7 +446,8 @@ pub fn read_gravity(path: impl AsRef<Path>, city: &City) -> Result<Option<Gravit
     if present.is_empty() && !has_props {
         return Ok(None);
     }
-    if let Some(missing) = HUB_LAYERS.iter().find(|l| !present.contains(l)) {
+    // The reference leaves `nearby_doors` out when there are no nearby pairs.
+    if let Some(missing) = HUB_LAYERS.iter().find(|l| !present.contains(l) && **l != NEARBY_LAYER) {
         return Err(missing_layer(&r, path, missing));
     }
 
@@ -444,22 +562,31 @@ pub fn read_gravity(path: impl AsRef<Path>, city: &City) -> Result<Option<Gravit
     }
 
     // nearby_doors
-    r.require_columns(
-        NEARBY_LAYER,
-        &[("bid_i", "a building id"), ("bid_j", "a building id"), ("dist", "Manhattan door distance")],
-    )?;
     let mut nearby = Vec::new();
-    r.for_each_row(NEARBY_LAYER, &["bid_i", "bid_j", "dist"], |row| {
-        let i = building_of(row, city, "bid_i")?;
-        let j = building_of(row, city, "bid_j")?;
-        let d = u32_of(row, "dist")?;
-        let m = city.building(i).door.manhattan(city.building(j).door);
-        if d != m {
-            return Err(row.bad_value("dist", format!("{m} (the Manhattan distance of the doors)"), format!("{d}")));
-        }
-        nearby.push((i, j, d));
-        Ok(())
-    })?;
+    let has_nearby = present.contains(&NEARBY_LAYER);
+    if has_nearby {
+        r.require_columns(
+            NEARBY_LAYER,
+            &[("bid_i", "a building id"), ("bid_j", "a building id"), ("dist", "Manhattan door distance")],
+        )?;
+        r.for_each_row(NEARBY_LAYER, &["bid_i", "bid_j", "dist"], |row| {
+            let i = building_of(row, city, "bid_i")?;
+            let j = building_of(row, city, "bid_j")?;
+            let d = u32_of(row, "dist")?;
+            let m = city.building(i).door.manhattan(city.building(j).door);
+            // The reference stores 1 for distinct buildings sharing a door cell (SPEC 3).
+            if d != m && !(m == 0 && d == 1 && i != j) {
+                let expected = if m == 0 {
+                    "0 or 1 (the doors share a street cell)".to_string()
+                } else {
+                    format!("{m} (the Manhattan distance of the doors)")
+                };
+                return Err(row.bad_value("dist", expected, format!("{d}")));
+            }
+            nearby.push((i, j, m));
+            Ok(())
+        })?;
+    }
 
     let parts = HubProxyParts { exponent, hubs, hub_dist: truth, closest_hub: closest, dist_to_hub: dth, nearby };
     let gravity = Gravity::from_hub_parts(city, parts).map_err(|source| {
@@ -471,6 +598,18 @@ pub fn read_gravity(path: impl AsRef<Path>, city: &City) -> Result<Option<Gravit
         };
         GravityIoError::Mismatch { path: path.into(), layer: layer.into(), source }
     })?;
+    if !has_nearby && !gravity.nearby_follows_rule() {
+        // No layer means no pairs, which is only so when the rule finds none.
+        return Err(GravityIoError::Layer {
+            path: path.into(),
+            layer: NEARBY_LAYER.into(),
+            reason: format!(
+                "the layer is missing (it may only be left out when there are no nearby pairs), but the doors and \
+                 {HUB_INFO_LAYER:?} give nearby pairs; layers present: {}",
+                present.join(", ")
+            ),
+        });
+    }
     Ok(Some(GravityRead { gravity, warnings }))
 }
 

@@ -253,6 +253,21 @@ impl Gravity {
         if hubs.is_empty() {
             return Err(GravityError::NoStreets);
         }
+        Gravity::hub_proxy_with_hubs(city, hubs, params.exponent)
+    }
+
+    /// The reference's hub-proxy gravity on given hubs (in hub order) instead of the
+    /// quantile-bucket selection of [`select_hubs`]: hub distances from the street graph,
+    /// each building's closest hub (Manhattan, first in hub order on ties) and the nearby
+    /// pairs follow as in [`Gravity::hub_proxy`]. For checking files written elsewhere
+    /// (e.g. by the reference) against what this crate computes on their hubs.
+    ///
+    /// Errors: an invalid exponent, no hubs, or a hub that is not a street cell.
+    pub fn hub_proxy_with_hubs(city: &City, hubs: Vec<Cell>, exponent: f64) -> Result<Gravity, GravityError> {
+        check_exponent(exponent)?;
+        if hubs.is_empty() {
+            return Err(GravityError::Mismatch { field: "hubs", index: None, reason: "no hubs".into() });
+        }
         let hub_dist = hub_distances(city, &hubs)?;
         let doors: Vec<Cell> = city.buildings().iter().map(|b| b.door).collect();
         let (closest_hub, dist_to_hub): (Vec<u32>, Vec<u32>) = doors
@@ -269,7 +284,7 @@ impl Gravity {
             })
             .unzip();
         let near = nearby_lists_of(&doors, &dist_to_hub);
-        let mut g = Gravity::empty(city, params.exponent, GravityMode::HubProxy);
+        let mut g = Gravity::empty(city, exponent, GravityMode::HubProxy);
         g.hubs = hubs;
         g.hub_dist = hub_dist;
         g.closest_hub = closest_hub;
@@ -747,7 +762,8 @@ impl Gravity {
                 "gravity hub_proxy: exponent {}, {} hubs, {} nearby pairs, {} buildings",
                 self.exponent,
                 self.hubs.len(),
-                self.near_j.len(),
+                // Each unordered pair once (the lists hold both orders), as the reference counts.
+                self.near_j.len() / 2,
                 self.kinds.len()
             ),
             GravityMode::Exact => format!(

@@ -304,6 +304,30 @@ fn bad_parameters() {
 }
 
 #[test]
+fn given_hubs_match_selected_hubs() {
+    let c = city(35, 6);
+    let g = Gravity::hub_proxy(&c, GravityParams { hub_size: Some(16), exponent: 1.5, ..Default::default() }).unwrap();
+    let same = Gravity::hub_proxy_with_hubs(&c, select_hubs(&c, 16), 1.5).unwrap();
+    assert_eq!(same, g);
+    // Any street cells will do, in any order; ties go to the first hub in that order.
+    let mut hubs = g.hubs().to_vec();
+    hubs.reverse();
+    let rev = Gravity::hub_proxy_with_hubs(&c, hubs.clone(), 1.5).unwrap();
+    assert_eq!(rev.hubs(), &hubs[..]);
+    brute(&c, &rev);
+    let not_street = (0..c.width() as i32)
+        .flat_map(|x| (0..c.height() as i32).map(move |y| Cell::new(x, y)))
+        .find(|&p| c.street_at(p).is_none())
+        .unwrap();
+    assert!(matches!(
+        Gravity::hub_proxy_with_hubs(&c, vec![not_street], 2.0),
+        Err(GravityError::Mismatch { field: "hubs", index: Some(0), .. })
+    ));
+    assert!(matches!(Gravity::hub_proxy_with_hubs(&c, Vec::new(), 2.0), Err(GravityError::Mismatch { .. })));
+    assert!(matches!(Gravity::hub_proxy_with_hubs(&c, hubs, -1.0), Err(GravityError::Exponent { .. })));
+}
+
+#[test]
 fn parts_round_trip_and_mismatches() {
     let c = city(35, 4);
     let g = Gravity::hub_proxy(&c, GravityParams { hub_size: Some(9), ..Default::default() }).unwrap();
