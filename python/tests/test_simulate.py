@@ -160,3 +160,12 @@ def test_bad_arguments_raise_named_exceptions(kwargs: dict, exc: type, words: st
     assert words in str(info.value)
     if exc is not TypeError:
         assert isinstance(info.value, gardencity.GardencityError)
+
+
+def test_abandoned_iteration_stops_the_run(small_city: gardencity.City) -> None:
+    """Breaking out of iter_batches with the channel full must not hang."""
+    t0 = time.monotonic()
+    for _ in gardencity.iter_batches(city=small_city, agents=2000, days=7, batch_rows=10):
+        time.sleep(0.3)  # let the simulating thread fill the channel
+        break
+    assert time.monotonic() - t0 < 5

@@ -18,6 +18,9 @@ use std::time::Duration;
 /// Batches in flight between the simulating thread and Python.
 const CHANNEL_BATCHES: usize = 4;
 
+/// The receiving end of a `batches` run.
+type BatchReceiver = Receiver<(OutputKind, RecordBatch)>;
+
 #[derive(Default)]
 struct Shared {
     done: AtomicU64,
@@ -31,7 +34,9 @@ struct Shared {
 pub struct RunHandle {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
-    batches: Option<Mutex<Receiver<(OutputKind, RecordBatch)>>>,
+    /// The batches of a `batches` run; taken (dropped) on cancel, which wakes a
+    /// simulating thread blocked on a full channel.
+    batches: Option<Mutex<Option<BatchReceiver>>>,
     total: u64,
 }
 
@@ -132,7 +137,7 @@ pub fn start_run(
             s.signal.notify_all();
         })
         .map_err(|e| PyFail::new(Kind::Other, format!("cannot start the run thread: {e}")))?;
-    Ok(RunHandle { shared, thread: Some(thread), batches: batches.then(|| Mutex::new(rx)), total })
+    Ok(RunHandle { shared, thread: Some(thread), batches: batches.then(|| Mutex::new(Some(rx))), total })
 }
 
 #[pymethods]
@@ -152,6 +157,11 @@ impl RunHandle {
     /// Asks the run to stop (it stops within a chunk of agents; nothing looks complete).
     fn cancel(&self) {
         self.shared.cancel.store(true, Ordering::Relaxed);
+        if let Some(rx) = &self.batches {
+            if let Ok(mut rx) = rx.lock() {
+                rx.take();
+            }
+        }
     }
 
     /// Waits up to `timeout` seconds for the run to finish; true when it has.
@@ -175,6 +185,7 @@ impl RunHandle {
         };
         let got = py.detach(|| {
             let rx = rx.lock().map_err(|_| ())?;
+            let Some(rx) = rx.as_ref() else { return Err(()) };
             match rx.recv_timeout(Duration::from_secs_f64(timeout.clamp(0.0, 3600.0))) {
                 Ok((kind, batch)) => Ok(Some((kind, ipc_bytes(&batch)))),
                 Err(RecvTimeoutError::Timeout) => Ok(None),
