@@ -106,6 +106,18 @@ def _spec(
     return json.dumps(spec), native_city
 
 
+# The run-specification keys `simulate` and `iter_batches` pass on as they are.
+_SPEC_KEYS = (
+    "agents", "start", "end", "days", "tz", "seed", "mobility", "sampling", "outputs", "shard", "threads",
+    "coords", "format", "anchors", "gravity", "ha_m",
+)
+
+
+def _options(arguments: Mapping[str, Any]) -> Dict[str, Any]:
+    """The run-specification keys among a function's arguments."""
+    return {k: arguments[k] for k in _SPEC_KEYS if k in arguments}
+
+
 def _progress_bar(total: int, enabled: bool) -> Any:
     if not enabled:
         return None
@@ -190,29 +202,7 @@ def simulate(
     :class:`Run` of pyarrow Tables. The GIL is released while simulating; Ctrl-C stops
     the run within a second and leaves no dataset that looks complete.
     """
-    spec, native_city = _spec(
-        city,
-        out,
-        overwrite,
-        dict(
-            agents=agents,
-            start=start,
-            end=end,
-            days=days,
-            tz=tz,
-            seed=seed,
-            mobility=mobility,
-            sampling=sampling,
-            outputs=outputs,
-            shard=shard,
-            threads=threads,
-            coords=coords,
-            format=format,
-            anchors=anchors,
-            gravity=gravity,
-            ha_m=ha_m,
-        ),
-    )
+    spec, native_city = _spec(city, out, overwrite, _options(locals()))
     if out is not None:
         handle = _gardencity.start_run(spec, native_city, "dataset")
         for _ in _drive(handle, _progress_bar(handle.total, progress), batches=False):
@@ -254,28 +244,7 @@ def iter_batches(
     as the run goes (at most ``batch_rows`` rows each, in agent order per output), for
     runs too big for memory. Every selected output yields at least one (maybe empty)
     batch, so its schema is known. Leaving the loop early stops the run."""
-    spec, native_city = _spec(
-        city,
-        None,
-        False,
-        dict(
-            agents=agents,
-            start=start,
-            end=end,
-            days=days,
-            tz=tz,
-            seed=seed,
-            mobility=mobility,
-            sampling=sampling,
-            outputs=outputs,
-            shard=shard,
-            threads=threads,
-            coords=coords,
-            anchors=anchors,
-            gravity=gravity,
-            ha_m=ha_m,
-        ),
-    )
+    spec, native_city = _spec(city, None, False, _options(locals()))
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
         raise ParameterError(f"batch_rows: expected an integer >= 1, got {batch_rows!r}")
     handle = _gardencity.start_run(spec, native_city, "batches", batch_rows)
