@@ -13,15 +13,20 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
 
 
-@pytest.fixture(scope="session")
-def garden_city_path() -> pathlib.Path:
-    """The NOMAD garden city GeoPackage; skipped when ../shared is absent (fails under CI)."""
-    p = SHARED / "garden-city.gpkg"
+def shared_file(name: str) -> pathlib.Path:
+    """``../shared/data/NAME``; skipped when ../shared is absent (fails under CI)."""
+    p = SHARED / name
     if not p.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{p} is missing (CI needs ../shared/data)")
         pytest.skip(f"{p} is missing")
     return p
+
+
+@pytest.fixture(scope="session")
+def garden_city_path() -> pathlib.Path:
+    """The NOMAD garden city GeoPackage."""
+    return shared_file("garden-city.gpkg")
 
 
 @pytest.fixture(scope="session")

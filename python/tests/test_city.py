@@ -50,6 +50,30 @@ def test_garden_city_loads(garden_city_path) -> None:
     assert city.building_counts == {"home": 20, "workplace": 31, "retail": 54, "park": 1}
 
 
+def test_rasterize_the_old_city_fixture() -> None:
+    from conftest import shared_file
+
+    city = gardencity.City.rasterize(shared_file("city_fixture.gpkg"), resolve_overlaps=True)
+    assert (city.width, city.height, city.n_streets, city.n_buildings) == (99, 85, 1242, 110)
+    assert city.building_counts == {"home": 34, "workplace": 12, "retail": 34, "park": 30}
+    with pytest.raises(ValueError, match="rotate"):
+        gardencity.City.rasterize(shared_file("city_fixture.gpkg"), rotate="sideways")
+    with pytest.raises(ValueError, match="block_side"):
+        gardencity.City.rasterize(shared_file("city_fixture.gpkg"), block_side=-1.0)
+
+
+def test_from_osm_reads_the_whole_extract_or_a_bbox() -> None:
+    from conftest import shared_file
+
+    path = shared_file("helsinki.osm.pbf")
+    whole = gardencity.City.from_osm(path)
+    part = gardencity.City.from_osm(path, bbox=(24.935, 60.164, 24.945, 60.172))
+    assert whole.n_buildings > part.n_buildings > 0
+    assert whole.width * whole.height > part.width * part.height
+    with pytest.raises(gardencity.GardencityError, match="boundary"):
+        gardencity.City.from_osm(path, bbox=(2.0, 48.0, 2.1, 48.1))
+
+
 def test_geodataframes_have_nomads_columns(small_city: gardencity.City) -> None:
     gpd = pytest.importorskip("geopandas")
     buildings, streets = small_city.to_geodataframes()

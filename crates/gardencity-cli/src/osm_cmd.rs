@@ -31,22 +31,11 @@ pub struct RasterOpts {
     #[arg(long)]
     keep_other: bool,
     /// Rotate the input first: `auto` (align streets with the grid), `none`, or degrees.
-    #[arg(long, default_value = "none", value_parser = parse_rotation)]
+    #[arg(long, default_value = "none", value_parser = str::parse::<Rotation>)]
     rotate: Rotation,
     /// Name of the city.
     #[arg(long, default_value = "Rasterized City")]
     name: String,
-}
-
-fn parse_rotation(s: &str) -> Result<Rotation, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "auto" => Ok(Rotation::Auto),
-        "none" => Ok(Rotation::None),
-        v => match v.parse::<f64>() {
-            Ok(d) if d.is_finite() => Ok(Rotation::Degrees(d)),
-            _ => Err(format!("expected auto, none or a number of degrees, got {s:?}")),
-        },
-    }
 }
 
 /// Arguments of `gardencity city rasterize`.

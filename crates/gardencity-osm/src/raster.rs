@@ -66,6 +66,21 @@ pub enum Rotation {
     Degrees(f64),
 }
 
+impl std::str::FromStr for Rotation {
+    type Err = String;
+    /// `none`, `auto`, or a finite number of degrees (counter-clockwise).
+    fn from_str(s: &str) -> Result<Rotation, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Rotation::Auto),
+            "none" => Ok(Rotation::None),
+            v => match v.parse::<f64>() {
+                Ok(d) if d.is_finite() => Ok(Rotation::Degrees(d)),
+                _ => Err(format!("expected auto, none or a number of degrees, got {s:?}")),
+            },
+        }
+    }
+}
+
 /// Parameters of [`rasterize`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RasterParams {

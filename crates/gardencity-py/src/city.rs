@@ -30,21 +30,40 @@ fn exists(path: &Path) -> Result<(), PyFail> {
     }
 }
 
-fn rotation_of(rotate: &Bound<'_, PyAny>) -> PyResult<Rotation> {
-    if let Ok(deg) = rotate.extract::<f64>() {
-        if !deg.is_finite() {
-            return Err(PyFail::new(Kind::Parameter, format!("rotate: {deg} is not a finite angle")).into());
-        }
-        return Ok(Rotation::Degrees(deg));
+/// A rotation given as `None`, a number of degrees, or `"none"` / `"auto"`.
+fn rotation_of(rotate: Option<Bound<'_, PyAny>>) -> Result<Rotation, PyFail> {
+    let bad = |why: String| PyFail::new(Kind::Parameter, format!("rotate: {why}"));
+    match rotate {
+        None => Ok(Rotation::None),
+        Some(r) => match r.extract::<f64>() {
+            Ok(deg) if deg.is_finite() => Ok(Rotation::Degrees(deg)),
+            Ok(deg) => Err(bad(format!("{deg} is not a finite angle"))),
+            Err(_) => r
+                .extract::<String>()
+                .map_err(|_| bad("expected \"none\", \"auto\" or degrees".into()))?
+                .parse()
+                .map_err(bad),
+        },
     }
-    let s: String = rotate.extract().map_err(|_| {
-        PyFail::new(Kind::Parameter, "rotate: expected \"none\", \"auto\" or a number of degrees".to_string())
-    })?;
-    match s.to_ascii_lowercase().as_str() {
-        "none" => Ok(Rotation::None),
-        "auto" => Ok(Rotation::Auto),
-        _ => Err(PyFail::new(Kind::Parameter, format!("rotate: {s:?}: expected \"none\", \"auto\" or degrees")).into()),
-    }
+}
+
+/// A city rasterized from what `read` gives, with the checks and the guard every
+/// rasterizing constructor shares.
+fn rasterized(
+    py: Python<'_>,
+    what: &str,
+    path: &Path,
+    params: Result<RasterParams, PyFail>,
+    read: impl FnOnce() -> Result<RasterInput, PyFail> + Send,
+) -> PyResult<PyCity> {
+    Ok(py.detach(|| {
+        guard(what, || {
+            exists(path)?;
+            let params = params?;
+            let (city, _report) = rasterize(&read()?, &params).map_err(fail)?;
+            Ok(PyCity { city: Arc::new(city), gravity: None })
+        })
+    })?)
 }
 
 fn raster_params(
@@ -65,11 +84,6 @@ fn raster_params(
         name: name.unwrap_or_else(|| RasterParams::default().name),
         ..RasterParams::default()
     })
-}
-
-fn finish_raster(input: RasterInput, params: &RasterParams) -> Result<PyCity, PyFail> {
-    let (city, _report) = rasterize(&input, params).map_err(fail)?;
-    Ok(PyCity { city: Arc::new(city), gravity: None })
 }
 
 fn type_counts(city: &City) -> Vec<(&'static str, usize)> {
@@ -172,25 +186,11 @@ impl PyCity {
         type_column: String,
         name: Option<String>,
     ) -> PyResult<PyCity> {
-        let rotation = match rotate {
-            Some(r) => rotation_of(&r)?,
-            None => Rotation::None,
-        };
-        Ok(py.detach(|| {
-            guard("City.rasterize", || {
-                exists(&path)?;
-                let params = raster_params(block_side, resolve_overlaps, keep_other, rotation, name)?;
-                let opts = InputOptions {
-                    buildings_layer,
-                    streets_layer,
-                    boundary_layer,
-                    type_column,
-                    ..InputOptions::default()
-                };
-                let input = read_raster_input_gpkg(&path, &opts).map_err(fail)?;
-                finish_raster(input, &params)
-            })
-        })?)
+        let params = rotation_of(rotate)
+            .and_then(|rotation| raster_params(block_side, resolve_overlaps, keep_other, rotation, name));
+        let opts =
+            InputOptions { buildings_layer, streets_layer, boundary_layer, type_column, ..InputOptions::default() };
+        rasterized(py, "City.rasterize", &path, params, || read_raster_input_gpkg(&path, &opts).map_err(fail))
     }
 
     /// Reads a `.osm.pbf` extract (SPEC section 8) inside `bbox` = (west, south, east,
@@ -211,31 +211,21 @@ impl PyCity {
         street_cleanup: bool,
         name: Option<String>,
     ) -> PyResult<PyCity> {
-        let rotation = match rotate {
-            Some(r) => rotation_of(&r)?,
-            None => Rotation::None,
-        };
-        Ok(py.detach(|| {
-            guard("City.from_osm", || {
-                exists(&path)?;
-                let params = raster_params(block_side, resolve_overlaps, keep_other, rotation, name)?;
-                let boundary = match bbox {
-                    Some((west, south, east, north)) => OsmBoundary::Bbox { west, south, east, north },
-                    None => {
-                        let e = gardencity_osm::extract_extent(&path).map_err(fail)?;
-                        OsmBoundary::Bbox { west: e.west, south: e.south, east: e.east, north: e.north }
-                    }
-                };
-                let opts = OsmOptions {
-                    boundary,
-                    categories: Categories::default(),
-                    infer_residential,
-                    consolidate_streets: street_cleanup,
-                };
-                let (input, _report) = read_osm_pbf(&path, &opts).map_err(fail)?;
-                finish_raster(input, &params)
-            })
-        })?)
+        let params = rotation_of(rotate)
+            .and_then(|rotation| raster_params(block_side, resolve_overlaps, keep_other, rotation, name));
+        rasterized(py, "City.from_osm", &path, params, || {
+            let boundary = match bbox {
+                Some((west, south, east, north)) => OsmBoundary::Bbox { west, south, east, north },
+                None => gardencity_osm::extract_extent(&path).map_err(fail)?.to_boundary(),
+            };
+            let opts = OsmOptions {
+                boundary,
+                categories: Categories::default(),
+                infer_residential,
+                consolidate_streets: street_cleanup,
+            };
+            Ok(read_osm_pbf(&path, &opts).map_err(fail)?.0)
+        })
     }
 
     /// A city from the bytes of [`City.snapshot`] (what `pickle` stores).
