@@ -272,7 +272,7 @@ impl<'a> Population<'a> {
             let mut prng = agent_rng(c.seed, index, Stream::Params);
             let params = c.sampling.draw(&mut prng)?;
             let mut srng = agent_rng(c.seed, index, Stream::Sampling);
-            sample_sparse(&w.trajectory.pings, &params, &mut srng, &mut out.sparse);
+            sample_sparse(&w.trajectory.pings, c.end, &params, &mut srng, &mut out.sparse);
         }
         if c.outputs.dense {
             out.dense.extend_from_slice(&w.trajectory.pings);

@@ -284,13 +284,13 @@ impl SamplingParams {
     }
 }
 
-/// Samples sparse pings from a dense trajectory (timestamps strictly increasing),
-/// appending to `out`. Sparse pings keep the dense ping's timestamp, position (plus
-/// noise) and location.
-pub fn sample_sparse(dense: &[Ping], p: &SamplingParams, rng: &mut SimRng, out: &mut Vec<Ping>) {
-    let (Some(first), Some(last)) = (dense.first(), dense.last()) else { return };
+/// Samples sparse pings from a dense trajectory (timestamps strictly increasing) over
+/// the window `[first ping, t_end)`, appending to `out`. Sparse pings keep the dense
+/// ping's timestamp, position (plus noise) and location.
+pub fn sample_sparse(dense: &[Ping], t_end: i64, p: &SamplingParams, rng: &mut SimRng, out: &mut Vec<Ping>) {
+    let Some(first) = dense.first() else { return };
     let t0 = first.timestamp;
-    let window = (last.timestamp - t0) as f64;
+    let window = (t_end - t0) as f64;
     let ping_mean = p.beta_ping * 60.0;
     let mut last_idx = usize::MAX;
     let mut emit = |start: f64, end: f64, rng: &mut SimRng, out: &mut Vec<Ping>| {

@@ -11,6 +11,12 @@ fn dense(n: usize, tick: i64) -> Vec<Ping> {
         .collect()
 }
 
+/// The exclusive end of a dense test trajectory: one tick after its last ping.
+fn end(d: &[Ping]) -> i64 {
+    let n = d.len();
+    d[n - 1].timestamp + if n > 1 { d[n - 1].timestamp - d[n - 2].timestamp } else { 60 }
+}
+
 fn params(bs: Option<f64>, bd: Option<f64>, bp: f64, ha: f64) -> SamplingParams {
     SamplingParams {
         beta_start: bs,
@@ -29,8 +35,8 @@ fn params(bs: Option<f64>, bd: Option<f64>, bp: f64, ha: f64) -> SamplingParams 
 fn single_burst_ping_rate() {
     let d = dense(30 * 24 * 3600, 1); // 30 days of 1-second ticks
     let mut out = Vec::new();
-    sample_sparse(&d, &params(None, None, 7.0, 0.0), &mut SimRng::seed_from_u64(1), &mut out);
-    let mean = (d.len() - 1) as f64 / (7.0 * 60.0);
+    sample_sparse(&d, end(&d), &params(None, None, 7.0, 0.0), &mut SimRng::seed_from_u64(1), &mut out);
+    let mean = d.len() as f64 / (7.0 * 60.0);
     let n = out.len() as f64;
     assert!((n - mean).abs() < 4.0 * mean.sqrt(), "pings {n} vs expected {mean}");
     // Timestamps strictly increase and each is a dense timestamp.
@@ -45,8 +51,8 @@ fn burst_coverage_and_ping_count() {
     let d = dense(60 * 24 * 3600, 1); // 60 days
     let (bs, bd, bp) = (300.0, 55.0, 7.0);
     let mut out = Vec::new();
-    sample_sparse(&d, &params(Some(bs), Some(bd), bp, 0.0), &mut SimRng::seed_from_u64(2), &mut out);
-    let window_min = (d.len() - 1) as f64 / 60.0;
+    sample_sparse(&d, end(&d), &params(Some(bs), Some(bd), bp, 0.0), &mut SimRng::seed_from_u64(2), &mut out);
+    let window_min = d.len() as f64 / 60.0;
     let expected = window_min * bd / (bd + bs) / bp;
     let n = out.len() as f64;
     // Burst-level clustering inflates the variance: count per burst has mean m = bd' / bp
@@ -64,7 +70,7 @@ fn pings_snap_to_last_dense_tick_and_deduplicate() {
     let d = dense(24 * 60, 60); // one day of 1-minute ticks
     let mut out = Vec::new();
     // beta_ping of 0.2 minutes: several ping times per tick, all deduplicated.
-    sample_sparse(&d, &params(None, None, 0.2, 0.0), &mut SimRng::seed_from_u64(3), &mut out);
+    sample_sparse(&d, end(&d), &params(None, None, 0.2, 0.0), &mut SimRng::seed_from_u64(3), &mut out);
     assert!(out.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
     assert!(out.iter().all(|p| (p.timestamp - d[0].timestamp) % 60 == 0));
     // Nearly every tick is hit: P(no ping time within a minute) = exp(-5).
@@ -83,7 +89,7 @@ fn pareto_accuracy_and_noise() {
     let d = dense(200 * 24 * 3600 / 60, 60);
     let ha = 11.5 / 15.0;
     let mut out = Vec::new();
-    sample_sparse(&d, &params(None, None, 1.0, ha), &mut SimRng::seed_from_u64(4), &mut out);
+    sample_sparse(&d, end(&d), &params(None, None, 1.0, ha), &mut SimRng::seed_from_u64(4), &mut out);
     let n = out.len() as f64;
     assert!(n > 100_000.0);
     assert!(out.iter().all(|p| p.ha >= HA_MIN && p.ha <= 10.0));
@@ -106,12 +112,12 @@ fn pareto_accuracy_and_noise() {
 fn zero_ha_means_no_noise_and_constant_ha_without_prior() {
     let d = dense(1000, 60);
     let mut out = Vec::new();
-    sample_sparse(&d, &params(None, None, 1.0, 0.0), &mut SimRng::seed_from_u64(5), &mut out);
+    sample_sparse(&d, end(&d), &params(None, None, 1.0, 0.0), &mut SimRng::seed_from_u64(5), &mut out);
     assert!(out.iter().all(|p| p.ha == 0.0 && p.y == 0.0));
     let mut p = params(None, None, 1.0, 2.0);
     p.pareto_ha = false;
     out.clear();
-    sample_sparse(&d, &p, &mut SimRng::seed_from_u64(5), &mut out);
+    sample_sparse(&d, end(&d), &p, &mut SimRng::seed_from_u64(5), &mut out);
     assert!(out.iter().all(|q| q.ha == 2.0));
 }
 
@@ -121,7 +127,7 @@ fn noise_is_clipped() {
     let mut p = params(None, None, 1.0, 9.0);
     p.noise_clip = 0.5;
     let mut out = Vec::new();
-    sample_sparse(&d, &p, &mut SimRng::seed_from_u64(6), &mut out);
+    sample_sparse(&d, end(&d), &p, &mut SimRng::seed_from_u64(6), &mut out);
     assert!(out.iter().all(|q| q.y.abs() <= 0.5));
     assert!(out.iter().any(|q| q.y.abs() == 0.5), "large noise must hit the clip");
 }
@@ -215,4 +221,20 @@ fn per_agent_parameters_from_ranges_and_weights() {
     assert!((mean - 300.0).abs() < 4.0 * sd, "uniform mean {mean}");
     let frac = sixty as f64 / n as f64;
     assert!((frac - 0.25).abs() < 4.0 * (0.25 * 0.75 / n as f64).sqrt(), "weighted fraction {frac}");
+}
+
+/// The window is `[start, end)`: its last tick is sampled too, so a one-tick trajectory
+/// with frequent pings gets its ping (a window ending at the last ping would be empty).
+#[test]
+fn the_last_tick_of_the_window_is_sampled() {
+    let d = dense(1, 60);
+    let mut hits = 0;
+    for seed in 0..50 {
+        let mut out = Vec::new();
+        sample_sparse(&d, end(&d), &params(None, None, 0.5, 0.0), &mut SimRng::seed_from_u64(seed), &mut out);
+        assert!(out.len() <= 1 && out.iter().all(|p| p.timestamp == d[0].timestamp));
+        hits += out.len();
+    }
+    // P(no ping in 60 s at one per 30 s) = e^-2: about 43 of 50 runs have one.
+    assert!(hits > 35, "{hits} of 50 one-tick windows were sampled");
 }

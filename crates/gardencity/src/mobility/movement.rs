@@ -32,8 +32,6 @@ pub struct TrajectoryBuilder {
     path: Vec<StreetIdx>,
     /// The current trip's polyline.
     line: Polyline,
-    /// Its vertices while being planned.
-    vertices: Vec<Point>,
     /// Generation stamps marking the current trip's street cells, per grid block.
     stamps: Vec<u32>,
     generation: u32,
@@ -89,27 +87,34 @@ pub struct Polyline {
 }
 
 impl Polyline {
-    /// The polyline through `vertices` (consecutive repeats dropped); at least one vertex.
+    /// The polyline through `vertices` (consecutive repeats dropped); an empty list
+    /// gives the single point (0, 0).
     pub fn new(vertices: &[Point]) -> Polyline {
         let mut line = Polyline::default();
-        line.set(vertices.iter().copied());
+        line.clear();
+        for &v in vertices {
+            line.push(v);
+        }
+        if line.vertices.is_empty() {
+            line.push(Point::new(0.0, 0.0));
+        }
         line
     }
 
-    /// Replaces the vertices, keeping the buffers.
-    pub fn set(&mut self, vertices: impl IntoIterator<Item = Point>) {
+    /// Empties the polyline, keeping its buffers.
+    pub fn clear(&mut self) {
         self.vertices.clear();
-        self.vertices.extend(vertices);
-        self.vertices.dedup();
-        if self.vertices.is_empty() {
-            self.vertices.push(Point::new(0.0, 0.0));
-        }
         self.cum.clear();
-        self.cum.push(0.0);
-        for i in 1..self.vertices.len() {
-            let d = self.vertices[i].dist(self.vertices[i - 1]);
-            self.cum.push(self.cum[i - 1] + d);
+    }
+
+    /// Appends a vertex (a repeat of the last one is dropped).
+    pub fn push(&mut self, p: Point) {
+        match self.vertices.last() {
+            None => self.cum.push(0.0),
+            Some(&last) if last == p => return,
+            Some(&last) => self.cum.push(self.length() + p.dist(last)),
         }
+        self.vertices.push(p);
     }
 
     /// The vertices.
@@ -122,12 +127,27 @@ impl Polyline {
         *self.cum.last().unwrap_or(&0.0)
     }
 
+    /// The segment shapely's `interpolate` walks to for `0 < d < length`: the first
+    /// whose end lies beyond `d` (a vertex belongs to the segment after it).
+    #[inline]
+    fn segment_at(&self, d: f64) -> usize {
+        self.cum.partition_point(|&c| c <= d).clamp(1, self.vertices.len() - 1) - 1
+    }
+
+    /// The unit direction of segment `k`.
+    #[inline]
+    fn direction(&self, k: usize) -> (f64, f64) {
+        let (a, b) = (self.vertices[k], self.vertices[k + 1]);
+        let l = self.cum[k + 1] - self.cum[k];
+        ((b.x - a.x) / l, (b.y - a.y) / l)
+    }
+
     /// The point at arc length `d` along the polyline, as shapely's `interpolate`: a
     /// negative `d` counts from the end, and `d` is clamped to the line.
     #[inline]
     pub fn point_at(&self, d: f64) -> Point {
         let n = self.vertices.len();
-        let len = self.cum[n - 1];
+        let len = self.length();
         let d = if d < 0.0 { len + d } else { d };
         if d <= 0.0 || n < 2 {
             return self.vertices[0];
@@ -135,32 +155,38 @@ impl Polyline {
         if d >= len {
             return self.vertices[n - 1];
         }
-        // The first segment whose end lies beyond `d` (a vertex belongs to the segment after it).
-        let k = self.cum.partition_point(|&c| c <= d).clamp(1, n - 1) - 1;
-        let (a, b) = (self.vertices[k], self.vertices[k + 1]);
-        let f = (d - self.cum[k]) / (self.cum[k + 1] - self.cum[k]);
-        Point::new(a.x + f * (b.x - a.x), a.y + f * (b.y - a.y))
+        let k = self.segment_at(d);
+        let (a, (ux, uy)) = (self.vertices[k], self.direction(k));
+        let along = d - self.cum[k];
+        Point::new(a.x + along * ux, a.y + along * uy)
     }
 
     /// The point at arc length `s` and the unit direction of travel there: from the
     /// point `DIRECTION_BACKOFF` before it (the incoming segment at a vertex).
     #[inline]
     pub fn frame(&self, s: f64) -> (Point, f64, f64) {
+        let n = self.vertices.len();
+        if n >= 2 && s > 0.0 && s < self.length() {
+            let k = self.segment_at(s);
+            if s - self.cum[k] >= DIRECTION_BACKOFF {
+                // Both points on one segment: its direction, one search (the common case).
+                let (a, (ux, uy)) = (self.vertices[k], self.direction(k));
+                let along = s - self.cum[k];
+                return (Point::new(a.x + along * ux, a.y + along * uy), ux, uy);
+            }
+        }
         let p = self.point_at(s);
         let q = self.point_at(s - DIRECTION_BACKOFF);
         let (dx, dy) = (p.x - q.x, p.y - q.y);
         let l = dx.hypot(dy);
         if l > 0.0 {
             (p, dx / l, dy / l)
+        } else if n >= 2 {
+            // Shorter than the back-off: the first segment's direction.
+            let (ux, uy) = self.direction(0);
+            (p, ux, uy)
         } else {
-            // A polyline of one point, or shorter than the back-off: its first segment.
-            let (a, b) = (self.vertices[0], *self.vertices.get(1).unwrap_or(&self.vertices[0]));
-            let l = (b.x - a.x).hypot(b.y - a.y);
-            if l > 0.0 {
-                (p, (b.x - a.x) / l, (b.y - a.y) / l)
-            } else {
-                (p, 1.0, 0.0)
-            }
+            (p, 1.0, 0.0)
         }
     }
 
@@ -171,12 +197,13 @@ impl Polyline {
         Point::new(p.x - o * uy, p.y + o * ux)
     }
 
-    /// Arc length of the point of the polyline nearest to `q`; on ties the first along
-    /// the line (shapely's `project`).
+    /// Path coordinates of `q`: the arc length of the nearest point of the polyline (on
+    /// ties the first along the line, as shapely's `project`) and the signed offset
+    /// from it, positive to the left of the direction of travel there.
     #[inline]
-    pub fn project(&self, q: Point) -> f64 {
+    pub fn path_coords(&self, q: Point) -> (f64, f64) {
         let mut best = f64::INFINITY;
-        let mut at = 0.0;
+        let (mut at, mut seg, mut foot) = (0.0, 0, self.vertices[0]);
         for k in 0..self.vertices.len().saturating_sub(1) {
             let (a, b) = (self.vertices[k], self.vertices[k + 1]);
             let (vx, vy) = (b.x - a.x, b.y - a.y);
@@ -187,9 +214,24 @@ impl Polyline {
             if d < best {
                 best = d;
                 at = self.cum[k] + r * (self.cum[k + 1] - self.cum[k]);
+                (seg, foot) = (k, Point::new(px, py));
             }
         }
-        at
+        // The direction at `at` is the winning segment's unless the back-off point lies
+        // on an earlier one (within DIRECTION_BACKOFF after its start).
+        let (p, ux, uy) = if self.vertices.len() >= 2 && at - self.cum[seg] >= DIRECTION_BACKOFF {
+            let (ux, uy) = self.direction(seg);
+            (foot, ux, uy)
+        } else {
+            self.frame(at)
+        };
+        (at, (q.x - p.x) * -uy + (q.y - p.y) * ux)
+    }
+
+    /// Arc length of the point of the polyline nearest to `q` (see [`Polyline::path_coords`]).
+    #[inline]
+    pub fn project(&self, q: Point) -> f64 {
+        self.path_coords(q).0
     }
 
     /// Signed offset of `q` from the polyline at arc length `s`, positive to the left.
@@ -243,7 +285,6 @@ impl TrajectoryBuilder {
             scratch: RouteScratch::new(router),
             path: Vec::new(),
             line: Polyline::default(),
-            vertices: Vec::new(),
             stamps: vec![0; city.cell_count()],
             generation: 0,
             routes: Vec::with_capacity(ROUTE_CACHE),
@@ -324,8 +365,7 @@ impl TrajectoryBuilder {
                     };
                     let len = self.line.length();
                     // Path coordinates of the current point, recomputed every tick.
-                    let mut s = self.line.project(pos);
-                    let mut o = self.line.offset(pos, s);
+                    let (mut s, mut o) = self.line.path_coords(pos);
                     loop {
                         let z1: f64 = rng.sample(StandardNormal);
                         let z2: f64 = rng.sample(StandardNormal);
@@ -347,6 +387,10 @@ impl TrajectoryBuilder {
                 push_merged(&mut out.diary, t, dt, location);
             }
         }
+        // A window that is not a whole number of ticks: the last tick's entry stops at the end.
+        if let Some(last) = out.diary.last_mut() {
+            last.duration = last.duration.min((t_end - last.timestamp) as f64 / 60.0);
+        }
         Ok(())
     }
 
@@ -358,12 +402,12 @@ impl TrajectoryBuilder {
         pos: Point,
         dest: BuildingIdx,
     ) -> Result<Trip, MovementError> {
-        self.vertices.clear();
+        self.line.clear();
         let origin = city.building_at_point(pos).filter(|&o| o != dest);
         let from = match origin {
             Some(o) => {
-                self.vertices.push(pos);
-                self.vertices.push(city.building(o).door_point);
+                self.line.push(pos);
+                self.line.push(city.building(o).door_point);
                 city.door_street(o)
             }
             // Redirected on the way: from the centre of the street cell under the agent
@@ -382,10 +426,9 @@ impl TrajectoryBuilder {
         for &s in &self.path {
             let c = city.streets()[s as usize];
             self.stamps[c.y as usize * w + c.x as usize] = self.generation;
-            self.vertices.push(c.center());
+            self.line.push(c.center());
         }
-        self.vertices.push(city.building(dest).door_point);
-        self.line.set(self.vertices.drain(..));
+        self.line.push(city.building(dest).door_point);
         Ok(Trip { dest, origin })
     }
 
