@@ -46,9 +46,7 @@ class Run:
 def _time_text(key: str, value: TimeLike) -> str:
     if isinstance(value, str):
         return value
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
-    if isinstance(value, _dt.date):
+    if isinstance(value, _dt.date):  # datetime too: a datetime is a date
         return value.isoformat()
     raise ParameterError(f"{key}: expected a string, datetime or date, got {type(value).__name__}")
 
@@ -87,15 +85,12 @@ def _spec(
             if isinstance(value, str):
                 value = [value]
             value = list(value)
-        elif key == "shard":
-            if isinstance(value, str):
-                pass
-            else:
-                try:
-                    k, n = value
-                except (TypeError, ValueError):
-                    raise ParameterError(f"shard: expected (k, n) or 'K/N', got {value!r}") from None
-                value = [k, n]
+        elif key == "shard" and not isinstance(value, str):
+            try:
+                k, n = value
+            except (TypeError, ValueError):
+                raise ParameterError(f"shard: expected (k, n) or 'K/N', got {value!r}") from None
+            value = [k, n]
         elif key == "agents" and isinstance(value, bool):
             raise ParameterError("agents: expected an integer, got a bool")
         try:

@@ -3,7 +3,7 @@
 
 use crate::output::{check_output, outln};
 use anyhow::Context;
-use gardencity::gravity::{Gravity, GravityParams};
+use gardencity::gravity::{Gravity, GravityMode, GravityParams};
 use gardencity_io::gpkg::gravity::{read_gravity, write_gravity};
 use gardencity_io::gpkg::read_city;
 use gardencity_io::snapshot::write_snapshot;
@@ -52,7 +52,8 @@ pub fn run_gravity(a: GravityArgs) -> anyhow::Result<()> {
     let city = read_city(&a.city)?;
     let params = GravityParams { exponent: a.exponent, hub_size: a.hubs, ..Default::default() };
     let t = Instant::now();
-    let g = if a.exact { Gravity::exact(&city, params) } else { Gravity::hub_proxy(&city, params) }
+    let mode = if a.exact { GravityMode::Exact } else { GravityMode::HubProxy };
+    let g = Gravity::build(&city, mode, params)
         .with_context(|| format!("computing the gravity of {}", a.city.display()))?;
     let built = t.elapsed();
     write_gravity(&a.city, &city, &g)?;

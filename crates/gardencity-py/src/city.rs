@@ -1,15 +1,15 @@
 //! `City`: a city (and its gravity) as plain immutable data; pickles as its snapshot.
 
 use crate::errors::{fail, guard, Kind, PyFail};
-use gardencity::city::outline::outline;
 use gardencity::city::random::{random_city, RandomCityParams};
-use gardencity::gravity::{Gravity, GravityMode, GravityParams};
+use gardencity::gravity::{Gravity, GravityMode};
 use gardencity::{BuildingType, City, Georeference};
-use gardencity_io::gpkg::{write_city, WriteOptions};
+use gardencity_io::gpkg::{blocks_wkt, write_city, WriteOptions};
 use gardencity_osm::{
     rasterize, read_osm_pbf, read_raster_input_gpkg, Categories, InputOptions, OsmBoundary, OsmOptions, RasterInput,
     RasterParams, Rotation,
 };
+use gardencity_run::{GravitySpec, RunError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use std::path::{Path, PathBuf};
@@ -92,20 +92,6 @@ fn type_counts(city: &City) -> Vec<(&'static str, usize)> {
         .map(|t| (t.as_str(), city.buildings_of_type(t).len()))
         .filter(|(_, n)| *n > 0)
         .collect()
-}
-
-/// Polygon WKT of a set of blocks (block units).
-fn blocks_wkt(blocks: &[gardencity::Cell]) -> String {
-    let polys = outline(blocks);
-    let ring = |r: &Vec<(i32, i32)>| {
-        let pts: Vec<String> = r.iter().map(|(x, y)| format!("{x} {y}")).collect();
-        format!("({})", pts.join(", "))
-    };
-    let poly = |p: &Vec<Vec<(i32, i32)>>| format!("({})", p.iter().map(ring).collect::<Vec<_>>().join(", "));
-    match polys.len() {
-        1 => format!("POLYGON {}", poly(&polys[0])),
-        _ => format!("MULTIPOLYGON ({})", polys.iter().map(poly).collect::<Vec<_>>().join(", ")),
-    }
 }
 
 impl PyCity {
@@ -278,9 +264,8 @@ impl PyCity {
         let city = self.city.clone();
         let g = py.detach(|| {
             guard("City.compute_gravity", || {
-                let params = GravityParams { exponent, hub_size: hubs, ..GravityParams::default() };
-                let g = if exact { Gravity::exact(&city, params) } else { Gravity::hub_proxy(&city, params) };
-                g.map_err(|e| PyFail::new(Kind::Parameter, format!("gravity: {e}")))
+                let spec = GravitySpec { hubs, exponent: Some(exponent), exact };
+                spec.build(&city).map_err(|e| PyFail::from(RunError::from(e)))
             })
         })?;
         self.gravity = Some(Arc::new(g));

@@ -60,11 +60,13 @@ pub fn kind_of(e: &(dyn std::error::Error + 'static)) -> Kind {
 
 impl From<RunError> for PyFail {
     fn from(e: RunError) -> PyFail {
+        use gardencity::gravity::GravityError;
         use gardencity::population::SimError;
         let kind = match &e {
             RunError::Spec { .. } | RunError::Config(_) => Kind::Parameter,
             RunError::Simulation(SimError::Param(_)) => Kind::Parameter,
-            RunError::Simulation(SimError::Cancelled { .. }) => Kind::Cancelled,
+            RunError::Gravity(GravityError::Exponent { .. } | GravityError::HubCount { .. }) => Kind::Parameter,
+            _ if e.is_cancelled() => Kind::Cancelled,
             other => kind_of(other),
         };
         PyFail::new(kind, e.to_string())

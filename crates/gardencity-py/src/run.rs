@@ -15,6 +15,16 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// A timeout from Python in seconds (anything but a finite positive number is 0; at most
+/// an hour).
+fn seconds(t: f64) -> Duration {
+    if t.is_finite() && t > 0.0 {
+        Duration::from_secs_f64(t.min(3600.0))
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// Batches in flight between the simulating thread and Python.
 const CHANNEL_BATCHES: usize = 4;
 
@@ -108,7 +118,7 @@ pub fn start_run(
     })?;
     let total = prepared.window.shard_agents;
     let shared = Arc::new(Shared::default());
-    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+    let (tx, rx) = sync_channel(if batches { CHANNEL_BATCHES } else { 0 });
     let s = shared.clone();
     let thread = std::thread::Builder::new()
         .name("gardencity-run".into())
@@ -125,12 +135,19 @@ pub fn start_run(
                     })
                 }
             }));
-            let result = outcome.unwrap_or_else(|p| {
+            let mut result = outcome.unwrap_or_else(|p| {
                 Err(PyFail::new(
                     Kind::Other,
                     format!("internal error in the run (a bug in gardencity): {}", panic_text(&*p)),
                 ))
             });
+            // Cancelling a batches run also closes its channel, so the run may stop on
+            // the closed channel before it sees the flag: either way it was cancelled.
+            if s.cancel.load(Ordering::Relaxed) {
+                if let Err(e) = &mut result {
+                    e.kind = Kind::Cancelled;
+                }
+            }
             if let Ok(mut f) = s.finished.lock() {
                 *f = Some(result);
             }
@@ -171,7 +188,7 @@ impl RunHandle {
             let Ok(guard) = shared.finished.lock() else { return true };
             let (guard, _) = shared
                 .signal
-                .wait_timeout_while(guard, Duration::from_secs_f64(timeout.clamp(0.0, 3600.0)), |f| f.is_none())
+                .wait_timeout_while(guard, seconds(timeout), |f| f.is_none())
                 .unwrap_or_else(|e| e.into_inner());
             guard.is_some()
         })
@@ -186,7 +203,7 @@ impl RunHandle {
         let got = py.detach(|| {
             let rx = rx.lock().map_err(|_| ())?;
             let Some(rx) = rx.as_ref() else { return Err(()) };
-            match rx.recv_timeout(Duration::from_secs_f64(timeout.clamp(0.0, 3600.0))) {
+            match rx.recv_timeout(seconds(timeout)) {
                 Ok((kind, batch)) => Ok(Some((kind, ipc_bytes(&batch)))),
                 Err(RecvTimeoutError::Timeout) => Ok(None),
                 Err(RecvTimeoutError::Disconnected) => Err(()),
@@ -223,7 +240,8 @@ impl Drop for RunHandle {
         self.shared.cancel.store(true, Ordering::Relaxed);
         self.batches = None;
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // Other Python threads go on while this one waits for the run to stop.
+            let _ = Python::attach(|py| py.detach(|| t.join()));
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::spec::GravitySpec;
 use crate::RunError;
 use gardencity::city::random::{random_city, RandomCityParams};
-use gardencity::gravity::{Gravity, GravityMode, GravityParams};
+use gardencity::gravity::{Gravity, GravityMode};
 use gardencity::routing::Router;
 use gardencity::City;
 use serde::{Deserialize, Serialize};
@@ -85,15 +85,9 @@ impl CityInput {
     /// Chooses the gravity (stored when the spec accepts it, else computed), and builds
     /// the router: everything the population needs, shareable by every thread.
     pub fn prepare(self, spec: &GravitySpec) -> Result<PreparedCity, RunError> {
-        let params = GravityParams {
-            exponent: spec.exponent.unwrap_or(GravityParams::default().exponent),
-            hub_size: spec.hubs,
-            ..GravityParams::default()
-        };
         let (gravity, stored) = match self.stored_gravity {
             Some(g) if spec.accepts_stored() => (g, true),
-            _ if spec.exact => (Arc::new(Gravity::exact(&self.city, params)?), false),
-            _ => (Arc::new(Gravity::hub_proxy(&self.city, params)?), false),
+            _ => (Arc::new(spec.build(&self.city)?), false),
         };
         let router = Arc::new(Router::new(&self.city));
         let record = GravityRecord::of(&gravity, if stored { "stored with the city" } else { "computed" });

@@ -8,7 +8,7 @@ use crate::RunError;
 use chrono::TimeZone;
 use gardencity::population::{Anchors, Population, PopulationConfig, RunStats};
 use gardencity::records::OutputSink;
-use gardencity::sampling::{ParamSpec, SamplingConfig};
+use gardencity::sampling::ParamSpec;
 use gardencity_io::dataset::{DatasetOptions, DatasetSummary, DatasetWriter};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -55,6 +55,7 @@ impl PreparedRun {
     pub fn new(spec: &RunSpec, city: Option<CityInput>) -> Result<PreparedRun, RunError> {
         let t = Instant::now();
         let window = spec.window()?;
+        spec.validate()?;
         let input = match city {
             Some(c) => c,
             None => CityInput::from_spec(spec.city.as_deref(), &spec.gravity)?,
@@ -135,7 +136,7 @@ impl PreparedRun {
         let stats = pool.install(|| pop.run_cancellable(&mut writer, control.progress, control.cancel))?;
         let mut manifest = self.manifest(stats, pool.current_num_threads(), t.elapsed().as_secs_f64());
         let summary = writer.finish(manifest.to_json()?)?;
-        manifest = RunManifest::read(out)?;
+        manifest.dataset = Some(summary.manifest_entry.clone());
         Ok(RunReport { manifest, dataset: Some(summary) })
     }
 
@@ -168,11 +169,6 @@ impl PreparedRun {
             timings_s: Timings { setup: self.setup_secs, simulate_and_write: secs },
             dataset: None,
         }
-    }
-
-    /// The sampling configuration in force (after `ha_m`).
-    pub fn sampling(&self) -> &SamplingConfig {
-        &self.spec.sampling
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::time::{check_in_range, parse_time};
 use crate::RunError;
+use chrono::TimeZone;
 use chrono_tz::Tz;
 use gardencity::mobility::params::MobilityParams;
 use gardencity::records::OutputSelection;
@@ -109,6 +110,20 @@ pub struct GravitySpec {
 }
 
 impl GravitySpec {
+    /// Computes the gravity model this table asks for.
+    pub fn build(
+        &self,
+        city: &gardencity::City,
+    ) -> Result<gardencity::gravity::Gravity, gardencity::gravity::GravityError> {
+        use gardencity::gravity::{Gravity, GravityMode, GravityParams};
+        let params = GravityParams {
+            exponent: self.exponent.unwrap_or(GravityParams::default().exponent),
+            hub_size: self.hubs,
+            ..GravityParams::default()
+        };
+        Gravity::build(city, if self.exact { GravityMode::Exact } else { GravityMode::HubProxy }, params)
+    }
+
     /// True when gravity stored with the city may be used as is.
     pub fn accepts_stored(&self) -> bool {
         self.hubs.is_none() && self.exponent.is_none() && !self.exact
@@ -207,41 +222,36 @@ impl RunSpec {
         serde_path_to_error::deserialize(&mut de).map_err(|e| RunError::Config(path_message(&e)))
     }
 
-    /// The time window and the shard's agents, checked: a known time zone, start before
-    /// end within the years 1-9999, at least one agent.
+    /// The time window and the shard's agents, checked (see [`RunSpec::validate`] for
+    /// the other keys): a known time zone, start before end within the years 1-9999, at
+    /// least one agent. A whole number of `days` counts calendar days in `tz`, so a week
+    /// from midnight ends at midnight across a daylight-saving change too.
     pub fn window(&self) -> Result<Window, RunError> {
         let tz: Tz = self
             .tz
             .parse()
             .map_err(|_| RunError::spec("tz", format!("{:?} is not an IANA time zone name", self.tz)))?;
         let start = parse_time(&self.start, tz, "start")?;
-        let end = match (&self.end, self.days) {
+        let (end, end_key) = match (&self.end, self.days) {
             (Some(_), Some(_)) => return Err(RunError::spec("days", "give either end or days, not both")),
-            (Some(e), None) => parse_time(e, tz, "end")?,
-            (None, days) => {
-                let d = days.unwrap_or(7.0);
-                if !(d > 0.0 && d.is_finite()) {
-                    return Err(RunError::spec("days", format!("{d}: expected a positive number of days")));
-                }
-                let secs = (d * 86_400.0).round();
-                // 1e13 s is beyond the year 9999 from any start: refuse before converting.
-                if secs > 1e13 {
-                    return Err(RunError::spec("days", format!("{d}: the run would end after the year 9999")));
-                }
-                let end = start + secs as i64;
-                check_in_range(end, tz, "days", &format!("{d} days after the start"))?;
-                end
-            }
+            (Some(e), None) => (parse_time(e, tz, "end")?, "end"),
+            (None, days) => (end_after_days(start, days.unwrap_or(7.0), tz)?, "days"),
         };
         if end <= start {
             let end_text =
                 self.end.clone().unwrap_or_else(|| format!("{} days after the start", self.days.unwrap_or(7.0)));
-            return Err(RunError::spec("end", format!("{end_text} is not after the start {}", self.start)));
+            return Err(RunError::spec(end_key, format!("{end_text} is not after the start {}", self.start)));
         }
         if self.agents == 0 {
             return Err(RunError::spec("agents", "0: expected at least 1 agent"));
         }
         let (first_agent, shard_agents) = self.shard.map_or((0, self.agents), |s| s.range(self.agents));
+        Ok(Window { start, end, tz, first_agent, shard_agents })
+    }
+
+    /// Checks the keys outside the time window: `threads` and `ha_m` (the model tables
+    /// are checked by the population, the files when they are read).
+    pub fn validate(&self) -> Result<(), RunError> {
         if let Some(t) = self.threads {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let most = (8 * cores).max(64);
@@ -257,8 +267,34 @@ impl RunSpec {
                 return Err(RunError::spec("ha_m", format!("{h}: expected metres >= 0")));
             }
         }
-        Ok(Window { start, end, tz, first_agent, shard_agents })
+        Ok(())
     }
+}
+
+/// The end of a run of `days` days from `start`: whole days are calendar days in `tz`
+/// (the same local time), fractions are seconds.
+fn end_after_days(start: i64, days: f64, tz: Tz) -> Result<i64, RunError> {
+    if !(days > 0.0 && days.is_finite()) {
+        return Err(RunError::spec("days", format!("{days}: expected a positive number of days")));
+    }
+    // 1e8 days is beyond the year 9999 from any start: refuse before converting.
+    if days > 1e8 {
+        return Err(RunError::spec("days", format!("{days}: the run would end after the year 9999")));
+    }
+    let whole = days.trunc();
+    let rest = ((days - whole) * 86_400.0).round() as i64;
+    let local = tz.timestamp_opt(start, 0).single().map(|d| d.naive_local());
+    let shifted = local
+        .and_then(|l| l.checked_add_days(chrono::Days::new(whole as u64)))
+        .and_then(|l| tz.from_local_datetime(&l).earliest())
+        .map(|d| d.timestamp());
+    let end = match shifted {
+        Some(t) => t + rest,
+        // The same local time is skipped that day (daylight saving): count seconds.
+        None => start + (days * 86_400.0).round() as i64,
+    };
+    check_in_range(end, tz, "days", &format!("{days} days after the start"))?;
+    Ok(end)
 }
 
 fn path_message<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
@@ -271,5 +307,56 @@ fn path_message<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> Stri
         inner.to_string()
     } else {
         format!("{path}: {inner}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(toml: &str) -> RunSpec {
+        RunSpec::from_toml(toml).unwrap()
+    }
+
+    #[test]
+    fn whole_days_are_calendar_days_across_daylight_saving() {
+        // New York springs forward on 2024-03-10: the week has 167 hours.
+        let w = spec("start = \"2024-03-04\"\ndays = 7").window().unwrap();
+        assert_eq!(w.end - w.start, 7 * 86_400 - 3600);
+        let local = w.tz.timestamp_opt(w.end, 0).unwrap().naive_local().to_string();
+        assert_eq!(local, "2024-03-11 00:00:00");
+        // Fractions are seconds on top.
+        let w = spec("start = \"2024-03-04\"\ndays = 1.5").window().unwrap();
+        assert_eq!(w.end - w.start, 86_400 + 43_200);
+    }
+
+    #[test]
+    fn bad_windows_name_their_key() {
+        let err = |t: &str| spec(t).window().unwrap_err().to_string();
+        assert!(err("days = 1e-9").starts_with("days:"), "{}", err("days = 1e-9"));
+        assert!(err("start = \"2024-02-01\"\nend = \"2024-01-01\"").starts_with("end: 2024-01-01 is not after"));
+        assert!(err("days = -1").starts_with("days: -1"));
+        assert!(err("days = 1e9").contains("after the year 9999"));
+        assert!(err("agents = 0").starts_with("agents: 0"));
+        assert!(err("tz = \"Mars/Olympus\"").starts_with("tz:"));
+        assert!(spec("threads = 0").validate().unwrap_err().to_string().starts_with("threads: 0"));
+        assert!(spec("ha_m = -2.0").validate().unwrap_err().to_string().starts_with("ha_m: -2"));
+        assert!(RunSpec::from_toml("shard = \"3/2\"").unwrap_err().to_string().contains("shard"));
+        assert!(RunSpec::from_json("{\"agents\": -1}").unwrap_err().to_string().starts_with("agents: invalid value"));
+    }
+
+    #[test]
+    fn shards_partition_the_population() {
+        for (agents, n) in [(10_u64, 3_u64), (1, 2), (1000, 7)] {
+            let mut next = 0;
+            for k in 0..n {
+                let (first, count) = Shard::new(k, n).unwrap().range(agents);
+                assert_eq!(first, next);
+                next += count;
+            }
+            assert_eq!(next, agents);
+        }
+        // A shard may be empty (more shards than agents).
+        assert_eq!(Shard::new(0, 2).unwrap().range(1), (0, 0));
     }
 }

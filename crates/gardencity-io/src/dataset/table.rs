@@ -2,7 +2,8 @@
 //! schemas, columns and coordinates as the dataset files (no `date` partitions).
 
 use super::columns::{schema, RowBuffer};
-use super::writer::convert;
+use super::days::DayCache;
+use super::writer::{check_agent, convert};
 use super::{Coordinates, DatasetError, OutputKind, OutputSelection};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -35,7 +36,12 @@ pub struct BatchSink<F> {
     buffers: [RowBuffer; 5],
     batch_rows: usize,
     emit: F,
+    /// Rows accepted per output (an output with none gets an empty batch at the end).
     rows: [u64; 5],
+    /// Agents accepted.
+    agents: u64,
+    /// Local days of the time zone: timestamps are checked as the writer checks them.
+    days: DayCache,
 }
 
 impl<F> std::fmt::Debug for BatchSink<F> {
@@ -67,17 +73,9 @@ where
             batch_rows: batch_rows.max(1),
             emit,
             rows: [0; 5],
+            agents: 0,
+            days: DayCache::new(time_zone),
         }
-    }
-
-    /// The Arrow schema of one output.
-    pub fn schema(&self, kind: OutputKind) -> SchemaRef {
-        self.schemas[kind.index()].clone()
-    }
-
-    /// Rows accepted so far of one output.
-    pub fn rows(&self, kind: OutputKind) -> u64 {
-        self.rows[kind.index()]
     }
 
     /// Emits the rows still buffered (a last, shorter batch per output), and an empty
@@ -119,52 +117,35 @@ where
 {
     type Error = DatasetError;
 
+    /// Checks the agent's rows as the dataset writer does (nothing of a rejected agent
+    /// is kept), then buffers them, emitting full batches.
     fn write_agent(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
+        check_agent(out, self.outputs, self.city.buildings().len(), self.agents, &mut self.days)?;
+        self.agents += 1;
         let Some(agent) = &out.agent else { return Ok(()) };
-        let n_buildings = self.city.buildings().len();
-        let bad = |output, row, building| DatasetError::BadBuilding {
-            agent: agent.id.clone(),
-            output,
-            row,
-            building,
-            count: n_buildings,
-        };
         let user = agent.id.as_str();
         let g = *self.city.georef();
         for (kind, rows) in [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)] {
-            if !self.outputs.contains(kind) {
-                continue;
-            }
-            let dense = kind == OutputKind::Dense;
-            for (i, p) in rows.iter().enumerate() {
-                if let Some(b) = p.location.filter(|&b| dense && b as usize >= n_buildings) {
-                    return Err(bad(kind, i, b));
+            if self.outputs.contains(kind) {
+                let dense = kind == OutputKind::Dense;
+                for p in rows {
+                    let xyh = convert(&g, self.coordinates, p);
+                    self.buffers[kind.index()].push_ping(user, p.timestamp, xyh, dense.then_some(p.location));
+                    self.flush_if_full(kind)?;
                 }
-                let xyh = convert(&g, self.coordinates, p);
-                self.buffers[kind.index()].push_ping(user, p.timestamp, xyh, dense.then_some(p.location));
-                self.flush_if_full(kind)?;
+                self.rows[kind.index()] += rows.len() as u64;
             }
-            self.rows[kind.index()] += rows.len() as u64;
         }
         for (kind, rows) in [(OutputKind::Diary, &out.diary), (OutputKind::Destinations, &out.destinations)] {
-            if !self.outputs.contains(kind) {
-                continue;
-            }
-            for (i, e) in rows.iter().enumerate() {
-                if let Some(b) = e.location.filter(|&b| b as usize >= n_buildings) {
-                    return Err(bad(kind, i, b));
+            if self.outputs.contains(kind) {
+                for e in rows {
+                    self.buffers[kind.index()].push_entry(user, e.timestamp, e.duration, e.location);
+                    self.flush_if_full(kind)?;
                 }
-                self.buffers[kind.index()].push_entry(user, e.timestamp, e.duration, e.location);
-                self.flush_if_full(kind)?;
+                self.rows[kind.index()] += rows.len() as u64;
             }
-            self.rows[kind.index()] += rows.len() as u64;
         }
         if self.outputs.homes {
-            for b in [agent.home, agent.workplace] {
-                if b as usize >= n_buildings {
-                    return Err(bad(OutputKind::Homes, 0, b));
-                }
-            }
             self.buffers[OutputKind::Homes.index()].push_home(user, agent.home, agent.workplace);
             self.rows[OutputKind::Homes.index()] += 1;
             self.flush_if_full(OutputKind::Homes)?;

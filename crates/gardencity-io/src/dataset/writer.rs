@@ -3,7 +3,7 @@
 use super::columns::{schema, write_csv_header, write_csv_rows, RowBuffer};
 use super::days::DayCache;
 use super::layout::{self, MANIFEST, MANIFEST_TMP, SUCCESS};
-use super::{Coordinates, DatasetError, DatasetFormat, DatasetOptions, OutputKind};
+use super::{Coordinates, DatasetError, DatasetFormat, DatasetOptions, OutputKind, OutputSelection};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use chrono::NaiveDate;
@@ -31,6 +31,8 @@ pub struct DatasetSummary {
     pub rows: BTreeMap<OutputKind, u64>,
     /// Part files per selected output, relative to `out_dir`, sorted.
     pub files: BTreeMap<OutputKind, Vec<String>>,
+    /// The `dataset` entry written into `manifest.json`.
+    pub manifest_entry: Value,
 }
 
 impl DatasetSummary {
@@ -214,69 +216,7 @@ impl DatasetWriter {
     /// Checks an agent's rows before any of them is buffered, so a rejected agent
     /// leaves the dataset unchanged.
     fn validate(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
-        let n_buildings = self.city.buildings().len();
-        let sel = self.opts.outputs;
-        let lens = [out.sparse.len(), out.dense.len(), out.diary.len(), out.destinations.len(), 0];
-        let Some(agent) = &out.agent else {
-            for kind in OutputKind::ALL {
-                if sel.contains(kind) && lens[kind.index()] > 0 {
-                    return Err(DatasetError::MissingAgent {
-                        position: self.agents,
-                        output: kind,
-                        rows: lens[kind.index()],
-                    });
-                }
-            }
-            return Ok(());
-        };
-        let bad_building = |output, row, building| DatasetError::BadBuilding {
-            agent: agent.id.clone(),
-            output,
-            row,
-            building,
-            count: n_buildings,
-        };
-        let mut check_ts = |output, row, ts: i64| {
-            if self.days.day(ts).is_none() {
-                Err(DatasetError::BadTimestamp { agent: agent.id.clone(), output, row, timestamp: ts })
-            } else {
-                Ok(())
-            }
-        };
-        let pings = [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)];
-        for (kind, rows) in pings {
-            if !sel.contains(kind) {
-                continue;
-            }
-            for (i, p) in rows.iter().enumerate() {
-                check_ts(kind, i, p.timestamp)?;
-                if kind == OutputKind::Dense {
-                    if let Some(b) = p.location.filter(|&b| b as usize >= n_buildings) {
-                        return Err(bad_building(kind, i, b));
-                    }
-                }
-            }
-        }
-        let diaries = [(OutputKind::Diary, &out.diary), (OutputKind::Destinations, &out.destinations)];
-        for (kind, rows) in diaries {
-            if !sel.contains(kind) {
-                continue;
-            }
-            for (i, e) in rows.iter().enumerate() {
-                check_ts(kind, i, e.timestamp)?;
-                if let Some(b) = e.location.filter(|&b| b as usize >= n_buildings) {
-                    return Err(bad_building(kind, i, b));
-                }
-            }
-        }
-        if sel.homes {
-            for b in [agent.home, agent.workplace] {
-                if b as usize >= n_buildings {
-                    return Err(bad_building(OutputKind::Homes, 0, b));
-                }
-            }
-        }
-        Ok(())
+        check_agent(out, self.opts.outputs, self.city.buildings().len(), self.agents, &mut self.days)
     }
 
     fn partition(&mut self, kind: OutputKind, date: NaiveDate) -> &mut Partition {
@@ -564,7 +504,7 @@ impl DatasetWriter {
             "agents": self.agents,
             "outputs": outputs,
         });
-        run.insert("dataset".into(), dataset);
+        run.insert("dataset".into(), dataset.clone());
         let tmp = self.out_dir.join(MANIFEST_TMP);
         let dest = self.out_dir.join(MANIFEST);
         let mut text = serde_json::to_vec_pretty(&Value::Object(run)).map_err(|source| DatasetError::Json {
@@ -583,7 +523,7 @@ impl DatasetWriter {
             // Persist the renames; not every platform can sync a directory.
             let _ = d.sync_all();
         }
-        Ok(DatasetSummary { out_dir: self.out_dir.clone(), agents: self.agents, rows, files })
+        Ok(DatasetSummary { out_dir: self.out_dir.clone(), agents: self.agents, rows, files, manifest_entry: dataset })
     }
 
     /// Removes the hidden part files of an unfinished dataset (best effort).
@@ -646,6 +586,74 @@ fn write_batch(file: &mut OpenFile, batch: &RecordBatch, days: &mut DayCache) ->
 
 /// `x`, `y`, `ha` of a ping in the requested coordinates.
 #[inline]
+/// Checks the selected rows of the agent at `position` (its record present, buildings
+/// below `n_buildings`, timestamps with a local date in `days`), before a sink keeps any.
+pub(crate) fn check_agent(
+    out: &AgentOutput,
+    sel: OutputSelection,
+    n_buildings: usize,
+    position: u64,
+    days: &mut DayCache,
+) -> Result<(), DatasetError> {
+    let lens = [out.sparse.len(), out.dense.len(), out.diary.len(), out.destinations.len(), 0];
+    let Some(agent) = &out.agent else {
+        for kind in OutputKind::ALL {
+            if sel.contains(kind) && lens[kind.index()] > 0 {
+                return Err(DatasetError::MissingAgent { position, output: kind, rows: lens[kind.index()] });
+            }
+        }
+        return Ok(());
+    };
+    let bad_building = |output, row, building| DatasetError::BadBuilding {
+        agent: agent.id.clone(),
+        output,
+        row,
+        building,
+        count: n_buildings,
+    };
+    let mut check_ts = |output, row, ts: i64| {
+        if days.day(ts).is_none() {
+            Err(DatasetError::BadTimestamp { agent: agent.id.clone(), output, row, timestamp: ts })
+        } else {
+            Ok(())
+        }
+    };
+    let pings = [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)];
+    for (kind, rows) in pings {
+        if !sel.contains(kind) {
+            continue;
+        }
+        for (i, p) in rows.iter().enumerate() {
+            check_ts(kind, i, p.timestamp)?;
+            if kind == OutputKind::Dense {
+                if let Some(b) = p.location.filter(|&b| b as usize >= n_buildings) {
+                    return Err(bad_building(kind, i, b));
+                }
+            }
+        }
+    }
+    let diaries = [(OutputKind::Diary, &out.diary), (OutputKind::Destinations, &out.destinations)];
+    for (kind, rows) in diaries {
+        if !sel.contains(kind) {
+            continue;
+        }
+        for (i, e) in rows.iter().enumerate() {
+            check_ts(kind, i, e.timestamp)?;
+            if let Some(b) = e.location.filter(|&b| b as usize >= n_buildings) {
+                return Err(bad_building(kind, i, b));
+            }
+        }
+    }
+    if sel.homes {
+        for b in [agent.home, agent.workplace] {
+            if b as usize >= n_buildings {
+                return Err(bad_building(OutputKind::Homes, 0, b));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn convert(g: &Georeference, coords: Coordinates, p: &Ping) -> (f64, f64, f64) {
     match coords {
         Coordinates::Blocks => (p.x, p.y, p.ha),

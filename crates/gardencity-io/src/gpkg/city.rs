@@ -356,6 +356,16 @@ fn wkt_polygon_body(p: &Polygon<f64>) -> String {
     format!("({})", rings.join(", "))
 }
 
+/// The WKT of the union of `blocks` (block units): a `POLYGON`, or a `MULTIPOLYGON`
+/// when the blocks form several pieces, as the building geometries are written.
+pub fn blocks_wkt(blocks: &[Cell]) -> String {
+    let polys = polygons_of(blocks);
+    match polys.as_slice() {
+        [one] => format!("POLYGON {}", wkt_polygon_body(one)),
+        many => format!("MULTIPOLYGON ({})", many.iter().map(wkt_polygon_body).collect::<Vec<_>>().join(", ")),
+    }
+}
+
 /// Writes a city as a GeoPackage with layers `buildings`, `streets` and
 /// `city_properties` in block units (SRS 99999 "Undefined SRS", as the reference).
 ///

@@ -15,7 +15,7 @@ pub mod gravity;
 mod reader;
 mod writer;
 
-pub use city::{read_city, write_city, WriteOptions, BUILDINGS_LAYER, PROPERTIES_LAYER, STREETS_LAYER};
+pub use city::{blocks_wkt, read_city, write_city, WriteOptions, BUILDINGS_LAYER, PROPERTIES_LAYER, STREETS_LAYER};
 pub use error::{GpkgError, GpkgErrorKind};
 pub use geom::{decode as decode_geometry, encode as encode_geometry, Envelope, GeometryType};
 pub use reader::{geometry_type_name, GpkgReader, Row};

@@ -237,6 +237,15 @@ pub fn hub_distances(city: &City, hubs: &[Cell]) -> Result<Vec<u32>, GravityErro
 }
 
 impl Gravity {
+    /// The gravity model of `mode`: [`Gravity::hub_proxy`] or [`Gravity::exact`] (the one
+    /// place that chooses between them).
+    pub fn build(city: &City, mode: GravityMode, params: GravityParams) -> Result<Gravity, GravityError> {
+        match mode {
+            GravityMode::HubProxy => Gravity::hub_proxy(city, params),
+            GravityMode::Exact => Gravity::exact(city, params),
+        }
+    }
+
     /// The reference's hub-proxy gravity.
     pub fn hub_proxy(city: &City, params: GravityParams) -> Result<Gravity, GravityError> {
         check_exponent(params.exponent)?;
