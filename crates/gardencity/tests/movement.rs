@@ -105,6 +105,14 @@ fn path_coordinates_follow_shapely() {
     // East 2, north 2, east 2.
     let line = Polyline::new(&[Point::new(0.0, 0.0), Point::new(2.0, 0.0), Point::new(2.0, 2.0), Point::new(4.0, 2.0)]);
     assert_eq!(line.length(), 6.0);
+    // Collinear vertices merge: the same line with its corners only.
+    let straight =
+        Polyline::new(&[Point::new(0.0, 0.0), Point::new(1.0, 0.0), Point::new(2.0, 0.0), Point::new(2.0, 1.0)]);
+    assert_eq!(straight.vertices(), &[Point::new(0.0, 0.0), Point::new(2.0, 0.0), Point::new(2.0, 1.0)]);
+    // A reversal is a corner, not a continuation.
+    let back = Polyline::new(&[Point::new(0.0, 0.0), Point::new(2.0, 0.0), Point::new(1.0, 0.0)]);
+    assert_eq!(back.vertices().len(), 3);
+    assert_eq!(back.length(), 3.0);
     // Nearest points, measured along the line.
     assert_eq!(line.project(Point::new(1.0, -0.4)), 1.0);
     assert_eq!(line.project(Point::new(2.3, 1.0)), 3.0);
@@ -144,7 +152,18 @@ fn trip_polylines_leaving_a_building_and_redirected() {
     let inside = building_anchor(&city, a);
     let line = tb.plan_trip(&city, &router, inside, b).unwrap().clone();
     assert_eq!(line.vertices()[0], inside);
-    assert_eq!(line.vertices()[1], city.building(a).door_point);
+    // Through the door point (a vertex, unless straight ahead of the agent's point).
+    let door = city.building(a).door_point;
+    let on_line = |q: gardencity::Point| {
+        let s = line.project(q);
+        line.point_at(s).dist(q) < 1e-12
+    };
+    assert!(on_line(door));
+    assert!(line.project(door) <= inside.dist(door) + 1e-12);
+    // And every street-cell centre of the path.
+    for &c in tb.current_path() {
+        assert!(on_line(city.streets()[c as usize].center()));
+    }
     assert_eq!(*line.vertices().last().unwrap(), city.building(b).door_point);
     assert_eq!(tb.current_path()[0], city.door_street(a));
     // On a street cell, off its centre.
@@ -153,6 +172,7 @@ fn trip_polylines_leaving_a_building_and_redirected() {
     let line = tb.plan_trip(&city, &router, on_street, b).unwrap().clone();
     assert_eq!(line.vertices()[0], cell.center());
     assert!(!line.vertices().contains(&on_street));
+    assert!(line.point_at(line.project(on_street)).dist(on_street) > 0.1, "the agent's point is off the line");
     assert_eq!(tb.current_path()[0], city.door_street(a));
     assert_eq!(*line.vertices().last().unwrap(), city.building(b).door_point);
 }

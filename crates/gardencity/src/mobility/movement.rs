@@ -84,6 +84,17 @@ const DIRECTION_BACKOFF: f64 = 0.001;
 pub struct Polyline {
     vertices: Vec<Point>,
     cum: Vec<f64>,
+    /// Per segment: the unit direction and `1 / length^2` (set once per trip, so that
+    /// the per-tick projection and placement divide nothing).
+    segs: Vec<Segment>,
+}
+
+/// What the per-tick geometry needs of one segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Segment {
+    ux: f64,
+    uy: f64,
+    inv_len2: f64,
 }
 
 impl Polyline {
@@ -91,13 +102,8 @@ impl Polyline {
     /// gives the single point (0, 0).
     pub fn new(vertices: &[Point]) -> Polyline {
         let mut line = Polyline::default();
-        line.clear();
-        for &v in vertices {
-            line.push(v);
-        }
-        if line.vertices.is_empty() {
-            line.push(Point::new(0.0, 0.0));
-        }
+        line.vertices.extend_from_slice(vertices);
+        line.finish();
         line
     }
 
@@ -105,19 +111,54 @@ impl Polyline {
     pub fn clear(&mut self) {
         self.vertices.clear();
         self.cum.clear();
+        self.segs.clear();
     }
 
-    /// Appends a vertex (a repeat of the last one is dropped).
+    /// Appends a vertex; [`Polyline::finish`] makes the line of the vertices pushed.
+    #[inline]
     pub fn push(&mut self, p: Point) {
-        match self.vertices.last() {
-            None => self.cum.push(0.0),
-            Some(&last) if last == p => return,
-            Some(&last) => self.cum.push(self.length() + p.dist(last)),
-        }
         self.vertices.push(p);
     }
 
-    /// The vertices.
+    /// Makes the line of the pushed vertices in one pass: repeats dropped, and a vertex
+    /// straight ahead of the last segment extends it (collinear vertices change nothing
+    /// of the line, and a street path is mostly straight runs of cells: fewer segments
+    /// to search every tick).
+    pub fn finish(&mut self) {
+        self.cum.clear();
+        self.segs.clear();
+        let mut kept = 0;
+        for i in 0..self.vertices.len() {
+            let p = self.vertices[i];
+            if kept > 0 && self.vertices[kept - 1] == p {
+                continue;
+            }
+            if kept >= 2 {
+                let (a, last) = (self.vertices[kept - 2], self.vertices[kept - 1]);
+                let (ux, uy) = (last.x - a.x, last.y - a.y);
+                let (vx, vy) = (p.x - last.x, p.y - last.y);
+                if ux * vy - uy * vx == 0.0 && ux * vx + uy * vy > 0.0 {
+                    kept -= 1;
+                }
+            }
+            self.vertices[kept] = p;
+            kept += 1;
+        }
+        self.vertices.truncate(kept);
+        if self.vertices.is_empty() {
+            self.vertices.push(Point::new(0.0, 0.0));
+        }
+        self.cum.push(0.0);
+        for k in 1..self.vertices.len() {
+            let (a, b) = (self.vertices[k - 1], self.vertices[k]);
+            let (vx, vy) = (b.x - a.x, b.y - a.y);
+            let l = (vx * vx + vy * vy).sqrt();
+            self.cum.push(self.cum[k - 1] + l);
+            self.segs.push(Segment { ux: vx / l, uy: vy / l, inv_len2: 1.0 / (vx * vx + vy * vy) });
+        }
+    }
+
+    /// The vertices (corners: collinear vertices are merged).
     pub fn vertices(&self) -> &[Point] {
         &self.vertices
     }
@@ -137,9 +178,7 @@ impl Polyline {
     /// The unit direction of segment `k`.
     #[inline]
     fn direction(&self, k: usize) -> (f64, f64) {
-        let (a, b) = (self.vertices[k], self.vertices[k + 1]);
-        let l = self.cum[k + 1] - self.cum[k];
-        ((b.x - a.x) / l, (b.y - a.y) / l)
+        (self.segs[k].ux, self.segs[k].uy)
     }
 
     /// The point at arc length `d` along the polyline, as shapely's `interpolate`: a
@@ -165,9 +204,24 @@ impl Polyline {
     /// point `DIRECTION_BACKOFF` before it (the incoming segment at a vertex).
     #[inline]
     pub fn frame(&self, s: f64) -> (Point, f64, f64) {
+        self.frame_near(s, &mut 0)
+    }
+
+    /// [`Polyline::frame`], finding the segment by walking from `hint` (the segment of
+    /// the previous call, updated): steps along a trip move a segment or two at most.
+    #[inline]
+    fn frame_near(&self, s: f64, hint: &mut usize) -> (Point, f64, f64) {
         let n = self.vertices.len();
         if n >= 2 && s > 0.0 && s < self.length() {
-            let k = self.segment_at(s);
+            // The first segment whose end lies beyond `s`, as `segment_at` finds it.
+            let mut k = (*hint).min(n - 2);
+            while k + 2 < n && self.cum[k + 1] <= s {
+                k += 1;
+            }
+            while k > 0 && self.cum[k] > s {
+                k -= 1;
+            }
+            *hint = k;
             if s - self.cum[k] >= DIRECTION_BACKOFF {
                 // Both points on one segment: its direction, one search (the common case).
                 let (a, (ux, uy)) = (self.vertices[k], self.direction(k));
@@ -193,7 +247,13 @@ impl Polyline {
     /// The planar point of path coordinates `(s, o)`; `o` is to the left of the direction of travel.
     #[inline]
     pub fn cartesian(&self, s: f64, o: f64) -> Point {
-        let (p, ux, uy) = self.frame(s);
+        self.cartesian_near(s, o, &mut 0)
+    }
+
+    /// [`Polyline::cartesian`] with a segment hint (see [`Polyline::frame_near`]).
+    #[inline]
+    fn cartesian_near(&self, s: f64, o: f64, hint: &mut usize) -> Point {
+        let (p, ux, uy) = self.frame_near(s, hint);
         Point::new(p.x - o * uy, p.y + o * ux)
     }
 
@@ -202,15 +262,23 @@ impl Polyline {
     /// from it, positive to the left of the direction of travel there.
     #[inline]
     pub fn path_coords(&self, q: Point) -> (f64, f64) {
+        let (s, o, _) = self.path_coords_seg(q);
+        (s, o)
+    }
+
+    /// [`Polyline::path_coords`] and the segment of the nearest point.
+    #[inline]
+    fn path_coords_seg(&self, q: Point) -> (f64, f64, usize) {
         let mut best = f64::INFINITY;
         let (mut at, mut seg, mut foot) = (0.0, 0, self.vertices[0]);
         for k in 0..self.vertices.len().saturating_sub(1) {
             let (a, b) = (self.vertices[k], self.vertices[k + 1]);
             let (vx, vy) = (b.x - a.x, b.y - a.y);
-            let l2 = vx * vx + vy * vy;
-            let r = if l2 > 0.0 { (((q.x - a.x) * vx + (q.y - a.y) * vy) / l2).clamp(0.0, 1.0) } else { 0.0 };
+            // Consecutive vertices differ, so every segment has a length.
+            let r = (((q.x - a.x) * vx + (q.y - a.y) * vy) * self.segs[k].inv_len2).clamp(0.0, 1.0);
             let (px, py) = (a.x + r * vx, a.y + r * vy);
-            let d = (q.x - px).hypot(q.y - py);
+            // Squared distances order the segments as distances do (no square root).
+            let d = (q.x - px) * (q.x - px) + (q.y - py) * (q.y - py);
             if d < best {
                 best = d;
                 at = self.cum[k] + r * (self.cum[k + 1] - self.cum[k]);
@@ -225,7 +293,7 @@ impl Polyline {
         } else {
             self.frame(at)
         };
-        (at, (q.x - p.x) * -uy + (q.y - p.y) * ux)
+        (at, (q.x - p.x) * -uy + (q.y - p.y) * ux, seg)
     }
 
     /// Arc length of the point of the polyline nearest to `q` (see [`Polyline::path_coords`]).
@@ -363,24 +431,7 @@ impl TrajectoryBuilder {
                         Some(tr) if tr.dest == dest => tr,
                         _ => self.start_trip(city, router, pos, dest)?,
                     };
-                    let len = self.line.length();
-                    // Path coordinates of the current point, recomputed every tick.
-                    let (mut s, mut o) = self.line.path_coords(pos);
-                    loop {
-                        let z1: f64 = rng.sample(StandardNormal);
-                        let z2: f64 = rng.sample(StandardNormal);
-                        s += drift + sd_travel * z1;
-                        o = 0.7 * o + sd_travel * z2;
-                        if s > len {
-                            pos = b.door_point;
-                            break;
-                        }
-                        let cand = self.line.cartesian(s, o);
-                        if self.allowed(city, cand, &tr) {
-                            pos = cand;
-                            break;
-                        }
-                    }
+                    pos = self.travel_tick(city, pos, &tr, b.door_point, drift, sd_travel, rng);
                     trip = Some(tr);
                 }
                 out.pings.push(Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location });
@@ -392,6 +443,40 @@ impl TrajectoryBuilder {
             last.duration = last.duration.min((t_end - last.timestamp) as f64 / 60.0);
         }
         Ok(())
+    }
+
+    /// One travel tick from `pos` along the current trip: path coordinates of the point,
+    /// then steps drawn (each from the last, rejected or not) until one stays on the
+    /// trip's blocks or passes the end (the door point). Kept out of line, so the
+    /// in-building ticks around it stay compact.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn travel_tick(
+        &self,
+        city: &City,
+        pos: Point,
+        tr: &Trip,
+        door_point: Point,
+        drift: f64,
+        sd_travel: f64,
+        rng: &mut SimRng,
+    ) -> Point {
+        let len = self.line.length();
+        // Path coordinates of the current point, recomputed every tick.
+        let (mut s, mut o, mut seg) = self.line.path_coords_seg(pos);
+        loop {
+            let z1: f64 = rng.sample(StandardNormal);
+            let z2: f64 = rng.sample(StandardNormal);
+            s += drift + sd_travel * z1;
+            o = 0.7 * o + sd_travel * z2;
+            if s > len {
+                return door_point;
+            }
+            let cand = self.line.cartesian_near(s, o, &mut seg);
+            if self.allowed(city, cand, tr) {
+                return cand;
+            }
+        }
     }
 
     /// Plans a trip from `pos` to the door point of `dest`.
@@ -429,6 +514,7 @@ impl TrajectoryBuilder {
             self.line.push(c.center());
         }
         self.line.push(city.building(dest).door_point);
+        self.line.finish();
         Ok(Trip { dest, origin })
     }
 
