@@ -56,7 +56,10 @@ fn main() -> std::process::ExitCode {
             use std::io::Write;
             // Not eprintln!, which panics when standard error cannot be written.
             let _ = writeln!(std::io::stderr().lock(), "error: {}", output::error_text(&e));
-            std::process::ExitCode::FAILURE
+            match e.downcast_ref::<simulate_cmd::Interrupted>() {
+                Some(i) => std::process::ExitCode::from((128 + i.signal) as u8),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

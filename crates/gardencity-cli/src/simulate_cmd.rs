@@ -5,9 +5,11 @@ use clap::Args;
 use gardencity::records::OutputSelection;
 use gardencity::sampling::ParamSpec;
 use gardencity_run::{Control, PreparedRun, RunError, RunSpec, Shard};
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Options of `gardencity simulate`; every one can also come from `--config FILE.toml`
 /// (command-line flags win).
@@ -168,6 +170,30 @@ pub fn spec_of(args: &SimulateArgs) -> Result<RunSpec> {
     Ok(spec)
 }
 
+/// A run stopped by a signal: its partial files are removed, nothing in `out` looks
+/// complete; the process exits with `128 + signal` (130 for SIGINT, 143 for SIGTERM).
+#[derive(Debug)]
+pub struct Interrupted {
+    /// The signal.
+    pub signal: i32,
+    /// The output directory of the run.
+    pub out: PathBuf,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = if self.signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
+        write!(
+            f,
+            "interrupted by {name}: the run stopped and removed its partial files; {} holds no complete dataset \
+             (run it again, with --overwrite if a previous run is there)",
+            self.out.display()
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// A run error in command-line terms: a specification key becomes its flag (`--key-name`).
 fn flag_error(e: RunError) -> anyhow::Error {
     match e {
@@ -203,10 +229,24 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let cancel = AtomicBool::new(false);
-    let report = prepared
-        .write_dataset(&Control { progress: &|done| bar.set_position(done), cancel: &cancel })
-        .map_err(flag_error)?;
+    // From here on SIGINT and SIGTERM stop the run (within a chunk of agents), which
+    // removes its partial files; a second signal ends the process at once.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let terminated = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        let code = 128 + sig;
+        signal_hook::flag::register_conditional_shutdown(sig, code, Arc::clone(&cancel))?;
+        signal_hook::flag::register(sig, Arc::clone(&cancel))?;
+    }
+    signal_hook::flag::register(SIGTERM, Arc::clone(&terminated))?;
+    let report = match prepared.write_dataset(&Control { progress: &|done| bar.set_position(done), cancel: &cancel }) {
+        Err(e) if e.is_cancelled() => {
+            bar.finish_and_clear();
+            let signal = if terminated.load(Ordering::Relaxed) { SIGTERM } else { SIGINT };
+            return Err(Interrupted { signal, out: spec.out.clone().unwrap_or_default() }.into());
+        }
+        other => other.map_err(flag_error)?,
+    };
     bar.finish_and_clear();
     let m = &report.manifest;
     let run_secs = m.timings_s.simulate_and_write;

@@ -379,3 +379,47 @@ fn start_formats_the_half_open_window_and_ha_in_metres() {
     assert!(m["gravity"]["hubs"].as_u64().unwrap() >= 1);
     assert_eq!(m["counts"]["dense_pings"], 3 * 7 * 1440, "one dense ping per minute in [start, end)");
 }
+
+/// SIGINT and SIGTERM stop a run: exit 130 / 143, the partial (hidden) part files are
+/// removed, nothing looks complete, and the message says so.
+#[test]
+fn signals_stop_a_run_and_leave_no_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let out = tmp.path().join(signal);
+        let mut child = common::gardencity()
+            .args(["simulate", "--agents", "2000000", "--out", out.to_str().unwrap(), "-q"])
+            .env_remove("CI")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the run writes (a hidden part file exists), at most 20 s.
+        let files = |dir: &Path| -> Vec<PathBuf> {
+            let mut found = Vec::new();
+            let mut stack = vec![dir.to_path_buf()];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else {
+                        found.push(p);
+                    }
+                }
+            }
+            found
+        };
+        let t0 = std::time::Instant::now();
+        while files(&out).is_empty() && t0.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!files(&out).is_empty(), "the run never started writing");
+        let status = std::process::Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status();
+        assert!(status.unwrap().success());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{err}");
+        assert!(err.contains(&format!("interrupted by SIG{signal}")), "{err}");
+        assert_eq!(files(&out), Vec::<PathBuf>::new(), "files left behind");
+    }
+}
