@@ -387,7 +387,7 @@ fn signals_stop_a_run_and_leave_no_files() {
     let tmp = tempfile::tempdir().unwrap();
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let out = tmp.path().join(signal);
-        let mut child = common::gardencity()
+        let child = common::gardencity()
             .args(["simulate", "--agents", "2000000", "--out", out.to_str().unwrap(), "-q"])
             .env_remove("CI")
             .stderr(std::process::Stdio::piped())
