@@ -135,6 +135,23 @@ pub fn run(args: PlotArgs) -> Result<()> {
     }
 }
 
+/// Refuses a city other than the run's: the manifest records the city's checksum
+/// (runs written before it was recorded are checked by georeference only).
+fn check_city(city: &City, m: &Manifest, given: bool) -> Result<()> {
+    let recorded = m.raw.get("city").and_then(|c| Some((c.get("checksum")?.as_str()?, c.get("source")?.as_str()?)));
+    let Some((checksum, source)) = recorded else { return Ok(()) };
+    let ours = gardencity_run::city::city_checksum(city);
+    if ours == checksum {
+        return Ok(());
+    }
+    let which = if given { "the city given with --city" } else { "the built-in default city (no --city)" };
+    anyhow::bail!(
+        "the run was made on another city ({source}, checksum {checksum}) than {which} ({:?}, checksum {ours}): \
+         give the run's city with --city",
+        city.name()
+    )
+}
+
 fn load_city(path: Option<&Path>) -> Result<City> {
     match path {
         Some(p) => gardencity_io::gpkg::read_city(p).context("cannot read the city"),
@@ -198,6 +215,7 @@ fn run_pings(a: PingsArgs) -> Result<()> {
     check_output(&a.out, &a.city.as_deref().into_iter().collect::<Vec<_>>(), a.overwrite)?;
     let m = read_manifest(&a.data)?;
     let city = load_city(a.city.as_deref())?;
+    check_city(&city, &m, a.city.is_some())?;
     check_georeference(&city, &m)?;
     let (start, end) = window(&m, a.from.as_deref(), a.to.as_deref(), &a.data)?;
     let requested: BTreeSet<String> = a.users.iter().cloned().collect();
@@ -264,6 +282,7 @@ fn run_heatmap(a: HeatmapArgs) -> Result<()> {
     check_output(&a.out, &a.city.as_deref().into_iter().collect::<Vec<_>>(), a.overwrite)?;
     let m = read_manifest(&a.data)?;
     let city = load_city(a.city.as_deref())?;
+    check_city(&city, &m, a.city.is_some())?;
     check_georeference(&city, &m)?;
     let tz = m.time_zone;
     let start = a.from.as_deref().map(|s| parse_time(s, tz, "from")).transpose()?;

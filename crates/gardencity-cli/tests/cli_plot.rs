@@ -122,7 +122,7 @@ fn plots_a_simulated_run() {
     );
     assert!(e.contains("--dense needs"), "{e}");
 
-    // Data of another city: a different georeference (the default city has its own origin)...
+    // Data of another city: refused by the manifest's city checksum...
     let big = dir.path().join("big.gpkg");
     let small = dir.path().join("small.gpkg");
     run_ok(gardencity().args(["city", "random", "--width", "40", "--height", "40", "--seed", "4", "-o"]).arg(&big));
@@ -136,8 +136,8 @@ fn plots_a_simulated_run() {
             .arg("-o")
             .arg(pics.join("bad6.png")),
     );
-    assert!(e.contains("does not match the city") && e.contains("georeference"), "{e}");
-    // ...or the same georeference but most pings outside the grid.
+    assert!(e.contains("another city") && e.contains("built-in default (random 50x50, seed 1)"), "{e}");
+    // ...also with the same georeference.
     let data2 = dir.path().join("run2");
     run_ok(
         gardencity()
@@ -164,7 +164,11 @@ fn plots_a_simulated_run() {
             .arg("-o")
             .arg(pics.join("bad7.png")),
     );
-    assert!(e.contains("does not match the city") && e.contains("outside the 10 x 10 block grid"), "{e}");
+    // The manifest's city checksum names the run's city.
+    assert!(e.contains("the run was made on another city") && e.contains("big.gpkg"), "{e}");
+    assert!(e.contains("the city given with --city") && e.contains("give the run's city with --city"), "{e}");
+    let e = run_err(gardencity().args(["plot", "heatmap", "--data"]).arg(&data2).arg("-o").arg(pics.join("bad8.png")));
+    assert!(e.contains("another city") && e.contains("the built-in default city (no --city)"), "{e}");
     std::fs::remove_file(pics.join("big.png")).unwrap();
     assert_eq!(files(&pics), before);
 }

@@ -182,5 +182,25 @@ impl CityRecord {
 /// The checksum of a city's content (see [`CityRecord::checksum`]).
 pub fn city_checksum(city: &City) -> String {
     let bytes = gardencity_io::snapshot::encode_snapshot(city, None);
-    format!("{:08x}", gardencity_io::snapshot::crc32(&bytes))
+    // The encoding ends with its own CRC-32, and the CRC of data followed by its CRC is
+    // the same for all data: checksum what comes before it.
+    let body = &bytes[..bytes.len().saturating_sub(4)];
+    format!("{:08x}", gardencity_io::snapshot::crc32(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gardencity::city::random::{random_city, RandomCityParams};
+
+    #[test]
+    fn checksums_tell_cities_apart() {
+        let city = |w: u32, seed: u64| {
+            random_city(&RandomCityParams { width: w, height: w, seed, ..Default::default() }).unwrap()
+        };
+        let a = city_checksum(&city(20, 1));
+        assert_eq!(a, city_checksum(&city(20, 1)), "the same city, the same checksum");
+        assert_ne!(a, city_checksum(&city(20, 2)));
+        assert_ne!(a, city_checksum(&city(30, 1)));
+    }
 }
