@@ -423,3 +423,60 @@ fn signals_stop_a_run_and_leave_no_files() {
         assert_eq!(files(&out), Vec::<PathBuf>::new(), "files left behind");
     }
 }
+
+/// Two runs into one directory: the second is refused, naming the first's process, and
+/// the first completes untouched; a lock left by a killed run is taken over.
+#[test]
+fn one_run_at_a_time_per_output_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("shared-out");
+    let o = out.to_str().unwrap();
+    let lock = out.join(".gardencity.lock");
+    let mut first = common::gardencity()
+        .args(["simulate", "--agents", "3000", "--days", "3", "--seed", "1", "--out", o, "-q"])
+        .env_remove("CI")
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !lock.exists() && t0.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let err = fails(
+        &["simulate", "--agents", "1000", "--seed", "2", "--out", o, "--overwrite", "-q"],
+        "is being written by gardencity process",
+    );
+    assert!(err.contains(&first.id().to_string()), "{err}");
+    assert!(first.wait().unwrap().success());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["agents"], 3000, "the first run's dataset is whole");
+    assert!(out.join("_SUCCESS").exists() && !lock.exists(), "a finished run releases its lock");
+    // A run killed with SIGKILL leaves its lock behind; the next run takes it over.
+    let mut killed = common::gardencity()
+        .args(["simulate", "--agents", "2000000", "--out", o, "--overwrite", "-q"])
+        .env_remove("CI")
+        .spawn()
+        .unwrap();
+    // Killed once it writes part files (hidden while in progress).
+    let writing = || {
+        std::fs::read_dir(out.join("sparse")).into_iter().flatten().flatten().any(|d| {
+            std::fs::read_dir(d.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|f| f.file_name().to_string_lossy().ends_with(".inprogress"))
+        })
+    };
+    let t0 = std::time::Instant::now();
+    while !writing() && t0.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(writing(), "the run never wrote");
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(lock.exists(), "SIGKILL leaves the lock");
+    // Without --overwrite the interrupted run is named; with it, replaced.
+    fails(&["simulate", "--agents", "5", "--days", "1", "--out", o, "-q"], "an interrupted or failed gardencity run");
+    ok(&["simulate", "--agents", "5", "--days", "1", "--out", o, "--overwrite", "-q"]);
+    assert!(out.join("_SUCCESS").exists() && !lock.exists());
+}

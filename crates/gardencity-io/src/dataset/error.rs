@@ -45,6 +45,16 @@ pub enum DatasetError {
         /// The path.
         path: PathBuf,
     },
+    /// Another run writes into the output directory.
+    #[error("output directory {path} is being written by gardencity {holder} (lock file {lock}); wait for it to finish or choose another output directory (delete the lock file only if no such run is going on)")]
+    Locked {
+        /// The directory.
+        path: PathBuf,
+        /// Who holds the lock (`process PID`).
+        holder: String,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// The output directory is not empty and overwrite was not requested.
     #[error("output directory {path} is not empty (it holds {entry}); choose an empty directory or overwrite a previous gardencity dataset")]
     NotEmpty {

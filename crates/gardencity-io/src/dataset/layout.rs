@@ -1,5 +1,6 @@
 //! File and directory names of a dataset, and the overwrite rules.
 
+use super::lock::{DirLock, LOCK};
 use super::{DatasetError, OutputKind};
 use chrono::NaiveDate;
 use std::fs;
@@ -51,23 +52,33 @@ fn entries(dir: &Path) -> Result<Vec<(String, fs::FileType)>, DatasetError> {
     Ok(out)
 }
 
-/// Prepares the output directory: creates it, accepts it empty, or (with `overwrite`)
-/// deletes a previous gardencity dataset after checking that it holds nothing else.
-pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<(), DatasetError> {
+/// Prepares the output directory and locks it for the run: creates it, accepts it
+/// empty, or (with `overwrite`) deletes a previous gardencity dataset after checking
+/// that it holds nothing else. Fails when another run holds the lock.
+pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<DirLock, DatasetError> {
     match fs::symlink_metadata(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return fs::create_dir_all(out).map_err(|e| DatasetError::io("creating directory", out, e));
+            fs::create_dir_all(out).map_err(|e| DatasetError::io("creating directory", out, e))?;
         }
         Err(e) => return Err(DatasetError::io("inspecting", out, e)),
         Ok(m) if !m.is_dir() => return Err(DatasetError::NotADirectory { path: out.into() }),
         Ok(_) => {}
     }
-    let top = entries(out)?;
+    // The lock first: nothing is checked or deleted while another run writes here.
+    let lock = DirLock::acquire(out)?;
+    let top: Vec<_> = entries(out)?.into_iter().filter(|(name, _)| name != LOCK).collect();
     if top.is_empty() {
-        return Ok(());
+        return Ok(lock);
     }
     if !overwrite {
-        return Err(DatasetError::NotEmpty { path: out.into(), entry: top[0].0.clone() });
+        let ours = top.iter().any(|(n, _)| OutputKind::from_dir_name(n).is_some() || n == MANIFEST);
+        let complete = top.iter().any(|(n, _)| n == SUCCESS);
+        let entry = if ours && !complete {
+            "an interrupted or failed gardencity run: no _SUCCESS".to_string()
+        } else {
+            top[0].0.clone()
+        };
+        return Err(DatasetError::NotEmpty { path: out.into(), entry });
     }
     // Check everything first, delete only when all of it is ours.
     let foreign =
@@ -109,7 +120,7 @@ pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<(), Dataset
     for d in remove_dirs {
         fs::remove_dir_all(&d).map_err(|e| DatasetError::io("removing directory", &d, e))?;
     }
-    Ok(())
+    Ok(lock)
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ mod columns;
 mod days;
 mod error;
 mod layout;
+mod lock;
 mod read;
 mod table;
 mod writer;

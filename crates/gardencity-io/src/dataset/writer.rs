@@ -91,6 +91,8 @@ pub struct DatasetWriter {
     agents: u64,
     failed: Option<String>,
     done: bool,
+    /// Held for the whole run; released (after `_SUCCESS`, or after cleaning up) on drop.
+    _lock: super::lock::DirLock,
 }
 
 impl std::fmt::Debug for DatasetWriter {
@@ -127,7 +129,7 @@ impl DatasetWriter {
             return Err(DatasetError::Option { name: "outputs", reason: "select at least one output".into() });
         }
         let out_dir = out_dir.as_ref().to_path_buf();
-        layout::prepare_out_dir(&out_dir, opts.overwrite)?;
+        let lock = layout::prepare_out_dir(&out_dir, opts.overwrite)?;
         let mut opts = opts;
         if let Some(limit) = open_file_limit() {
             // Leave half of the process's descriptors to everything else.
@@ -164,6 +166,7 @@ impl DatasetWriter {
             agents: 0,
             failed: None,
             done: false,
+            _lock: lock,
         })
     }
 

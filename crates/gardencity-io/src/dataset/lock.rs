@@ -1,0 +1,92 @@
+//! [`DirLock`]: one writer per output directory, for the whole run.
+//!
+//! The lock is a file `OUT/.gardencity.lock` created exclusively (`O_EXCL`), holding
+//! the writer's process id and start time; it is removed when the writer finishes or
+//! is dropped. A lock whose process no longer runs (killed) is stale and taken over.
+
+use super::DatasetError;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The lock file's name inside the output directory.
+pub(crate) const LOCK: &str = ".gardencity.lock";
+
+/// A held lock on an output directory (released on drop).
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    path: PathBuf,
+}
+
+/// Whether process `pid` runs (Linux: `/proc/PID`; elsewhere it is assumed to run).
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+impl DirLock {
+    /// Takes the lock of `dir` (which exists), or says which process holds it.
+    pub(crate) fn acquire(dir: &Path) -> Result<DirLock, DatasetError> {
+        let path = dir.join(LOCK);
+        // Two tries: the second after removing a stale lock.
+        for _ in 0..2 {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    let now =
+                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    writeln!(f, "pid={}\nstarted={now}", std::process::id())
+                        .map_err(|e| DatasetError::io("writing", &path, e))?;
+                    return Ok(DirLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = fs::read_to_string(&path).unwrap_or_default();
+                    let pid = text.lines().find_map(|l| l.strip_prefix("pid=")).and_then(|p| p.trim().parse().ok());
+                    match pid {
+                        Some(pid) if !alive(pid) => {
+                            // Left by a killed run: take it over.
+                            let _ = fs::remove_file(&path);
+                        }
+                        _ => {
+                            let holder =
+                                pid.map_or_else(|| "an unknown process".to_string(), |p| format!("process {p}"));
+                            return Err(DatasetError::Locked { path: dir.into(), holder, lock: path });
+                        }
+                    }
+                }
+                Err(e) => return Err(DatasetError::io("creating", &path, e)),
+            }
+        }
+        Err(DatasetError::Locked { path: dir.into(), holder: "another process".into(), lock: path })
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_holder_at_a_time_and_stale_locks_are_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let err = DirLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(&format!("process {}", std::process::id())), "{err}");
+        drop(lock);
+        assert!(!dir.path().join(LOCK).exists());
+        // A lock of a process that no longer runs (pid beyond any real one).
+        fs::write(dir.path().join(LOCK), "pid=4000000000\nstarted=0\n").unwrap();
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        drop(lock);
+        // A lock without a readable pid is never taken over.
+        fs::write(dir.path().join(LOCK), "garbage").unwrap();
+        assert!(DirLock::acquire(dir.path()).unwrap_err().to_string().contains("unknown process"));
+    }
+}
