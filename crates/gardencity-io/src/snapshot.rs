@@ -21,7 +21,7 @@
 //! `Router::new` rebuilds it in milliseconds. Truncated, tampered, foreign and
 //! other-version files are rejected with a typed [`SnapshotError`].
 
-use gardencity::gravity::{Gravity, GravityError, GravityParams, HubProxyParts};
+use gardencity::gravity::{Gravity, GravityError, GravityMode, GravityParams, HubProxyParts};
 use gardencity::{BuildingSpec, BuildingType, Cell, City, CityError, CityParts, Georeference, Point};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -254,19 +254,19 @@ pub fn encode_snapshot(city: &City, gravity: Option<&Gravity>) -> Vec<u8> {
         Some(g) => {
             e.u8(1);
             e.f64(g.exponent());
-            match g.hub_parts() {
-                None => e.u8(1),
-                Some(p) => {
+            match g.mode() {
+                GravityMode::Exact => e.u8(1),
+                GravityMode::HubProxy => {
                     e.u8(0);
-                    e.var(p.hubs.len() as u64);
-                    for &h in &p.hubs {
+                    e.var(g.hubs().len() as u64);
+                    for &h in g.hubs() {
                         e.cell(h);
                     }
-                    for &d in &p.hub_dist {
+                    for &d in g.hub_dist() {
                         // u32::MAX (unreachable) becomes 0; distances are stored plus one.
                         e.var(if d == u32::MAX { 0 } else { d as u64 + 1 });
                     }
-                    for (&h, &d) in p.closest_hub.iter().zip(&p.dist_to_hub) {
+                    for (&h, &d) in g.closest_hub().iter().zip(g.dist_to_hub()) {
                         e.var(h.into());
                         e.var(d.into());
                     }
@@ -276,9 +276,10 @@ pub fn encode_snapshot(city: &City, gravity: Option<&Gravity>) -> Vec<u8> {
                         e.u8(0);
                     } else {
                         e.u8(1);
-                        e.var(p.nearby.len() as u64);
+                        let nearby: Vec<_> = g.nearby_pairs().collect();
+                        e.var(nearby.len() as u64);
                         let mut pi = 0i64;
-                        for &(i, j, d) in &p.nearby {
+                        for &(i, j, d) in &nearby {
                             e.zig(i as i64 - pi);
                             e.zig(j as i64 - i as i64);
                             e.var(d.into());

@@ -19,7 +19,7 @@ use crate::city::{Cell, City, StreetIdx};
 /// Street graphs with at most this many cells use the all-pairs table.
 pub const TABLE_MAX_STREETS: usize = 2048;
 
-const NONE: u32 = u32::MAX;
+const NONE: u32 = crate::city::graph::NO_STREET;
 const UNREACHABLE16: u16 = u16::MAX;
 
 /// Why a route query failed.
@@ -120,19 +120,8 @@ impl Router {
     /// most `table_max_streets` cells (0 forces the search; for benchmarks and tests).
     pub fn with_table_limit(city: &City, table_max_streets: usize) -> Router {
         let n = city.streets().len();
-        let adj: Vec<Adj> = city
-            .streets()
-            .iter()
-            .map(|c| {
-                let mut nb = [NONE; 4];
-                for (k, nc) in c.neighbors4().into_iter().enumerate() {
-                    if let Some(t) = city.street_at(nc) {
-                        nb[k] = t;
-                    }
-                }
-                Adj { nb, x: c.x, y: c.y }
-            })
-            .collect();
+        let adj: Vec<Adj> =
+            city.streets().iter().zip(city.street_adjacency()).map(|(c, &nb)| Adj { nb, x: c.x, y: c.y }).collect();
         let comp = city.street_components().label;
         let mut r = Router { adj, comp, table: None };
         if n <= table_max_streets {

@@ -1,7 +1,26 @@
 //! The street graph: 4-connected street cells with unit edge weights.
 
-use crate::city::{City, StreetIdx};
-use std::collections::VecDeque;
+use crate::city::{Cell, City, StreetIdx};
+
+/// No street in this direction (an entry of [`City::street_adjacency`]).
+pub const NO_STREET: StreetIdx = StreetIdx::MAX;
+
+/// Each street cell's street neighbours by direction, in [`Cell::neighbors4`] order
+/// ([`NO_STREET`] where the neighbour is not a street).
+pub(crate) fn adjacency_of(streets: &[Cell], street_at: impl Fn(Cell) -> Option<StreetIdx>) -> Vec<[StreetIdx; 4]> {
+    streets
+        .iter()
+        .map(|c| {
+            let mut nb = [NO_STREET; 4];
+            for (k, nc) in c.neighbors4().into_iter().enumerate() {
+                if let Some(t) = street_at(nc) {
+                    nb[k] = t;
+                }
+            }
+            nb
+        })
+        .collect()
+}
 
 /// Connected components of the street graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +48,8 @@ impl City {
     #[inline]
     pub fn street_neighbors(&self, s: StreetIdx, out: &mut [StreetIdx; 4]) -> usize {
         let mut n = 0;
-        for c in self.streets()[s as usize].neighbors4() {
-            if let Some(t) = self.street_at(c) {
+        for &t in &self.adjacency[s as usize] {
+            if t != NO_STREET {
                 out[n] = t;
                 n += 1;
             }
@@ -38,54 +57,67 @@ impl City {
         n
     }
 
+    /// Each street cell's neighbours by direction ([`Cell::neighbors4`] order,
+    /// [`NO_STREET`] where absent): the street graph, built once with the city.
+    #[inline]
+    pub fn street_adjacency(&self) -> &[[StreetIdx; 4]] {
+        &self.adjacency
+    }
+
     /// Labels the connected components of the street graph (breadth-first search).
     pub fn street_components(&self) -> StreetComponents {
         let n = self.streets().len();
         let mut label = vec![u32::MAX; n];
         let mut sizes = Vec::new();
-        let mut queue = VecDeque::new();
-        let mut nb = [0; 4];
+        let mut dist = vec![u32::MAX; n];
+        let mut queue = Vec::new();
         for start in 0..n {
             if label[start] != u32::MAX {
                 continue;
             }
             let comp = sizes.len() as u32;
-            label[start] = comp;
-            let mut size = 0u32;
-            queue.push_back(start as StreetIdx);
-            while let Some(s) = queue.pop_front() {
-                size += 1;
-                let k = self.street_neighbors(s, &mut nb);
-                for &t in &nb[..k] {
-                    if label[t as usize] == u32::MAX {
-                        label[t as usize] = comp;
-                        queue.push_back(t);
-                    }
-                }
+            self.bfs_reach(start as StreetIdx, &mut dist, &mut queue);
+            for &s in &queue {
+                label[s as usize] = comp;
             }
-            sizes.push(size);
+            sizes.push(queue.len() as u32);
         }
         StreetComponents { label, sizes }
     }
 
     /// Street-graph distances (in blocks) from `source` to every street cell,
-    /// `u32::MAX` where unreachable. A plain BFS: the reference for tests and small cities.
+    /// `u32::MAX` where unreachable.
     pub fn bfs_distances(&self, source: StreetIdx) -> Vec<u32> {
         let mut dist = vec![u32::MAX; self.streets().len()];
-        let mut queue = VecDeque::new();
+        self.bfs_into(source, &mut dist, &mut Vec::new());
+        dist
+    }
+
+    /// The breadth-first search of the street graph: distances from `source` into `dist`
+    /// (one entry per street cell, reset here; `u32::MAX` where unreachable), reusing
+    /// `queue`, which ends holding the reached cells in order of distance.
+    pub fn bfs_into(&self, source: StreetIdx, dist: &mut [u32], queue: &mut Vec<StreetIdx>) {
+        dist.fill(u32::MAX);
+        self.bfs_reach(source, dist, queue);
+    }
+
+    /// [`City::bfs_into`] without the reset: cells already at a distance are not entered
+    /// (so components can be labelled with one array).
+    fn bfs_reach(&self, source: StreetIdx, dist: &mut [u32], queue: &mut Vec<StreetIdx>) {
+        queue.clear();
         dist[source as usize] = 0;
-        queue.push_back(source);
-        let mut nb = [0; 4];
-        while let Some(s) = queue.pop_front() {
-            let d = dist[s as usize] + 1;
-            let k = self.street_neighbors(s, &mut nb);
-            for &t in &nb[..k] {
-                if dist[t as usize] == u32::MAX {
+        queue.push(source);
+        let mut head = 0;
+        while head < queue.len() {
+            let s = queue[head] as usize;
+            head += 1;
+            let d = dist[s] + 1;
+            for &t in &self.adjacency[s] {
+                if t != NO_STREET && dist[t as usize] == u32::MAX {
                     dist[t as usize] = d;
-                    queue.push_back(t);
+                    queue.push(t);
                 }
             }
         }
-        dist
     }
 }

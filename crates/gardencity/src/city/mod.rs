@@ -153,6 +153,8 @@ pub struct City {
     door_buildings: Vec<BuildingIdx>,
     /// Building indices grouped by type, in index order.
     by_type: [Vec<BuildingIdx>; BuildingType::COUNT],
+    /// The street graph: neighbours of each street cell by direction.
+    adjacency: Vec<[StreetIdx; 4]>,
 }
 
 impl City {
@@ -239,7 +241,16 @@ impl City {
             by_type[b.kind as usize].push(bi as BuildingIdx);
         }
 
+        let adjacency = graph::adjacency_of(&streets, |c| {
+            if in_grid(c) {
+                let v = grid[at(c)];
+                (v != EMPTY && v & BUILDING_FLAG == 0).then_some(v)
+            } else {
+                None
+            }
+        });
         Ok(City {
+            adjacency,
             name,
             width,
             height,

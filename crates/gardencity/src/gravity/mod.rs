@@ -14,11 +14,13 @@
 //! (sampling tables) is derived.
 
 mod hubs;
+mod nearby;
 mod sample;
 
 pub use hubs::{qcut_bin, qcut_edges, select_hubs};
 
 use crate::city::{BuildingIdx, BuildingType, Cell, City, StreetIdx};
+use nearby::{DoorGrid, NearList, Nearby};
 use rayon::prelude::*;
 use std::fmt;
 use std::str::FromStr;
@@ -168,12 +170,9 @@ pub struct Gravity {
     hub_dist: Vec<u32>,
     closest_hub: Vec<u32>,
     dist_to_hub: Vec<u32>,
-    /// CSR of nearby pairs: for building `i`, `near_j[near_off[i]..near_off[i+1]]` ascending
-    /// (their distance is the Manhattan distance of the doors).
-    near_off: Vec<u32>,
-    near_j: Vec<BuildingIdx>,
-    /// Per building and type: sum of nearby weights.
-    near_sum: Vec<[f64; BuildingType::COUNT]>,
+    /// Nearby lists (their distance is the Manhattan distance of the doors) and their
+    /// weight sums by type.
+    nearby: Nearby,
     /// Target classes `(hub, type, dist_to_hub)`: classes of `(h, t)` are
     /// `class_off[h*T+t]..class_off[h*T+t+1]`; class `c` has `class_delta[c]` and members
     /// `members[class_start[c]..class_start[c+1]]`.
@@ -226,12 +225,16 @@ pub fn hub_distances(city: &City, hubs: &[Cell]) -> Result<Vec<u32>, GravityErro
             })
         })
         .collect::<Result<_, _>>()?;
+    let ns = city.streets().len();
     let rows: Vec<Vec<u32>> = idx
         .par_iter()
-        .map(|&s| {
-            let d = city.bfs_distances(s);
-            idx.iter().map(|&t| d[t as usize]).collect()
-        })
+        .map_init(
+            || (vec![u32::MAX; ns], Vec::with_capacity(ns)),
+            |(d, queue), &s| {
+                city.bfs_into(s, d, queue);
+                idx.iter().map(|&t| d[t as usize]).collect()
+            },
+        )
         .collect();
     Ok(rows.concat())
 }
@@ -292,13 +295,12 @@ impl Gravity {
                 best
             })
             .unzip();
-        let near = nearby_lists_of(&doors, &dist_to_hub);
         let mut g = Gravity::empty(city, exponent, GravityMode::HubProxy);
+        g.nearby = Nearby::derived(DoorGrid::new(&doors), doors.len());
         g.hubs = hubs;
         g.hub_dist = hub_dist;
         g.closest_hub = closest_hub;
         g.dist_to_hub = dist_to_hub;
-        g.set_near(near);
         g.finish_hub_proxy();
         Ok(g)
     }
@@ -329,15 +331,14 @@ impl Gravity {
         let mut door_dist = vec![UNREACHABLE16; n * n];
         let mut overflow: Option<u32> = None;
         if n > 0 {
-            let adj = street_adjacency(city);
-            let ns = adj.len();
+            let ns = city.streets().len();
             overflow = door_dist
                 .par_chunks_mut(n)
                 .enumerate()
                 .map_init(
                     || (vec![u32::MAX; ns], Vec::with_capacity(ns)),
                     |(d, queue), (r, row)| {
-                        bfs_into(&adj, slot_street[r], d, queue);
+                        city.bfs_into(slot_street[r], d, queue);
                         let mut over = None;
                         for (k, &s) in slot_street.iter().enumerate() {
                             let v = d[s as usize];
@@ -436,34 +437,34 @@ impl Gravity {
                 ));
             }
         }
-        let lists = if derive {
-            let doors: Vec<Cell> = city.buildings().iter().map(|b| b.door).collect();
-            nearby_lists_of(&doors, &parts.dist_to_hub)
+        let doors: Vec<Cell> = city.buildings().iter().map(|b| b.door).collect();
+        let grid = DoorGrid::new(&doors);
+        // Given pairs that follow the rule are derived like our own (one form per model).
+        let stored = if derive {
+            None
         } else {
-            Gravity::nearby_from_pairs(city, &parts.nearby)?
+            let lists = Gravity::nearby_from_pairs(city, &parts.nearby)?;
+            let follows = lists.par_iter().enumerate().all(|(i, l)| *l == grid.near_of(&doors, &parts.dist_to_hub, i));
+            (!follows).then_some(lists)
         };
         let mut g = Gravity::empty(city, parts.exponent, GravityMode::HubProxy);
         g.hubs = parts.hubs;
         g.hub_dist = parts.hub_dist;
         g.closest_hub = parts.closest_hub;
         g.dist_to_hub = parts.dist_to_hub;
-        g.set_near(lists);
         g.finish_hub_proxy();
+        g.nearby = match stored {
+            None => Nearby::derived(grid, doors.len()),
+            Some(lists) => Nearby::Stored(lists.into_iter().enumerate().map(|(i, l)| g.near_list(i, l)).collect()),
+        };
         Ok(g)
     }
 
     /// True when the nearby pairs are exactly those the SPEC rule gives for the doors and
     /// `dist_to_hub` (always so for a model built by [`Gravity::hub_proxy`]).
     pub fn nearby_follows_rule(&self) -> bool {
-        if self.mode != GravityMode::HubProxy {
-            return false;
-        }
-        // Distances follow from the doors, so equal neighbour lists mean equal pairs.
-        let lists = nearby_lists_of(&self.doors, &self.dist_to_hub);
-        lists
-            .iter()
-            .enumerate()
-            .all(|(i, l)| l.as_slice() == &self.near_j[self.near_off[i] as usize..self.near_off[i + 1] as usize])
+        // Given lists are kept only when they differ from the rule's.
+        self.mode == GravityMode::HubProxy && self.nearby.is_derived()
     }
 
     fn nearby_from_pairs(
@@ -510,9 +511,7 @@ impl Gravity {
             hub_dist: Vec::new(),
             closest_hub: Vec::new(),
             dist_to_hub: Vec::new(),
-            near_off: Vec::new(),
-            near_j: Vec::new(),
-            near_sum: Vec::new(),
+            nearby: Nearby::none(),
             class_off: Vec::new(),
             class_delta: Vec::new(),
             class_start: Vec::new(),
@@ -529,15 +528,19 @@ impl Gravity {
         }
     }
 
-    fn set_near(&mut self, lists: Vec<Vec<BuildingIdx>>) {
-        let mut off = Vec::with_capacity(lists.len() + 1);
-        off.push(0u32);
-        self.near_j.reserve_exact(lists.iter().map(Vec::len).sum());
-        for l in &lists {
-            self.near_j.extend_from_slice(l);
-            off.push(self.near_j.len() as u32);
+    /// The nearby list of origin `i` (derived on the first call for it).
+    #[inline]
+    fn near(&self, i: usize) -> &NearList {
+        self.nearby.get(i, |grid| self.near_list(i, grid.near_of(&self.doors, &self.dist_to_hub, i)))
+    }
+
+    /// The nearby list of `i` with its weight sums (the power table must be ready).
+    fn near_list(&self, i: usize, j: Vec<BuildingIdx>) -> NearList {
+        let mut sum = [0.0; T];
+        for &k in &j {
+            sum[self.kinds[k as usize] as usize] += self.inv(self.doors[i].manhattan(self.doors[k as usize]));
         }
-        self.near_off = off;
+        NearList { j: j.into_boxed_slice(), sum }
     }
 
     /// Blocks of the exact-mode draw: per type, buildings sorted by the Z-order (Morton)
@@ -587,16 +590,6 @@ impl Gravity {
         self.amax = max_dth + max_hd;
         let top = (self.amax + max_dth) as usize;
         self.inv_pow = inv_pow_table(self.exponent, top + 1);
-        self.near_sum = (0..nb)
-            .map(|i| {
-                let mut s = [0.0; T];
-                let (a, b) = (self.near_off[i] as usize, self.near_off[i + 1] as usize);
-                for k in a..b {
-                    s[self.kinds[self.near_j[k] as usize] as usize] += self.inv(self.near_dist(i as BuildingIdx, k));
-                }
-                s
-            })
-            .collect();
         // Classes: buildings sorted by (hub, type, dist_to_hub, index).
         let mut order: Vec<BuildingIdx> = (0..nb as BuildingIdx).collect();
         order.sort_unstable_by_key(|&j| {
@@ -686,8 +679,8 @@ impl Gravity {
                 (d != UNREACHABLE16).then_some(d as u32)
             }
             GravityMode::HubProxy => {
-                if let Some(k) = self.near_index(i, j) {
-                    return Some(self.near_dist(i, k));
+                if self.near(i as usize).j.binary_search(&j).is_ok() {
+                    return Some(self.doors[i as usize].manhattan(self.doors[j as usize]));
                 }
                 self.class_distance(i, j)
             }
@@ -699,19 +692,6 @@ impl Gravity {
         let (i, j) = (i as usize, j as usize);
         let hd = self.hub_dist[self.closest_hub[i] as usize * self.hubs.len() + self.closest_hub[j] as usize];
         (hd != u32::MAX).then(|| self.dist_to_hub[i] + hd + self.dist_to_hub[j])
-    }
-
-    /// The Manhattan door distance of origin `i` and its `k`-th nearby entry (not stored:
-    /// recomputing it halves the memory of millions of pairs).
-    #[inline]
-    fn near_dist(&self, i: BuildingIdx, k: usize) -> u32 {
-        self.doors[i as usize].manhattan(self.doors[self.near_j[k] as usize])
-    }
-
-    #[inline]
-    fn near_index(&self, i: BuildingIdx, j: BuildingIdx) -> Option<usize> {
-        let (a, b) = (self.near_off[i as usize] as usize, self.near_off[i as usize + 1] as usize);
-        self.near_j[a..b].binary_search(&j).ok().map(|k| a + k)
     }
 
     /// The distance exponent.
@@ -744,9 +724,9 @@ impl Gravity {
     }
     /// Nearby pairs `(i, j, Manhattan door distance)`, both orders, sorted by `(i, j)`.
     pub fn nearby_pairs(&self) -> impl Iterator<Item = (BuildingIdx, BuildingIdx, u32)> + '_ {
-        (0..self.near_off.len().saturating_sub(1)).flat_map(move |i| {
-            let (a, b) = (self.near_off[i] as usize, self.near_off[i + 1] as usize);
-            (a..b).map(move |k| (i as BuildingIdx, self.near_j[k], self.near_dist(i as BuildingIdx, k)))
+        (0..self.nearby.len()).flat_map(move |i| {
+            let (doors, near) = (&self.doors, self.near(i));
+            near.j.iter().map(move |&j| (i as BuildingIdx, j, doors[i].manhattan(doors[j as usize])))
         })
     }
     /// The persistent parts of a hub-proxy gravity (`None` in exact mode).
@@ -772,7 +752,7 @@ impl Gravity {
                 self.exponent,
                 self.hubs.len(),
                 // Each unordered pair once (the lists hold both orders), as the reference counts.
-                self.near_j.len() / 2,
+                self.nearby.ordered_pairs(&self.doors, &self.dist_to_hub) / 2,
                 self.kinds.len()
             ),
             GravityMode::Exact => format!(
@@ -799,95 +779,8 @@ fn morton(x: u32, y: u32) -> u64 {
     spread(x) | (spread(y) << 1)
 }
 
-/// Street neighbours of each street cell (`u32::MAX` when absent).
-fn street_adjacency(city: &City) -> Vec<[u32; 4]> {
-    let mut nb = [0; 4];
-    (0..city.streets().len() as StreetIdx)
-        .map(|s| {
-            let k = city.street_neighbors(s, &mut nb);
-            let mut a = [u32::MAX; 4];
-            a[..k].copy_from_slice(&nb[..k]);
-            a
-        })
-        .collect()
-}
-
-/// BFS distances from `src` into `dist` (reset here; `u32::MAX` unreachable), reusing `queue`.
-fn bfs_into(adj: &[[u32; 4]], src: StreetIdx, dist: &mut [u32], queue: &mut Vec<u32>) {
-    dist.fill(u32::MAX);
-    queue.clear();
-    dist[src as usize] = 0;
-    queue.push(src);
-    let mut head = 0;
-    while head < queue.len() {
-        let s = queue[head] as usize;
-        head += 1;
-        let d = dist[s] + 1;
-        for &t in &adj[s] {
-            if t != u32::MAX && dist[t as usize] == u32::MAX {
-                dist[t as usize] = d;
-                queue.push(t);
-            }
-        }
-    }
-}
-
 fn inv_pow_table(exponent: f64, len: usize) -> Vec<f64> {
     (0..len.max(2)).map(|d| (d.max(1) as f64).powf(-exponent)).collect()
-}
-
-/// For each building, its nearby buildings `j` with
-/// `Manhattan(door_i, door_j) <= min(dth_i, dth_j)`, `j != i`, ascending (the distance
-/// follows from the doors, so it is not stored).
-fn nearby_lists_of(doors: &[Cell], dth: &[u32]) -> Vec<Vec<BuildingIdx>> {
-    const B: i32 = 8;
-    let w = doors.iter().map(|d| d.x).max().unwrap_or(0).max(0) + 1;
-    let h = doors.iter().map(|d| d.y).max().unwrap_or(0).max(0) + 1;
-    let gw = (w + B - 1) / B;
-    let gh = (h + B - 1) / B;
-    let nbk = (gw * gh) as usize;
-    let bucket = |c: Cell| ((c.y / B) * gw + c.x / B) as usize;
-    let mut off = vec![0u32; nbk + 1];
-    for &d in doors {
-        off[bucket(d) + 1] += 1;
-    }
-    for k in 0..nbk {
-        off[k + 1] += off[k];
-    }
-    let mut fill = off.clone();
-    let mut items = vec![0 as BuildingIdx; doors.len()];
-    for (i, &d) in doors.iter().enumerate() {
-        let b = bucket(d);
-        items[fill[b] as usize] = i as BuildingIdx;
-        fill[b] += 1;
-    }
-    (0..doors.len())
-        .into_par_iter()
-        .map(|i| {
-            let (di, r) = (doors[i], dth[i] as i64);
-            let mut out = Vec::new();
-            let bx0 = ((di.x as i64 - r).max(0) / B as i64) as i32;
-            let bx1 = (((di.x as i64 + r) / B as i64) as i32).min(gw - 1);
-            let by0 = ((di.y as i64 - r).max(0) / B as i64) as i32;
-            let by1 = (((di.y as i64 + r) / B as i64) as i32).min(gh - 1);
-            for by in by0..=by1 {
-                for bx in bx0..=bx1 {
-                    let k = (by * gw + bx) as usize;
-                    for &j in &items[off[k] as usize..off[k + 1] as usize] {
-                        if j as usize == i {
-                            continue;
-                        }
-                        let m = di.manhattan(doors[j as usize]);
-                        if m <= dth[i].min(dth[j as usize]) {
-                            out.push(j);
-                        }
-                    }
-                }
-            }
-            out.sort_unstable();
-            out
-        })
-        .collect()
 }
 
 #[cfg(test)]

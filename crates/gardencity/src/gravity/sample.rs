@@ -82,7 +82,8 @@ impl Gravity {
             nt += 1;
         }
         let tl = &tl[..nt];
-        let near_total: f64 = tl.iter().map(|&t| self.near_sum[i][t]).sum();
+        let near = self.near(i);
+        let near_total: f64 = tl.iter().map(|&t| near.sum[t]).sum();
         let mut class_total = 0.0;
         for (h, &hd) in hrow.iter().enumerate() {
             if hd == u32::MAX {
@@ -96,18 +97,16 @@ impl Gravity {
         if total.is_nan() || total <= 0.0 {
             return Some(None);
         }
-        let (n0, n1) = (self.near_off[i] as usize, self.near_off[i + 1] as usize);
         for _ in 0..MAX_TRIES {
             let mut u = rng.random::<f64>() * total;
             if u < near_total {
                 let mut pick = None;
-                for k in n0..n1 {
-                    let j = self.near_j[k];
+                for &j in near.j.iter() {
                     if !types[self.kinds[j as usize] as usize] {
                         continue;
                     }
                     pick = Some(j);
-                    u -= self.inv(self.near_dist(from, k));
+                    u -= self.inv(self.doors[i].manhattan(self.doors[j as usize]));
                     if u < 0.0 {
                         break;
                     }
@@ -150,7 +149,7 @@ impl Gravity {
             }
             let (m0, m1) = (self.class_start[class] as usize, self.class_start[class + 1] as usize);
             let j = self.members[m0 + rng.random_range(0..m1 - m0)];
-            if j == from || self.near_j[n0..n1].binary_search(&j).is_ok() || visited(j) {
+            if j == from || near.j.binary_search(&j).is_ok() || visited(j) {
                 continue;
             }
             return Some(Some(j));

@@ -226,7 +226,7 @@ fn draws_follow_weights_chi_square() {
     let all = TypeSet::of(&BuildingType::ALL);
     let retail_work = TypeSet::of(&[BuildingType::Retail, BuildingType::Workplace]);
     // Origins with nearby buildings, far from a hub, and at random.
-    let with_near = (0..nb as u32).max_by_key(|&i| g.near_off[i as usize + 1] - g.near_off[i as usize]).unwrap();
+    let with_near = (0..nb as u32).max_by_key(|&i| g.near(i as usize).j.len()).unwrap();
     let none = vec![false; nb];
     let mut some = vec![false; nb];
     for j in (0..nb).step_by(3) {
