@@ -23,7 +23,7 @@ class City:
         block_side: float = 15.0,
     ) -> "City":
         """A random city of ``width`` x ``height`` blocks; ``origin`` is the Web Mercator
-        position of block (0, 0)."""
+        position of block (0, 0) (default: the city centred on Philadelphia's City Hall)."""
     @staticmethod
     def rasterize(
         path: _Path,
@@ -34,10 +34,14 @@ class City:
         buildings_layer: str = "buildings",
         streets_layer: str = "streets",
         boundary_layer: Optional[str] = "boundary",
-        type_column: str = "building_type",
+        type_column: Optional[str] = "building_type",
+        default_type: str = "home",
+        seed: int = 0,
         name: Optional[str] = None,
     ) -> "City":
-        """Rasterizes GeoPackage layers of real buildings and streets (EPSG:3857 or 4326)."""
+        """Rasterizes GeoPackage layers of real buildings and streets (EPSG:3857 or 4326).
+        ``type_column=None`` reads footprints without types: every building gets
+        ``default_type`` (a type, or ``"mix"``: the random city's shares drawn with ``seed``)."""
     @staticmethod
     def from_osm(
         path: _Path,

@@ -44,8 +44,12 @@ struct RandomArgs {
     /// Side of one block in metres.
     #[arg(long, default_value_t = 15.0)]
     block_side: f64,
+    /// Where the city's centre is on the map: LON,LAT in degrees [default: Philadelphia,
+    /// -75.1636,39.9524].
+    #[arg(long, allow_hyphen_values = true, value_name = "LON,LAT")]
+    origin: Option<String>,
     /// Output GeoPackage.
-    #[arg(short, long)]
+    #[arg(short, long = "out", visible_alias = "output")]
     output: PathBuf,
     /// Replace the output file if it exists.
     #[arg(long)]
@@ -76,12 +80,18 @@ fn random(a: RandomArgs) -> anyhow::Result<()> {
         bail!("--block-side must be a positive number of metres, got {}", a.block_side);
     }
     check_output(&a.output, &[], a.overwrite)?;
+    let (lon, lat) = match &a.origin {
+        Some(s) => parse_lonlat(s)?,
+        None => gardencity::city::DEFAULT_CENTRE_LONLAT,
+    };
+    let georef = Georeference::centred_at(lon, lat, a.width, a.height, a.block_side)
+        .map_err(|e| anyhow::anyhow!("--origin {lon},{lat}: {e}"))?;
     let params = RandomCityParams {
         width: a.width,
         height: a.height,
         street_spacing: a.street_spacing,
         seed: a.seed,
-        georef: Georeference { block_side: a.block_side, ..Georeference::default() },
+        georef,
         ..RandomCityParams::default()
     };
     let city = random_city(&params).context("cannot generate the random city")?;
@@ -94,6 +104,19 @@ fn random(a: RandomArgs) -> anyhow::Result<()> {
         city.buildings().len(),
         city.streets().len()
     )
+}
+
+/// `LON,LAT` in degrees.
+fn parse_lonlat(s: &str) -> anyhow::Result<(f64, f64)> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--origin {s:?}: expected two numbers LON,LAT in degrees"))?;
+    match v[..] {
+        [lon, lat] => Ok((lon, lat)),
+        _ => bail!("--origin {s:?}: expected two numbers LON,LAT in degrees, got {}", v.len()),
+    }
 }
 
 fn info(a: InfoArgs) -> anyhow::Result<()> {

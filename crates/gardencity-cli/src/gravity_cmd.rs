@@ -33,7 +33,7 @@ pub struct SnapshotArgs {
     /// The city GeoPackage (with or without gravity layers).
     pub city: PathBuf,
     /// The snapshot file to write.
-    #[arg(short, long)]
+    #[arg(short, long = "out", visible_alias = "output")]
     pub output: PathBuf,
     /// Store no gravity model when the GeoPackage has none (default: compute the
     /// reference hub-proxy gravity with default parameters).

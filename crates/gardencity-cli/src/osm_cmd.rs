@@ -7,7 +7,7 @@ use gardencity::city::mercator_to_lonlat;
 use gardencity_io::gpkg::{write_city, WriteOptions};
 use gardencity_osm::{
     extract_extent, rasterize, read_boundary_gpkg, read_osm_pbf, read_raster_input_gpkg, Categories, InputOptions,
-    OsmBoundary, OsmError, OsmOptions, RasterError, RasterInput, RasterParams, Rotation,
+    OsmBoundary, OsmError, OsmOptions, RasterError, RasterInput, RasterParams, Rotation, UntypedBuildings,
 };
 use geo::MapCoords;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 #[derive(Args, Debug)]
 pub struct RasterOpts {
     /// Output city GeoPackage.
-    #[arg(short, long)]
+    #[arg(short, long = "out", visible_alias = "output")]
     output: PathBuf,
     /// Replace the output file if it exists (never an input).
     #[arg(long)]
@@ -52,9 +52,18 @@ pub struct RasterizeArgs {
     /// Boundary layer (`none` uses the extent of the buildings and streets).
     #[arg(long, default_value = "boundary")]
     boundary_layer: String,
-    /// Building type column (home, workplace, retail, park, other).
+    /// Building type column (home, workplace, retail, park, other); `none` for footprints
+    /// without types, which then all get --default-type.
     #[arg(long, default_value = "building_type")]
     type_column: String,
+    /// With --type-column none: the type of every building (home, workplace, retail,
+    /// park, other), or `mix` for the random city's shares (40/30/20/10% home, workplace,
+    /// retail, park), drawn per footprint with --seed.
+    #[arg(long, default_value = "home", value_parser = str::parse::<UntypedBuildings>)]
+    default_type: UntypedBuildings,
+    /// Seed of the `mix` draw of --default-type.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     #[command(flatten)]
     raster: RasterOpts,
 }
@@ -66,7 +75,7 @@ pub struct FromOsmArgs {
     extract: PathBuf,
     /// Bounding box in degrees: W,S,E,N [default: the extract's extent, from its header
     /// or else from its nodes].
-    #[arg(long, conflicts_with = "boundary")]
+    #[arg(long, conflicts_with = "boundary", allow_hyphen_values = true)]
     bbox: Option<String>,
     /// A GeoPackage whose layer (`--boundary-layer`) holds the boundary polygon(s).
     #[arg(long)]
@@ -135,7 +144,11 @@ pub fn run_rasterize(a: RasterizeArgs) -> anyhow::Result<()> {
         buildings_layer: a.buildings_layer,
         streets_layer: a.streets_layer,
         boundary_layer: (a.boundary_layer != "none").then_some(a.boundary_layer),
-        type_column: a.type_column,
+        type_column: (a.type_column != "none").then_some(a.type_column),
+        untyped: match a.default_type {
+            UntypedBuildings::Mix { .. } => UntypedBuildings::Mix { seed: a.seed },
+            t => t,
+        },
         ..InputOptions::default()
     };
     let input = read_raster_input_gpkg(&a.input, &opts).context("cannot read the input")?;

@@ -36,6 +36,14 @@ pub fn line(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
     writeln!(out, "{args}").and_then(|()| out.flush()).map_err(|e| StdoutError(e).into())
 }
 
+/// `n` and `word`, plural unless `n` is 1: `1 file`, `3 files`.
+pub fn counted(n: usize, word: &str) -> String {
+    match n {
+        1 => format!("1 {word}"),
+        n => format!("{n} {word}s"),
+    }
+}
+
 /// `println!` that returns an error instead of panicking: `outln!("...", x)?`.
 macro_rules! outln {
     ($($arg:tt)*) => {

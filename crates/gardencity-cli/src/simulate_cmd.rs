@@ -47,17 +47,23 @@ pub struct SimulateArgs {
     /// Tick length in minutes (dt) [default: 1].
     #[arg(long)]
     dt: Option<f64>,
-    /// Mean minutes between burst starts.
+    /// Mean minutes between burst starts [default: 300 with --beta-durations 55 (the
+    /// reference's typical sparse phone) when neither is given, nor q/f in --config].
     #[arg(long)]
     beta_start: Option<f64>,
-    /// Mean burst duration in minutes.
+    /// Mean burst duration in minutes [default: 55, see --beta-start].
     #[arg(long)]
     beta_durations: Option<f64>,
-    /// Mean minutes between pings in a burst [default: 5].
+    /// Mean minutes between pings in a burst [default: 7].
     #[arg(long)]
     beta_ping: Option<f64>,
-    /// Mean horizontal accuracy of the sampling model, in blocks [default: 0.75]. The written
-    /// `ha` column follows --coords: blocks, or metres (ha x block side) for web_mercator and lonlat.
+    /// No bursts: pings over the whole window at --beta-ping (the reference's
+    /// sample_trajectory without burst parameters; a dense-like phone).
+    #[arg(long, conflicts_with_all = ["beta_start", "beta_durations"])]
+    one_burst: bool,
+    /// Mean horizontal accuracy of the sampling model, in blocks [default: 11.5/15 = 0.767,
+    /// i.e. 11.5 m on 15 m blocks]. The written `ha` column follows --coords: blocks, or
+    /// metres (ha x block side) for web_mercator and lonlat.
     #[arg(long, conflicts_with = "ha_m")]
     ha: Option<f64>,
     /// Mean horizontal accuracy in metres (divided by the city's block side into --ha).
@@ -156,6 +162,7 @@ pub fn spec_of(args: &SimulateArgs) -> Result<RunSpec> {
     if let Some(v) = args.beta_ping {
         spec.sampling.beta_ping = Some(ParamSpec::Value(v));
     }
+    spec.sampling.one_burst |= args.one_burst;
     if let Some(v) = args.ha {
         spec.sampling.ha = ParamSpec::Value(v);
         spec.ha_m = None;
@@ -255,7 +262,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     let secs = run_secs.max(1e-9);
     eprintln!(
         "simulated {} agents ({agent_weeks:.1} agent-weeks) on {} threads in {run_secs:.2} s: {:.0} agent-weeks/s, \
-         {:.0} dense pings/s, {:.0} sparse pings/s ({} sparse pings, {} diary entries); peak RSS {}; -> {} ({} files)",
+         {:.0} dense pings/s, {:.0} sparse pings/s ({} sparse pings, {} diary entries); peak RSS {}; -> {} ({})",
         m.counts.agents,
         m.threads,
         agent_weeks / secs,
@@ -265,7 +272,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         m.counts.diary_entries,
         peak_rss().map_or_else(|| "unknown".to_string(), |kb| format!("{:.0} MB", kb as f64 / 1024.0)),
         spec.out.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        report.dataset.as_ref().map_or(0, |d| d.file_count())
+        crate::output::counted(report.dataset.as_ref().map_or(0, |d| d.file_count()), "file")
     );
     Ok(())
 }

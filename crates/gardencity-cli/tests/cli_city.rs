@@ -18,11 +18,38 @@ fn random_city_is_written_and_read_back() {
         width: 30,
         height: 20,
         seed: 9,
-        georef: gardencity::Georeference { block_side: 12.5, ..Default::default() },
+        georef: gardencity::Georeference::centred_at(-75.1636, 39.9524, 30, 20, 12.5).unwrap(),
         ..Default::default()
     })
     .unwrap();
     assert_eq!(city, expected);
+    // Placed on the map: its centre in Philadelphia by default, anywhere with --origin
+    // (a western longitude written as is, not as --origin=...).
+    let centre = |c: &gardencity::City| {
+        c.georef().to_lonlat(gardencity::Point::new(c.width() as f64 / 2.0, c.height() as f64 / 2.0))
+    };
+    let (lon, lat) = centre(&city);
+    assert!((lon + 75.1636).abs() < 1e-9 && (lat - 39.9524).abs() < 1e-9, "{lon} {lat}");
+    let london = dir.path().join("london.gpkg");
+    run_ok(
+        gardencity()
+            .args(["city", "random", "--width", "20", "--height", "20", "--origin", "-0.1278,51.5074", "--out"])
+            .arg(&london),
+    );
+    let (lon, lat) = centre(&gardencity_io::gpkg::read_city(&london).unwrap());
+    assert!((lon + 0.1278).abs() < 1e-9 && (lat - 51.5074).abs() < 1e-9, "{lon} {lat}");
+    let bad = gardencity()
+        .args(["city", "random", "--width", "20", "--height", "20", "--origin", "10,95", "-o"])
+        .arg(dir.path().join("x.gpkg"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--origin 10,95: latitude 95"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(!dir.path().join("x.gpkg").exists());
 
     // Again without --overwrite: refused, file untouched; with it: fine.
     let before = std::fs::read(&path).unwrap();

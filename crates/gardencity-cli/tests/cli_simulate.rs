@@ -98,8 +98,9 @@ assert sp.num_rows == m["counts"]["sparse_pings"], (sp.num_rows, m["counts"])
 d = sp.to_pandas()
 assert (d["datetime"].astype("int64") // 10**6 == d["timestamp"] * 1000).all() or (d["datetime"].dt.tz is not None)
 assert d["user_id"].nunique() == 60
-# lon/lat near the default city's origin (-38.3, 36.6 degrees)
-assert d["x"].between(-38.4, -38.2).all() and d["y"].between(36.5, 36.7).all(), (d["x"].describe(), d["y"].describe())
+# lon/lat in the default city, centred on Philadelphia's City Hall (-75.1636, 39.9524),
+# 750 m across: within 0.01 degrees
+assert d["x"].between(-75.174, -75.153).all() and d["y"].between(39.942, 39.963).all(), (d["x"].describe(), d["y"].describe())
 # the hive date is the local date of each row
 loc = d["datetime"].dt.strftime("%Y-%m-%d")
 assert (loc == d["date"].astype(str)).all()
@@ -479,4 +480,51 @@ fn one_run_at_a_time_per_output_directory() {
     fails(&["simulate", "--agents", "5", "--days", "1", "--out", o, "-q"], "an interrupted or failed gardencity run");
     ok(&["simulate", "--agents", "5", "--days", "1", "--out", o, "--overwrite", "-q"]);
     assert!(out.join("_SUCCESS").exists() && !lock.exists());
+}
+
+/// With no sampling option the phone is the reference's typical sparse phone (bursts of
+/// 55 min every 300 min, a ping every 7 min within them, ha 11.5 m on 15 m blocks), and
+/// the manifest records every effective value; `--one-burst` pings all day.
+#[test]
+fn default_phone_is_sparse_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let read = |d: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap()
+    };
+    let sparse = tmp.path().join("sparse");
+    ok(&["simulate", "--agents", "40", "--days", "2", "--seed", "3", "-q", "--out", sparse.to_str().unwrap()]);
+    let m = read(&sparse);
+    let s = &m["sampling"];
+    assert_eq!(
+        (s["beta_start"].as_f64(), s["beta_durations"].as_f64(), s["beta_ping"].as_f64()),
+        (Some(300.0), Some(55.0), Some(7.0)),
+        "{s}"
+    );
+    assert!((s["ha"].as_f64().unwrap() - 11.5 / 15.0).abs() < 1e-12, "{s}");
+    // Expected pings per agent-day: coverage 55/300 of 1440 min at one per 7 min = 37.7
+    // (fewer: pings on the same minute collapse); one burst all day would give ~206.
+    let per_day = m["counts"]["sparse_pings"].as_f64().unwrap() / 80.0;
+    assert!((15.0..45.0).contains(&per_day), "{per_day} sparse pings per agent-day");
+    let all_day = tmp.path().join("all-day");
+    ok(&[
+        "simulate",
+        "--agents",
+        "40",
+        "--days",
+        "2",
+        "--seed",
+        "3",
+        "-q",
+        "--one-burst",
+        "--out",
+        all_day.to_str().unwrap(),
+    ]);
+    let m = read(&all_day);
+    assert!(m["sampling"]["beta_start"].is_null() && m["sampling"]["one_burst"] == true, "{}", m["sampling"]);
+    let per_day = m["counts"]["sparse_pings"].as_f64().unwrap() / 80.0;
+    assert!((170.0..215.0).contains(&per_day), "{per_day} sparse pings per agent-day with one burst");
+    fails(
+        &["simulate", "--one-burst", "--beta-start", "100", "-q", "--out", tmp.path().join("x").to_str().unwrap()],
+        "--beta-start",
+    );
 }

@@ -36,7 +36,38 @@ fn rasterize_fixture_writes_the_reference_city() {
     assert!(err.contains("auto, none or a number"), "{err}");
     let err =
         run_err(gardencity().args(["city", "rasterize"]).arg(&fixture).args(["--type-column", "kind", "-o"]).arg(&bad));
-    assert!(err.contains("no column \"kind\""), "{err}");
+    assert!(err.contains("no building type column \"kind\"") && err.contains("--type-column none"), "{err}");
+    // Footprints read without their types: one type for all, or the random city's mix.
+    let homes = dir.path().join("homes.gpkg");
+    run_ok(
+        gardencity()
+            .args(["city", "rasterize"])
+            .arg(&fixture)
+            .args(["--type-column", "none", "--resolve-overlaps", "--out"])
+            .arg(&homes),
+    );
+    let c = gardencity_io::gpkg::read_city(&homes).unwrap();
+    assert!(c.buildings().iter().all(|b| b.kind == gardencity::BuildingType::Home), "--default-type defaults to home");
+    let mix = dir.path().join("mix.gpkg");
+    run_ok(
+        gardencity()
+            .args(["city", "rasterize"])
+            .arg(&fixture)
+            .args(["--type-column", "none", "--default-type", "mix", "--seed", "2", "--resolve-overlaps", "--out"])
+            .arg(&mix),
+    );
+    let c = gardencity_io::gpkg::read_city(&mix).unwrap();
+    for t in [gardencity::BuildingType::Home, gardencity::BuildingType::Workplace, gardencity::BuildingType::Retail] {
+        assert!(!c.buildings_of_type(t).is_empty(), "mix without {t}");
+    }
+    let err = run_err(
+        gardencity()
+            .args(["city", "rasterize"])
+            .arg(&fixture)
+            .args(["--type-column", "none", "--default-type", "hotel", "-o"])
+            .arg(&bad),
+    );
+    assert!(err.contains("or mix"), "{err}");
     let err = run_err(gardencity().args(["city", "rasterize", "/nonexistent.gpkg", "-o"]).arg(&bad));
     assert!(err.contains("/nonexistent.gpkg"), "{err}");
     assert!(!bad.exists());
@@ -78,6 +109,16 @@ fn from_osm_helsinki_bbox() {
             .arg(&raw_path),
     );
     assert!(!out.contains("street graph:"), "{out}");
+    // A western longitude is read as written (not taken for an option).
+    let west = gardencity()
+        .args(["city", "from-osm"])
+        .arg(&pbf)
+        .args(["--bbox", "-24.950,60.166,-24.938,60.176", "-o"])
+        .arg(dir.path().join("w.gpkg"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&west.stderr);
+    assert!(!err.contains("unexpected argument") && !err.contains("For more information"), "{err}");
     let raw = gardencity_io::gpkg::read_city(&raw_path).unwrap();
     assert!(raw.streets().len() > city.streets().len());
 

@@ -32,12 +32,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stats = population.run(&mut writer, &|_| {})?;
     let summary = writer.finish(serde_json::json!({ "example": "quickstart", "seed": 42 }))?;
     println!(
-        "{} agents, {} sparse pings, {} diary entries -> {} ({} files)",
+        "{} agents, {} sparse pings, {} diary entries -> {} ({} file{})",
         stats.agents,
         stats.sparse_pings,
         stats.diary_entries,
         out,
-        summary.file_count()
+        summary.file_count(),
+        if summary.file_count() == 1 { "" } else { "s" }
     );
     Ok(())
 }

@@ -82,9 +82,13 @@ pub enum InputError {
         /// The geometry layers the file has.
         available: String,
     },
-    /// A column is missing from a layer.
-    #[error("{path}: layer {layer}: no column {column:?} (columns: {available})")]
-    MissingColumn {
+    /// The buildings layer has no column of the building type.
+    #[error(
+        "{path}: layer {layer}: no building type column {column:?} (columns: {available}); for footprints \
+         without types, read without a type column (command line: --type-column none) and give their type \
+         (--default-type home, or mix for the random city's shares)"
+    )]
+    MissingTypeColumn {
         /// The file.
         path: PathBuf,
         /// The layer.

@@ -18,8 +18,11 @@ pub struct InputOptions {
     pub streets_layer: String,
     /// Boundary polygon layer; `None` uses the extent of buildings and streets.
     pub boundary_layer: Option<String>,
-    /// Building type column (`building_type`): home, workplace, retail, park or other.
-    pub type_column: String,
+    /// Building type column (`building_type`): home, workplace, retail, park or other;
+    /// `None` for footprints without types (then every building gets `untyped`).
+    pub type_column: Option<String>,
+    /// The type of buildings when there is no type column.
+    pub untyped: UntypedBuildings,
     /// Street class column (`highway`), used to ignore major roads in the automatic
     /// rotation; optional in the file.
     pub highway_column: String,
@@ -31,8 +34,36 @@ impl Default for InputOptions {
             buildings_layer: "buildings".into(),
             streets_layer: "streets".into(),
             boundary_layer: Some("boundary".into()),
-            type_column: "building_type".into(),
+            type_column: Some("building_type".into()),
+            untyped: UntypedBuildings::Type(BuildingType::Home),
             highway_column: "highway".into(),
+        }
+    }
+}
+
+/// The types given to buildings read without a type column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UntypedBuildings {
+    /// All of one type.
+    Type(BuildingType),
+    /// A seeded mix with the random city's shares ([`gardencity::city::random::mixed_type`]
+    /// of the seed and the feature's row number).
+    Mix {
+        /// Seed of the draw.
+        seed: u64,
+    },
+}
+
+impl std::str::FromStr for UntypedBuildings {
+    type Err = String;
+    /// A building type (`home`, `workplace`, `retail`, `park`, `other`) or `mix`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mix" => Ok(UntypedBuildings::Mix { seed: 0 }),
+            t => t
+                .parse::<BuildingType>()
+                .map(UntypedBuildings::Type)
+                .map_err(|_| format!("{t:?}: expected a building type (home, workplace, retail, park, other) or mix")),
         }
     }
 }
@@ -82,9 +113,21 @@ pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<Raster
 
     // Buildings.
     let layer = layer_info(&conn, &p, &opts.buildings_layer)?;
-    require_column(&p, &opts.buildings_layer, &layer, &opts.type_column)?;
+    if let Some(column) = &opts.type_column {
+        if !layer.columns.iter().any(|c| c == column) {
+            return Err(InputError::MissingTypeColumn {
+                path: p,
+                layer: opts.buildings_layer.clone(),
+                column: column.clone(),
+                available: layer.columns.join(", "),
+            });
+        }
+    }
     let mut buildings = Vec::new();
-    for_each_feature(&conn, &p, &opts.buildings_layer, &layer, Some(&opts.type_column), |fid, geom, attr| {
+    let mut row = 0u64;
+    for_each_feature(&conn, &p, &opts.buildings_layer, &layer, opts.type_column.as_deref(), |fid, geom, attr| {
+        let index = row;
+        row += 1;
         let Some(geom) = geom else {
             report.empty_geometries += 1;
             return Ok(());
@@ -105,12 +148,16 @@ pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<Raster
         if !mp.is_valid() {
             report.invalid_polygons += 1;
         }
-        let kind = match attr.as_deref().map(str::parse::<BuildingType>) {
-            Some(Ok(k)) => k,
-            _ => {
-                report.unknown_types += 1;
-                BuildingType::Other
-            }
+        let kind = match (&opts.type_column, opts.untyped) {
+            (None, UntypedBuildings::Type(t)) => t,
+            (None, UntypedBuildings::Mix { seed }) => gardencity::city::random::mixed_type(seed, index),
+            (Some(_), _) => match attr.as_deref().map(str::parse::<BuildingType>) {
+                Some(Ok(k)) => k,
+                _ => {
+                    report.unknown_types += 1;
+                    BuildingType::Other
+                }
+            },
         };
         buildings.push(InputBuilding { geometry: mp, kind });
         Ok(())
@@ -259,19 +306,6 @@ fn layer_info(conn: &Connection, path: &Path, layer: &str) -> Result<Layer, Inpu
 
 fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-fn require_column(path: &Path, layer: &str, info: &Layer, column: &str) -> Result<(), InputError> {
-    if info.columns.iter().any(|c| c == column) {
-        Ok(())
-    } else {
-        Err(InputError::MissingColumn {
-            path: path.to_path_buf(),
-            layer: layer.into(),
-            column: column.into(),
-            available: info.columns.join(", "),
-        })
-    }
 }
 
 /// Calls `f(fid, geometry in EPSG:3857, text attribute)` for every row of a layer, in row order.

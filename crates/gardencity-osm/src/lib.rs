@@ -19,7 +19,7 @@ pub mod streets;
 
 pub use categories::Categories;
 pub use error::{InputError, RasterError};
-pub use gpkg::{read_boundary_gpkg, read_raster_input_gpkg, InputOptions};
+pub use gpkg::{read_boundary_gpkg, read_raster_input_gpkg, InputOptions, UntypedBuildings};
 pub use osm::{extract_extent, read_osm_pbf, ExtractExtent, OsmBoundary, OsmError, OsmOptions, OsmReport};
 pub use raster::{
     auto_rotation_deg, rasterize, InputBuilding, InputReport, RasterInput, RasterParams, RasterReport, Rotation,

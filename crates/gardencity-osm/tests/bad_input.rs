@@ -197,9 +197,35 @@ fn empty_layers_and_missing_names_are_typed_errors() {
     assert!(
         matches!(&e, InputError::MissingLayer { layer, available, .. } if layer == "houses" && available.contains("buildings"))
     );
-    let opts = InputOptions { type_column: "kind".into(), ..Default::default() };
+    let opts = InputOptions { type_column: Some("kind".into()), ..Default::default() };
     let e = read_raster_input_gpkg(&p, &opts).unwrap_err();
-    assert!(matches!(&e, InputError::MissingColumn { column, .. } if column == "kind"), "{e}");
+    assert!(matches!(&e, InputError::MissingTypeColumn { column, .. } if column == "kind"), "{e}");
+    assert!(e.to_string().contains("--type-column none") && e.to_string().contains("--default-type"), "{e}");
+    // Footprints without types: one given type, or the random city's mix (seeded).
+    let p3 = dir.path().join("untyped.gpkg");
+    let footprints: Vec<_> =
+        (0..20).map(|k| (wkb_polygon(&rect(20.0 * k as f64, 0.0, 20.0 * k as f64 + 10.0, 10.0)), "")).collect();
+    write_gpkg(&p3, MERC, &footprints, &[wkb_line(&[(0.0, -5.0), (400.0, -5.0)])], &[]);
+    let untyped = |u| {
+        read_raster_input_gpkg(
+            &p3,
+            &InputOptions { type_column: None, untyped: u, boundary_layer: None, ..Default::default() },
+        )
+        .unwrap()
+    };
+    let parks = untyped(gardencity_osm::UntypedBuildings::Type(BuildingType::Park));
+    assert!(!parks.buildings.is_empty() && parks.buildings.iter().all(|b| b.kind == BuildingType::Park));
+    let mix = untyped(gardencity_osm::UntypedBuildings::Mix { seed: 4 });
+    assert_eq!(mix.buildings.len(), 20);
+    assert!(mix.buildings.iter().any(|b| b.kind != mix.buildings[0].kind), "a mix, not one type");
+    for (row, b) in mix.buildings.iter().enumerate() {
+        assert_eq!(b.kind, gardencity::city::random::mixed_type(4, row as u64));
+    }
+    assert_eq!(
+        "mix".parse::<gardencity_osm::UntypedBuildings>(),
+        Ok(gardencity_osm::UntypedBuildings::Mix { seed: 0 })
+    );
+    assert!("hotel".parse::<gardencity_osm::UntypedBuildings>().unwrap_err().contains("or mix"));
     let e = read_raster_input_gpkg(&dir.path().join("nope.gpkg"), &InputOptions::default()).unwrap_err();
     assert!(matches!(e, InputError::Open { .. }));
     // Not a GeoPackage at all.

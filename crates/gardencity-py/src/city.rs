@@ -145,8 +145,16 @@ impl PyCity {
     ) -> PyResult<PyCity> {
         Ok(py.detach(|| {
             guard("City.random", || {
-                let (origin_x, origin_y) = origin.unwrap_or((0.0, 0.0));
-                let georef = Georeference { origin_x, origin_y, block_side, ..Georeference::default() };
+                let georef = match origin {
+                    Some((origin_x, origin_y)) => {
+                        Georeference { origin_x, origin_y, block_side, ..Georeference::default() }
+                    }
+                    None => {
+                        let (lon, lat) = gardencity::city::DEFAULT_CENTRE_LONLAT;
+                        Georeference::centred_at(lon, lat, width, height, block_side)
+                            .map_err(|e| RunError::spec("block_side", e))?
+                    }
+                };
                 let params = RandomCityParams { width, height, street_spacing, seed, georef, ..Default::default() };
                 Ok(PyCity { city: Arc::new(random_city(&params).map_err(fail)?), gravity: None })
             })
@@ -157,7 +165,8 @@ impl PyCity {
     #[staticmethod]
     #[pyo3(signature = (path, block_side = 15.0, resolve_overlaps = false, keep_other = false, rotate = None,
         buildings_layer = "buildings".to_string(), streets_layer = "streets".to_string(),
-        boundary_layer = Some("boundary".to_string()), type_column = "building_type".to_string(), name = None))]
+        boundary_layer = Some("boundary".to_string()), type_column = Some("building_type".to_string()),
+        default_type = "home".to_string(), seed = 0, name = None))]
     #[allow(clippy::too_many_arguments)]
     fn rasterize(
         py: Python<'_>,
@@ -169,13 +178,26 @@ impl PyCity {
         buildings_layer: String,
         streets_layer: String,
         boundary_layer: Option<String>,
-        type_column: String,
+        type_column: Option<String>,
+        default_type: String,
+        seed: u64,
         name: Option<String>,
     ) -> PyResult<PyCity> {
+        let untyped = match default_type.parse::<gardencity_osm::UntypedBuildings>() {
+            Ok(gardencity_osm::UntypedBuildings::Mix { .. }) => gardencity_osm::UntypedBuildings::Mix { seed },
+            Ok(t) => t,
+            Err(e) => return Err(pyo3::exceptions::PyValueError::new_err(format!("default_type: {e}"))),
+        };
         let params = rotation_of(rotate)
             .and_then(|rotation| raster_params(block_side, resolve_overlaps, keep_other, rotation, name));
-        let opts =
-            InputOptions { buildings_layer, streets_layer, boundary_layer, type_column, ..InputOptions::default() };
+        let opts = InputOptions {
+            buildings_layer,
+            streets_layer,
+            boundary_layer,
+            type_column,
+            untyped,
+            ..InputOptions::default()
+        };
         rasterized(py, "City.rasterize", &path, params, || read_raster_input_gpkg(&path, &opts).map_err(fail))
     }
 

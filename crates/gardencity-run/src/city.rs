@@ -14,10 +14,12 @@ use std::sync::Arc;
 /// What the built-in default city is, as recorded in manifests.
 pub const DEFAULT_CITY_LABEL: &str = "built-in default (random 50x50, seed 1)";
 
-/// The built-in default city: a 50 x 50 random city, seed 1, 15 m blocks, placed at the
-/// reference garden city's Web Mercator origin.
+/// The built-in default city: a 50 x 50 random city, seed 1, 15 m blocks, centred at
+/// [`gardencity::city::DEFAULT_CENTRE_LONLAT`] (Philadelphia).
 pub fn default_city() -> Result<City, RunError> {
-    let georef = gardencity::Georeference { origin_x: -4_265_699.0, origin_y: 4_392_976.0, ..Default::default() };
+    let (lon, lat) = gardencity::city::DEFAULT_CENTRE_LONLAT;
+    let georef =
+        gardencity::Georeference::centred_at(lon, lat, 50, 50, 15.0).map_err(|e| RunError::spec("origin", e))?;
     Ok(random_city(&RandomCityParams {
         width: 50,
         height: 50,

@@ -56,12 +56,19 @@ impl PreparedRun {
         let t = Instant::now();
         let window = spec.window()?;
         spec.validate()?;
-        let input = match city {
+        let mut input = match city {
             Some(c) => c,
             None => CityInput::from_spec(spec.city.as_deref(), &spec.gravity)?,
         };
+        if let Some([lon, lat]) = spec.origin {
+            let c = &input.city;
+            let georef = gardencity::Georeference::centred_at(lon, lat, c.width(), c.height(), c.georef().block_side)
+                .map_err(|e| RunError::spec("origin", e))?;
+            input.city = std::sync::Arc::new(c.relocated(georef));
+        }
         let prepared = input.prepare(&spec.gravity)?;
         let mut spec = spec.clone();
+        spec.sampling = spec.sampling.resolved();
         if let Some(m) = spec.ha_m {
             spec.sampling.ha = ParamSpec::Value(m / prepared.city.georef().block_side);
         }

@@ -63,6 +63,9 @@ pub struct RunSpec {
     /// Mean horizontal accuracy in metres: sets `sampling.ha` to this over the city's
     /// block side.
     pub ha_m: Option<f64>,
+    /// `[longitude, latitude]` in degrees: re-places the city (the built-in one
+    /// included) with its centre there; `None` keeps its georeference.
+    pub origin: Option<[f64; 2]>,
     /// Mobility model (SPEC sections 4 and 5).
     pub mobility: MobilityParams,
     /// Sparse sampling (SPEC section 6).
@@ -90,6 +93,7 @@ impl Default for RunSpec {
             shard: None,
             overwrite: false,
             ha_m: None,
+            origin: None,
             mobility: MobilityParams::default(),
             sampling: SamplingConfig::default(),
             gravity: GravitySpec::default(),

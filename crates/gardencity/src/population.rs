@@ -188,8 +188,9 @@ impl<'a> Population<'a> {
         city: &'a City,
         router: &'a Router,
         explorer: &'a dyn Explorer,
-        config: PopulationConfig,
+        mut config: PopulationConfig,
     ) -> Result<Population<'a>, SimError> {
+        config.sampling = config.sampling.resolved();
         config.mobility.validate()?;
         config.sampling.validate()?;
         if config.end <= config.start {

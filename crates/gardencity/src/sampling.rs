@@ -118,7 +118,22 @@ pub struct SamplingConfig {
     pub ha_cap: f64,
     /// Clip of the per-axis noise in blocks (20).
     pub noise_clip: f64,
+    /// One burst over the whole window (the reference's `sample_trajectory` without
+    /// burst parameters) instead of the default bursts; excludes `beta_start`,
+    /// `beta_durations` and `q`.
+    pub one_burst: bool,
 }
+
+/// Mean minutes between burst starts of a run's default phone: the reference's typical
+/// sparse phone (beta_start 300, beta_durations 55, beta_ping 7 minutes, ha 11.5 m over
+/// 15 m blocks), applied by [`SamplingConfig::resolved`].
+pub const DEFAULT_BETA_START: f64 = 300.0;
+/// Mean burst duration in minutes of the default phone.
+pub const DEFAULT_BETA_DURATIONS: f64 = 55.0;
+/// Mean minutes between pings in a burst of the default phone.
+pub const DEFAULT_BETA_PING: f64 = 7.0;
+/// Mean horizontal accuracy in blocks of the default phone (11.5 m over 15 m blocks).
+pub const DEFAULT_HA: f64 = 11.5 / 15.0;
 
 impl Default for SamplingConfig {
     fn default() -> Self {
@@ -126,12 +141,13 @@ impl Default for SamplingConfig {
             beta_start: None,
             beta_durations: None,
             beta_ping: None,
-            ha: ParamSpec::Value(0.75),
+            ha: ParamSpec::Value(DEFAULT_HA),
             pareto_ha: true,
             q: None,
             f: None,
             ha_cap: 10.0,
             noise_clip: 20.0,
+            one_burst: false,
         }
     }
 }
@@ -164,6 +180,33 @@ fn positive(name: &str, v: f64) -> Result<f64, ParamError> {
 }
 
 impl SamplingConfig {
+    /// The configuration with the defaults a run applies to what was left out: bursts of
+    /// [`DEFAULT_BETA_START`] / [`DEFAULT_BETA_DURATIONS`] when none of `beta_start`,
+    /// `beta_durations`, `q`, `f` is given (and not `one_burst`), and
+    /// [`DEFAULT_BETA_PING`] when neither `beta_ping` nor `f` is given. Every value a
+    /// run uses is then explicit (what its manifest records).
+    ///
+    /// ```
+    /// use gardencity::sampling::{ParamSpec, SamplingConfig};
+    /// let c = SamplingConfig::default().resolved();
+    /// assert_eq!(c.beta_start, Some(ParamSpec::Value(300.0)));
+    /// assert_eq!(c.beta_ping, Some(ParamSpec::Value(7.0)));
+    /// let one = SamplingConfig { one_burst: true, ..SamplingConfig::default() }.resolved();
+    /// assert_eq!(one.beta_start, None);
+    /// ```
+    pub fn resolved(&self) -> SamplingConfig {
+        let mut c = self.clone();
+        let none_given = c.beta_start.is_none() && c.beta_durations.is_none() && c.q.is_none() && c.f.is_none();
+        if none_given && !c.one_burst {
+            c.beta_start = Some(ParamSpec::Value(DEFAULT_BETA_START));
+            c.beta_durations = Some(ParamSpec::Value(DEFAULT_BETA_DURATIONS));
+        }
+        if c.beta_ping.is_none() && c.f.is_none() {
+            c.beta_ping = Some(ParamSpec::Value(DEFAULT_BETA_PING));
+        }
+        c
+    }
+
     /// Checks the specs and that the given betas and targets determine the parameters.
     pub fn validate(&self) -> Result<(), ParamError> {
         for (name, spec) in [
@@ -197,6 +240,15 @@ impl SamplingConfig {
         }
         if self.noise_clip.is_nan() || self.noise_clip < 0.0 {
             return Err(ParamError::new("noise_clip", self.noise_clip, "a non-negative number of blocks"));
+        }
+        if self.one_burst {
+            if let Some(name) =
+                [("beta_start", &self.beta_start), ("beta_durations", &self.beta_durations), ("q", &self.q)]
+                    .into_iter()
+                    .find_map(|(n, s)| s.is_some().then_some(n))
+            {
+                return Err(ParamError::new(name, "given", "absent with one_burst (one burst over the whole window)"));
+            }
         }
         // Which combinations determine the betas.
         let (bs, bd, bp) = (self.beta_start.is_some(), self.beta_durations.is_some(), self.beta_ping.is_some());
@@ -245,7 +297,7 @@ impl SamplingConfig {
         }
         let bs = bs.map(|v| positive("beta_start", v)).transpose()?;
         let bd = bd.map(|v| positive("beta_durations", v)).transpose()?;
-        let mut bp = positive("beta_ping", bp.unwrap_or(5.0))?;
+        let mut bp = positive("beta_ping", bp.unwrap_or(DEFAULT_BETA_PING))?;
         if let Some(dd) = bd {
             bp = bp.min(dd);
         }

@@ -36,16 +36,31 @@ fn mobility_defaults_match_the_reference() {
 }
 
 #[test]
-fn sampling_defaults_match_the_reference() {
+fn sampling_defaults_are_the_reference_sparse_phone() {
     let s = SamplingConfig::default();
     assert_eq!(s.beta_start, None);
     assert_eq!(s.beta_durations, None);
-    assert_eq!(s.ha, ParamSpec::Value(0.75));
+    assert_eq!(s.ha, ParamSpec::Value(11.5 / 15.0));
+    let r = s.resolved();
+    assert_eq!(
+        (r.beta_start.clone(), r.beta_durations.clone(), r.beta_ping.clone()),
+        (Some(ParamSpec::Value(300.0)), Some(ParamSpec::Value(55.0)), Some(ParamSpec::Value(7.0)))
+    );
+    r.validate().unwrap();
+    // What was given is kept; a q target keeps beta_durations derived.
+    let q = SamplingConfig { q: Some(ParamSpec::Value(0.2)), beta_start: Some(ParamSpec::Value(100.0)), ..s.clone() };
+    assert_eq!(q.resolved().beta_durations, None);
+    q.resolved().validate().unwrap();
+    let one = SamplingConfig { one_burst: true, ..s.clone() };
+    assert_eq!(one.resolved().beta_start, None);
+    one.resolved().validate().unwrap();
+    let bad = SamplingConfig { one_burst: true, beta_start: Some(ParamSpec::Value(10.0)), ..s.clone() };
+    assert!(bad.validate().unwrap_err().to_string().contains("beta_start"));
     assert!(s.pareto_ha);
     assert_eq!((s.ha_cap, s.noise_clip), (10.0, 20.0));
     assert_eq!((HA_MIN, HA_TO_SIGMA), (8.0 / 15.0, 1.515));
     let p = s.draw(&mut gardencity::mobility::rng::agent_rng(0, 0, gardencity::mobility::rng::Stream::Params)).unwrap();
-    assert_eq!(p.beta_ping, 5.0, "beta_ping defaults to 5 minutes");
+    assert_eq!(p.beta_ping, 7.0, "beta_ping defaults to 7 minutes");
 }
 
 #[test]

@@ -26,10 +26,44 @@ impl Default for Georeference {
     }
 }
 
+/// Where random and built-in cities are placed unless told otherwise: their centre at
+/// Philadelphia's City Hall (longitude, latitude in degrees), the home of the reference.
+pub const DEFAULT_CENTRE_LONLAT: (f64, f64) = (-75.1636, 39.9524);
+
 /// Radius of the Web Mercator sphere (EPSG:3857), metres.
 pub const EARTH_RADIUS_M: f64 = 6_378_137.0;
 
 impl Georeference {
+    /// A georeference of `block_side` metres whose `width x height` grid has its centre
+    /// at (`lon`, `lat`) degrees; errors (naming the value) unless `-180 <= lon <= 180`,
+    /// `|lat| <= 85` and `block_side` is positive, all finite.
+    ///
+    /// ```
+    /// use gardencity::Georeference;
+    /// let g = Georeference::centred_at(-75.16, 39.95, 100, 100, 15.0).unwrap();
+    /// let (lon, lat) = g.to_lonlat(gardencity::Point::new(50.0, 50.0));
+    /// assert!((lon + 75.16).abs() < 1e-9 && (lat - 39.95).abs() < 1e-9);
+    /// assert!(Georeference::centred_at(-75.16, 95.0, 10, 10, 15.0).unwrap_err().contains("latitude"));
+    /// ```
+    pub fn centred_at(lon: f64, lat: f64, width: u32, height: u32, block_side: f64) -> Result<Georeference, String> {
+        if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+            return Err(format!("longitude {lon}: expected degrees in [-180, 180]"));
+        }
+        if !(lat.is_finite() && (-85.0..=85.0).contains(&lat)) {
+            return Err(format!("latitude {lat}: expected degrees in [-85, 85] (Web Mercator)"));
+        }
+        if !(block_side.is_finite() && block_side > 0.0) {
+            return Err(format!("block side {block_side}: expected positive metres"));
+        }
+        let (cx, cy) = lonlat_to_mercator(lon, lat);
+        Ok(Georeference {
+            block_side,
+            origin_x: cx - block_side * width as f64 / 2.0,
+            origin_y: cy - block_side * height as f64 / 2.0,
+            ..Georeference::default()
+        })
+    }
+
     /// Web Mercator metres of a point in block units, rotation undone.
     #[inline]
     pub fn to_mercator(&self, p: Point) -> (f64, f64) {

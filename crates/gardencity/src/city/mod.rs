@@ -14,7 +14,7 @@ pub mod random;
 pub use building::{Building, BuildingType, TypeSet};
 pub use cell::{Cell, Point};
 pub use georef::Georeference;
-pub use georef::{lonlat_to_mercator, mercator_to_lonlat, EARTH_RADIUS_M};
+pub use georef::{lonlat_to_mercator, mercator_to_lonlat, DEFAULT_CENTRE_LONLAT, EARTH_RADIUS_M};
 
 use crate::error::CityError;
 use std::collections::HashMap;
@@ -264,6 +264,11 @@ impl City {
             door_buildings,
             by_type,
         })
+    }
+
+    /// The same city placed elsewhere on the map (grid, buildings and streets unchanged).
+    pub fn relocated(&self, georef: Georeference) -> City {
+        City { georef, ..self.clone() }
     }
 
     /// The city's name.

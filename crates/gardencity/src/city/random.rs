@@ -178,6 +178,22 @@ pub fn random_city(p: &RandomCityParams) -> Result<City, CityError> {
     })
 }
 
+/// The type of building `index` in a seeded mix with the random city's default shares
+/// (40% home, 30% workplace, 20% retail, 10% park): for footprints that come without
+/// types. The same `(seed, index)` always gives the same type.
+///
+/// ```
+/// use gardencity::city::random::mixed_type;
+/// let homes = (0..10_000).filter(|&i| mixed_type(7, i) == gardencity::BuildingType::Home).count();
+/// assert!((3700..4300).contains(&homes));
+/// assert_eq!(mixed_type(7, 12), mixed_type(7, 12));
+/// ```
+pub fn mixed_type(seed: u64, index: u64) -> BuildingType {
+    let probs = RandomCityParams::default().type_probs;
+    let mut rng = Pcg64Mcg::new(((seed as u128) << 64) | index as u128 | 1);
+    draw_type(&mut rng, &probs, probs.iter().sum())
+}
+
 fn draw_type(rng: &mut Pcg64Mcg, probs: &[f64; 4], total: f64) -> BuildingType {
     let mut u = rng.random::<f64>() * total;
     for (i, &q) in probs.iter().enumerate() {
