@@ -2,8 +2,8 @@
 //!
 //! Every plot is first built as a backend-independent [`Scene`] (rectangles, polygons,
 //! circles, polylines, text and pixel rasters in image pixels), then written as SVG
-//! ([`svg::to_svg`], plain text) or PNG ([`png::to_png`], via `tiny-skia` with a built-in
-//! 5x7 pixel font). [`save`] picks the format from the file extension and never leaves
+//! ([`svg::to_svg`], plain text) or PNG ([`png::to_png`], via `tiny-skia`, text from an
+//! embedded DejaVu Sans subset rasterized by `ab_glyph`, see [`font`]). [`save`] picks the format from the file extension and never leaves
 //! a partial file behind.
 //!
 //! - [`plot_city`]: streets, buildings coloured by type, legend, optional doors, block grid

@@ -500,3 +500,29 @@ fn barcode_marks_local_midnights() {
     let text = svg::to_svg(&scene);
     assert!(text.contains(">2024-03-09 00:00</text>") && text.contains(">2024-03-12 00:00</text>"));
 }
+
+#[test]
+fn png_text_keeps_the_case_of_the_data() {
+    // The same legend label in lower and upper case gives different ink; both are drawn
+    // anti-aliased (grey levels between ink and paper) in the text's colour.
+    let draw = |label: &str| {
+        let mut scene = Scene::new(200, 40, Color::WHITE);
+        scene.text(10.0, 25.0, label, 10.0, Color::BLACK, Anchor::Start);
+        decode(&scene)
+    };
+    let (lower, upper) = (draw("able_acorn"), draw("ABLE_ACORN"));
+    assert_ne!(lower.data(), upper.data());
+    let inked = |pm: &Pixmap| pm.pixels().iter().filter(|p| p.red() < 128).count();
+    assert!(inked(&lower) > 30 && inked(&upper) > inked(&lower), "{} {}", inked(&lower), inked(&upper));
+    assert!(lower.pixels().iter().any(|p| p.red() > 40 && p.red() < 215), "anti-aliased edges");
+    // Text ends where font::text_width says (anchor End lands the ink left of x).
+    let mut scene = Scene::new(200, 40, Color::WHITE);
+    scene.text(150.0, 25.0, "able_acorn", 10.0, Color::BLACK, Anchor::End);
+    let pm = decode(&scene);
+    let xs: Vec<u32> = (0..200).filter(|&x| (0..40).any(|y| pm.pixel(x, y).unwrap().red() < 128)).collect();
+    let w = font::text_width("able_acorn", 10.0);
+    assert!(*xs.last().unwrap() <= 150 && *xs.first().unwrap() as f32 >= 150.0 - w - 1.0, "{xs:?} {w}");
+    // The SVG keeps the text as text, in the embedded font's family and at the same cap height.
+    let svg = svg::to_svg(&scene);
+    assert!(svg.contains(">able_acorn</text>") && svg.contains("font-family=\"DejaVu Sans,"), "{svg}");
+}
