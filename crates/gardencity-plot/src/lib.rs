@@ -74,12 +74,14 @@ pub enum PlotError {
         end: i64,
     },
     /// Requested users are not in the data.
-    #[error("user(s) {missing} not in the data (users there: {available})")]
+    #[error("user(s) {missing} not in the data (users there: {available}){hint}")]
     UnknownUser {
         /// The missing ids, comma-separated.
         missing: String,
         /// Some of the ids present, comma-separated.
         available: String,
+        /// A suggestion (e.g. the id differing only in case), starting with `; `, or empty.
+        hint: String,
     },
     /// Nothing to draw.
     #[error("no data to plot: {0}")]
