@@ -5,11 +5,13 @@ use crate::time_arg::parse_time;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use gardencity::City;
-use gardencity_io::dataset::{read_diary, read_manifest, read_pings, read_user_ids, Manifest, OutputKind, RowFilter};
+use gardencity_io::dataset::{
+    for_each_diary, read_diary, read_manifest, read_pings, read_user_ids, Manifest, OutputKind, RowFilter,
+};
 use gardencity_plot::data::check_georeference;
 use gardencity_plot::{
-    plot_city, plot_heatmap, plot_pings, save, user_pings, CityPlotOptions, HeatmapOptions, ImageFormat,
-    PingPlotOptions, PlotError, Scene,
+    plot_city, plot_pings, plot_time_spent, save, user_pings, CityPlotOptions, HeatScale, HeatmapOptions, ImageFormat,
+    PingPlotOptions, PlotError, Scene, TimeSpent,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -112,8 +114,12 @@ struct HeatmapArgs {
     /// Only stays starting before this time.
     #[arg(long)]
     to: Option<String>,
-    /// Linear colour scale instead of logarithmic.
-    #[arg(long)]
+    /// Colour scale: quantile (by rank: shows where time concentrates however skewed the
+    /// hours are), log or linear.
+    #[arg(long, value_enum, default_value_t = ScaleArg::Quantile)]
+    scale: ScaleArg,
+    /// Same as --scale linear (kept for older scripts).
+    #[arg(long, hide = true, conflicts_with = "scale")]
     linear: bool,
     /// Output picture, .png or .svg.
     #[arg(long, short = 'o')]
@@ -124,6 +130,14 @@ struct HeatmapArgs {
     /// Picture width in pixels.
     #[arg(long, default_value_t = 1200)]
     width: u32,
+}
+
+/// `--scale` of `plot heatmap`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ScaleArg {
+    Quantile,
+    Log,
+    Linear,
 }
 
 /// Runs `gardencity plot`.
@@ -316,18 +330,32 @@ fn run_heatmap(a: HeatmapArgs) -> Result<()> {
             return Err(PlotError::EmptyWindow { start: s, end: e }.into());
         }
     }
+    // Streamed: minutes per building add up row by row, no row is kept.
     let users = a.user.as_ref().map(|u| BTreeSet::from([u.clone()]));
-    let rows = read_diary(&data_dir, OutputKind::Diary, &RowFilter { users: users.clone(), start: None, end: None })
-        .context("the heatmap needs a run with the diaries output")?;
+    let mut spent = TimeSpent::new(&city);
+    let mut bad = None;
+    for_each_diary(&data_dir, OutputKind::Diary, &RowFilter { users, start, end }, |r| {
+        if bad.is_none() {
+            bad = spent.add(&city, &r).err();
+        }
+        Ok(())
+    })
+    .context("the heatmap needs a run with the diaries output")?;
+    if let Some(e) = bad {
+        return Err(e).with_context(|| format!("plotting the heatmap of {}", a.data.display()));
+    }
     if let Some(u) = &a.user {
-        if rows.is_empty() {
+        if spent.rows == 0 {
             check_users(std::slice::from_ref(u), &read_user_ids(&data_dir, OutputKind::Diary, &RowFilter::default())?)?;
         }
     }
-    let rows: Vec<_> =
-        rows.into_iter().filter(|r| RowFilter { users: None, start, end }.matches(&r.user_id, r.timestamp)).collect();
-    let opts = HeatmapOptions { width: a.width, log_scale: !a.linear, ..Default::default() };
-    let scene =
-        plot_heatmap(&city, &rows, &opts).with_context(|| format!("plotting the heatmap of {}", a.data.display()))?;
+    let scale = match (a.linear, a.scale) {
+        (true, _) | (false, ScaleArg::Linear) => HeatScale::Linear,
+        (false, ScaleArg::Log) => HeatScale::Log,
+        (false, ScaleArg::Quantile) => HeatScale::Quantile,
+    };
+    let opts = HeatmapOptions { width: a.width, scale, ..Default::default() };
+    let scene = plot_time_spent(&city, &spent, &opts)
+        .with_context(|| format!("plotting the heatmap of {}", a.data.display()))?;
     write(&scene, &a.out)
 }

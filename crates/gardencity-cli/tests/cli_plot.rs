@@ -88,6 +88,30 @@ fn plots_a_simulated_run() {
             .arg(pics.join("heat1.png")),
     );
     assert!(png_size(&pics.join("heat.png")).1 > 1000);
+    // The colour scales: quantile by default, log, linear (also as the older --linear);
+    // a day of three users is labelled in minutes.
+    let heat_svg = |args: &[&str], name: &str| {
+        run_ok(
+            gardencity().args(["plot", "heatmap"]).args(args).arg("--data").arg(&data).arg("-o").arg(pics.join(name)),
+        );
+        std::fs::read_to_string(pics.join(name)).unwrap()
+    };
+    assert!(heat_svg(&[], "hq.svg").contains("(quantile scale"));
+    assert!(heat_svg(&["--scale", "log"], "hl.svg").contains("(log scale)"));
+    assert!(heat_svg(&["--linear"], "hn.svg").contains("(linear scale)"));
+    let q = heat_svg(&["--scale", "quantile"], "hq2.svg");
+    assert!(q.matches("class=\"colorbar-label\"").count() >= 3 && q.contains(" min</text>"), "{q}");
+    for name in ["hq.svg", "hl.svg", "hn.svg", "hq2.svg"] {
+        std::fs::remove_file(pics.join(name)).unwrap();
+    }
+    let e = run_err(
+        gardencity()
+            .args(["plot", "heatmap", "--scale", "cubic", "--data"])
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("b.png")),
+    );
+    assert!(e.contains("quantile") && e.contains("log") && e.contains("linear"), "{e}");
 
     // Errors: clear message, non-zero exit, no picture left behind.
     let before = files(&pics);

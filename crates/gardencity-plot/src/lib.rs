@@ -10,7 +10,8 @@
 //!   and building ids; large cities are drawn as one pixel colour per (group of) blocks.
 //! - [`plot_pings`]: the faded city, sparse pings per user, optional dense trajectories and
 //!   diary stays, and a time barcode strip.
-//! - [`plot_heatmap`]: buildings shaded by minutes spent, with a colour bar.
+//! - [`plot_heatmap`] / [`plot_time_spent`]: buildings shaded by minutes spent (quantile,
+//!   log or linear scale), with a colour bar labelled in minutes or hours.
 //!
 //! The library never prints and never exits.
 
@@ -28,7 +29,9 @@ pub mod svg;
 
 pub use city_map::{plot_city, CityPlotOptions};
 pub use data::{to_blocks, user_pings, Stay, UserPings};
-pub use heatmap::{minutes_by_building, plot_heatmap, HeatmapOptions};
+pub use heatmap::{
+    minutes_by_building, plot_heatmap, plot_time_spent, ColorScale, HeatScale, HeatmapOptions, TimeSpent,
+};
 pub use map::{Detail, MapFrame};
 pub use pings::{plot_pings, PingPlotOptions, USER_PALETTE};
 pub use scene::{Anchor, Color, Scene, Shape, Stroke};
