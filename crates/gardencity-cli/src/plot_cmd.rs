@@ -5,11 +5,13 @@ use crate::time_arg::parse_time;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use gardencity::City;
-use gardencity_io::dataset::{read_diary, read_manifest, read_pings, Manifest, OutputKind, RowFilter};
+use gardencity_io::dataset::{
+    for_each_diary, read_diary, read_manifest, read_pings, read_user_ids, Manifest, OutputKind, RowFilter,
+};
 use gardencity_plot::data::check_georeference;
 use gardencity_plot::{
-    plot_city, plot_heatmap, plot_pings, save, user_pings, CityPlotOptions, HeatmapOptions, ImageFormat,
-    PingPlotOptions, PlotError, Scene,
+    plot_city, plot_pings, plot_time_spent, save, user_pings, CityPlotOptions, HeatScale, HeatmapOptions, ImageFormat,
+    PingPlotOptions, PlotError, Scene, TimeSpent,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -112,8 +114,12 @@ struct HeatmapArgs {
     /// Only stays starting before this time.
     #[arg(long)]
     to: Option<String>,
-    /// Linear colour scale instead of logarithmic.
-    #[arg(long)]
+    /// Colour scale: quantile (by rank: shows where time concentrates however skewed the
+    /// hours are), log or linear.
+    #[arg(long, value_enum, default_value_t = ScaleArg::Quantile)]
+    scale: ScaleArg,
+    /// Same as --scale linear (kept for older scripts).
+    #[arg(long, hide = true, conflicts_with = "scale")]
     linear: bool,
     /// Output picture, .png or .svg.
     #[arg(long, short = 'o')]
@@ -124,6 +130,14 @@ struct HeatmapArgs {
     /// Picture width in pixels.
     #[arg(long, default_value_t = 1200)]
     width: u32,
+}
+
+/// `--scale` of `plot heatmap`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ScaleArg {
+    Quantile,
+    Log,
+    Linear,
 }
 
 /// Runs `gardencity plot`.
@@ -192,83 +206,107 @@ fn window(m: &Manifest, from: Option<&str>, to: Option<&str>, data: &Path) -> Re
     Ok((start, end))
 }
 
-/// Fails with the list of known users when some requested users have no rows.
-fn check_users(
-    requested: &[String],
-    found: &BTreeSet<String>,
-    all: impl FnOnce() -> Result<Vec<String>>,
-) -> Result<()> {
-    let missing: Vec<&str> = requested.iter().filter(|u| !found.contains(*u)).map(String::as_str).collect();
+/// The run directory and its manifest. A table directory of a run (`RUN/sparse`) is taken
+/// as the run itself, with a note on stderr.
+fn open_run(data: &Path) -> Result<(PathBuf, Manifest)> {
+    let err = match read_manifest(data) {
+        Ok(m) => return Ok((data.to_path_buf(), m)),
+        Err(e) => e,
+    };
+    let name = data.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if let (Some(kind), Some(parent)) = (OutputKind::from_dir_name(name), data.parent()) {
+        let run = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        if let Ok(m) = read_manifest(run) {
+            eprintln!("note: {} is the {kind} table of the run {}; plotting that run", data.display(), run.display());
+            return Ok((run.to_path_buf(), m));
+        }
+    }
+    Err(err.into())
+}
+
+/// Fails with some known users when some requested users have no rows; an id that
+/// differs from a known one only in case is named as the likely one.
+fn check_users(requested: &[String], all: &BTreeSet<String>) -> Result<()> {
+    let missing: Vec<&str> = requested.iter().filter(|u| !all.contains(*u)).map(String::as_str).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let all = all()?;
-    let mut avail: Vec<String> = all.into_iter().collect::<BTreeSet<_>>().into_iter().take(10).collect();
-    if avail.len() == 10 {
-        avail.push("...".into());
+    let mut avail: Vec<String> = all.iter().take(10).cloned().collect();
+    if all.len() > 10 {
+        avail.push(format!("... {} in all", all.len()));
     }
-    Err(PlotError::UnknownUser { missing: missing.join(", "), available: avail.join(", ") }.into())
+    let close: Vec<&str> =
+        missing.iter().filter_map(|m| all.iter().find(|u| u.eq_ignore_ascii_case(m)).map(String::as_str)).collect();
+    let hint = if close.is_empty() {
+        String::new()
+    } else {
+        format!("; user ids are case-sensitive: did you mean {}?", close.join(", "))
+    };
+    Err(PlotError::UnknownUser { missing: missing.join(", "), available: avail.join(", "), hint }.into())
 }
 
 fn run_pings(a: PingsArgs) -> Result<()> {
     ImageFormat::from_path(&a.out)?;
     check_output(&a.out, &a.city.as_deref().into_iter().collect::<Vec<_>>(), a.overwrite)?;
-    let m = read_manifest(&a.data)?;
+    let (data_dir, m) = open_run(&a.data)?;
     let city = load_city(a.city.as_deref())?;
     check_city(&city, &m, a.city.is_some())?;
     check_georeference(&city, &m)?;
     let (start, end) = window(&m, a.from.as_deref(), a.to.as_deref(), &a.data)?;
-    let requested: BTreeSet<String> = a.users.iter().cloned().collect();
-    let filter = RowFilter { users: (!requested.is_empty()).then(|| requested.clone()), start: None, end: None };
-    let sparse = read_pings(&a.data, OutputKind::Sparse, &filter)?;
-    let mut seen: Vec<String> = Vec::new();
-    for r in &sparse {
-        if seen.last() != Some(&r.user_id) {
-            seen.push(r.user_id.clone());
-        }
-    }
-    let users: Vec<String> = if requested.is_empty() {
+    // Only what is drawn is read: first the user ids (one column), then the rows of the
+    // chosen users in the window.
+    let users: Vec<String> = if a.users.is_empty() {
+        let in_window = RowFilter { users: None, start, end };
+        let seen = read_user_ids(&data_dir, OutputKind::Sparse, &in_window)?;
         let n = a.max_users.max(1);
+        let users: Vec<String> = seen.iter().take(n).cloned().collect();
         if seen.len() > n {
             eprintln!(
-                "plotting the first {n} of {} users ({}); choose others with --user",
+                "plotting the first {n} of {} users with pings in the window ({}); choose others with --user",
                 seen.len(),
-                seen[..n].join(", ")
+                users.join(", ")
             );
         }
-        seen.iter().take(n).cloned().collect()
+        users
     } else {
-        check_users(&a.users, &seen.iter().cloned().collect(), || {
-            Ok(read_pings(&a.data, OutputKind::Sparse, &RowFilter::default())?.into_iter().map(|r| r.user_id).collect())
-        })?;
-        let mut u = a.users.clone();
-        u.dedup();
-        u
+        let mut seen = BTreeSet::new();
+        a.users.iter().filter(|u| seen.insert(u.as_str())).cloned().collect()
     };
     if users.is_empty() {
-        bail!("{}: the run has no sparse pings", a.data.display());
+        bail!("{}: the run has no sparse pings in the window", a.data.display());
+    }
+    let chosen: BTreeSet<String> = users.iter().cloned().collect();
+    let sparse = read_pings(&data_dir, OutputKind::Sparse, &RowFilter { users: Some(chosen.clone()), start, end })?;
+    if !a.users.is_empty() {
+        // Users without pings in the window: an error only when they have none at all.
+        let found: BTreeSet<&str> = sparse.iter().map(|r| r.user_id.as_str()).collect();
+        let absent: Vec<String> = users.iter().filter(|u| !found.contains(u.as_str())).cloned().collect();
+        if !absent.is_empty() {
+            check_users(&absent, &read_user_ids(&data_dir, OutputKind::Sparse, &RowFilter::default())?)?;
+        }
     }
     let (start, end) = match (start, end) {
         (Some(s), Some(e)) => (s, e),
         (s, e) => {
-            let ts = sparse.iter().filter(|r| users.contains(&r.user_id)).map(|r| r.timestamp);
-            let (lo, hi) = ts.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+            let (lo, hi) =
+                sparse.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| (lo.min(r.timestamp), hi.max(r.timestamp)));
             (s.unwrap_or(lo), e.unwrap_or(hi.saturating_add(1)))
         }
     };
-    let sel = RowFilter { users: Some(users.iter().cloned().collect()), start: Some(start), end: Some(end) };
+    let sel = RowFilter { users: Some(chosen), start: Some(start), end: Some(end) };
     let dense = if a.dense {
-        read_pings(&a.data, OutputKind::Dense, &sel).context("--dense needs a run with --outputs ...,dense")?
+        read_pings(&data_dir, OutputKind::Dense, &sel).context("--dense needs a run with --outputs ...,dense")?
     } else {
         Vec::new()
     };
     let diary = if a.stays {
         let f = RowFilter { start: None, end: Some(end), ..sel.clone() };
-        read_diary(&a.data, OutputKind::Diary, &f).context("--stays needs a run with --outputs ...,diaries")?
+        read_diary(&data_dir, OutputKind::Diary, &f).context("--stays needs a run with --outputs ...,diaries")?
     } else {
         Vec::new()
     };
     let data = user_pings(&city, m.coordinates, &users, &sparse, &dense, &diary)?;
+    drop((sparse, dense, diary));
     let mut opts = PingPlotOptions::new(start, end, m.time_zone);
     opts.width = a.width;
     opts.dense = a.dense;
@@ -280,7 +318,7 @@ fn run_pings(a: PingsArgs) -> Result<()> {
 fn run_heatmap(a: HeatmapArgs) -> Result<()> {
     ImageFormat::from_path(&a.out)?;
     check_output(&a.out, &a.city.as_deref().into_iter().collect::<Vec<_>>(), a.overwrite)?;
-    let m = read_manifest(&a.data)?;
+    let (data_dir, m) = open_run(&a.data)?;
     let city = load_city(a.city.as_deref())?;
     check_city(&city, &m, a.city.is_some())?;
     check_georeference(&city, &m)?;
@@ -292,19 +330,32 @@ fn run_heatmap(a: HeatmapArgs) -> Result<()> {
             return Err(PlotError::EmptyWindow { start: s, end: e }.into());
         }
     }
+    // Streamed: minutes per building add up row by row, no row is kept.
     let users = a.user.as_ref().map(|u| BTreeSet::from([u.clone()]));
-    let rows = read_diary(&a.data, OutputKind::Diary, &RowFilter { users: users.clone(), start: None, end: None })
-        .context("the heatmap needs a run with the diaries output")?;
-    if let Some(u) = &a.user {
-        let found: BTreeSet<String> = rows.iter().map(|r| r.user_id.clone()).collect();
-        check_users(std::slice::from_ref(u), &found, || {
-            Ok(read_diary(&a.data, OutputKind::Diary, &RowFilter::default())?.into_iter().map(|r| r.user_id).collect())
-        })?;
+    let mut spent = TimeSpent::new(&city);
+    let mut bad = None;
+    for_each_diary(&data_dir, OutputKind::Diary, &RowFilter { users, start, end }, |r| {
+        if bad.is_none() {
+            bad = spent.add(&city, &r).err();
+        }
+        Ok(())
+    })
+    .context("the heatmap needs a run with the diaries output")?;
+    if let Some(e) = bad {
+        return Err(e).with_context(|| format!("plotting the heatmap of {}", a.data.display()));
     }
-    let rows: Vec<_> =
-        rows.into_iter().filter(|r| RowFilter { users: None, start, end }.matches(&r.user_id, r.timestamp)).collect();
-    let opts = HeatmapOptions { width: a.width, log_scale: !a.linear, ..Default::default() };
-    let scene =
-        plot_heatmap(&city, &rows, &opts).with_context(|| format!("plotting the heatmap of {}", a.data.display()))?;
+    if let Some(u) = &a.user {
+        if spent.rows == 0 {
+            check_users(std::slice::from_ref(u), &read_user_ids(&data_dir, OutputKind::Diary, &RowFilter::default())?)?;
+        }
+    }
+    let scale = match (a.linear, a.scale) {
+        (true, _) | (false, ScaleArg::Linear) => HeatScale::Linear,
+        (false, ScaleArg::Log) => HeatScale::Log,
+        (false, ScaleArg::Quantile) => HeatScale::Quantile,
+    };
+    let opts = HeatmapOptions { width: a.width, scale, ..Default::default() };
+    let scene = plot_time_spent(&city, &spent, &opts)
+        .with_context(|| format!("plotting the heatmap of {}", a.data.display()))?;
     write(&scene, &a.out)
 }

@@ -88,6 +88,30 @@ fn plots_a_simulated_run() {
             .arg(pics.join("heat1.png")),
     );
     assert!(png_size(&pics.join("heat.png")).1 > 1000);
+    // The colour scales: quantile by default, log, linear (also as the older --linear);
+    // a day of three users is labelled in minutes.
+    let heat_svg = |args: &[&str], name: &str| {
+        run_ok(
+            gardencity().args(["plot", "heatmap"]).args(args).arg("--data").arg(&data).arg("-o").arg(pics.join(name)),
+        );
+        std::fs::read_to_string(pics.join(name)).unwrap()
+    };
+    assert!(heat_svg(&[], "hq.svg").contains("(quantile scale"));
+    assert!(heat_svg(&["--scale", "log"], "hl.svg").contains("(log scale)"));
+    assert!(heat_svg(&["--linear"], "hn.svg").contains("(linear scale)"));
+    let q = heat_svg(&["--scale", "quantile"], "hq2.svg");
+    assert!(q.matches("class=\"colorbar-label\"").count() >= 3 && q.contains(" min</text>"), "{q}");
+    for name in ["hq.svg", "hl.svg", "hn.svg", "hq2.svg"] {
+        std::fs::remove_file(pics.join(name)).unwrap();
+    }
+    let e = run_err(
+        gardencity()
+            .args(["plot", "heatmap", "--scale", "cubic", "--data"])
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("b.png")),
+    );
+    assert!(e.contains("quantile") && e.contains("log") && e.contains("linear"), "{e}");
 
     // Errors: clear message, non-zero exit, no picture left behind.
     let before = files(&pics);
@@ -99,6 +123,18 @@ fn plots_a_simulated_run() {
             .arg(pics.join("bad1.png")),
     );
     assert!(e.contains("no_such_user not in the data") && e.contains(&first), "{e}");
+    // Ids are lower case; one given in capitals (as the old capitals-only legends showed
+    // them) is named with the id it probably means.
+    let upper = first.to_uppercase();
+    let e = run_err(
+        gardencity()
+            .args(["plot", "pings", "--user", &upper, "--data"])
+            .arg(&data)
+            .arg("-o")
+            .arg(pics.join("bad0.png")),
+    );
+    assert!(e.contains(&format!("{upper} not in the data")), "{e}");
+    assert!(e.contains(&format!("user ids are case-sensitive: did you mean {first}?")), "{e}");
     let e = run_err(
         gardencity()
             .args(["plot", "heatmap", "--user", "no_such_user", "--data"])
@@ -171,6 +207,46 @@ fn plots_a_simulated_run() {
     assert!(e.contains("another city") && e.contains("the built-in default city (no --city)"), "{e}");
     std::fs::remove_file(pics.join("big.png")).unwrap();
     assert_eq!(files(&pics), before);
+}
+
+#[test]
+fn a_table_directory_of_a_run_is_taken_as_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("run");
+    run_ok(
+        gardencity()
+            .args(["simulate", "--agents", "2", "--days", "1", "--seed", "3", "--outputs", "sparse,diaries", "-q"])
+            .arg("--out")
+            .arg(&data),
+    );
+    for (what, table) in [("pings", "sparse"), ("heatmap", "diaries"), ("pings", "diaries")] {
+        let (whole, part) = (dir.path().join(format!("{what}.png")), dir.path().join(format!("{what}-{table}.png")));
+        run_ok(gardencity().args(["plot", what, "--overwrite", "--data"]).arg(&data).arg("-o").arg(&whole));
+        let out = gardencity()
+            .args(["plot", what, "--overwrite", "--data"])
+            .arg(data.join(table))
+            .arg("-o")
+            .arg(&part)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains(&format!("is the {table} table of the run {}; plotting that run", data.display())),
+            "{err}"
+        );
+        // The same picture as from the run directory.
+        assert_eq!(std::fs::read(&whole).unwrap(), std::fs::read(&part).unwrap(), "{what} {table}");
+    }
+    // A directory inside a table is not a table.
+    let e = run_err(
+        gardencity()
+            .args(["plot", "pings", "--data"])
+            .arg(data.join("sparse/date=2024-01-01"))
+            .arg("-o")
+            .arg(dir.path().join("x.png")),
+    );
+    assert!(e.contains("no _SUCCESS marker"), "{e}");
 }
 
 #[test]

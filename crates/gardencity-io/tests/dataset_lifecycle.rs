@@ -6,8 +6,8 @@ mod dataset_support;
 use dataset_support::*;
 use gardencity::records::{AgentOutput, DiaryEntry, OutputSink, Ping};
 use gardencity_io::dataset::{
-    read_diary, read_manifest, read_pings, DatasetError, DatasetFormat, DatasetOptions, DatasetWriter, OutputKind,
-    RowFilter,
+    for_each_diary, read_diary, read_manifest, read_pings, read_user_ids, DatasetError, DatasetFormat, DatasetOptions,
+    DatasetWriter, OutputKind, RowFilter,
 };
 use serde_json::json;
 use std::fs;
@@ -325,6 +325,47 @@ fn readers_filter_prune_and_report_bad_files() {
         // Wrong output kinds are refused.
         assert!(read_pings(tmp.path(), OutputKind::Diary, &RowFilter::default()).is_err());
         assert!(read_diary(tmp.path(), OutputKind::Dense, &RowFilter::default()).is_err());
+    }
+}
+
+#[test]
+fn streaming_readers_agree_with_the_collecting_ones() {
+    for format in [DatasetFormat::Parquet, DatasetFormat::Csv] {
+        let tmp = tempfile::tempdir().unwrap();
+        write_all(tmp.path(), DatasetOptions { format, ..all_outputs() }, 3);
+        let all = RowFilter::default();
+        for kind in [OutputKind::Sparse, OutputKind::Dense] {
+            let ids = read_user_ids(tmp.path(), kind, &all).unwrap();
+            let from_rows: std::collections::BTreeSet<String> =
+                read_pings(tmp.path(), kind, &all).unwrap().into_iter().map(|p| p.user_id).collect();
+            assert_eq!(ids, from_rows, "{kind}");
+            assert_eq!(ids.len(), 3, "{kind}");
+        }
+        // With a filter: only users with rows in the window, of the users asked for.
+        let some = RowFilter { users: Some([user_id(1), "nobody".into()].into()), start: Some(MIDNIGHT), end: None };
+        let ids = read_user_ids(tmp.path(), OutputKind::Sparse, &some).unwrap();
+        assert_eq!(ids.into_iter().collect::<Vec<_>>(), [user_id(1)]);
+        let late = RowFilter { start: Some(MIDNIGHT + 100 * 86_400), ..Default::default() };
+        assert!(read_user_ids(tmp.path(), OutputKind::Sparse, &late).unwrap().is_empty());
+        // for_each_diary sees the rows read_diary returns (read_diary sorts them).
+        let window = RowFilter { start: Some(MIDNIGHT - 1200), end: Some(MIDNIGHT + 301), users: None };
+        let mut seen = Vec::new();
+        for_each_diary(tmp.path(), OutputKind::Diary, &window, |r| {
+            seen.push(r);
+            Ok(())
+        })
+        .unwrap();
+        seen.sort_by(|a, b| a.user_id.cmp(&b.user_id).then(a.timestamp.cmp(&b.timestamp)));
+        assert_eq!(seen, read_diary(tmp.path(), OutputKind::Diary, &window).unwrap());
+        assert!(for_each_diary(tmp.path(), OutputKind::Sparse, &all, |_| Ok(())).is_err());
+        // An error of the callback stops the scan and comes back.
+        let mut calls = 0;
+        let e = for_each_diary(tmp.path(), OutputKind::Diary, &all, |_| {
+            calls += 1;
+            Err(DatasetError::Option { name: "test", reason: "stop".into() })
+        })
+        .unwrap_err();
+        assert!(matches!(e, DatasetError::Option { name: "test", .. }) && calls == 1, "{e}");
     }
 }
 

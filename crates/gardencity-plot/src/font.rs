@@ -1,96 +1,92 @@
-//! A 5x7 pixel font for PNG labels (tiny-skia draws no text). Lower-case letters are
-//! drawn as capitals; characters without a glyph are drawn as a hollow box.
+//! Text of the pictures: an embedded subset of DejaVu Sans (Basic Latin, Latin-1 and a
+//! little punctuation; Bitstream Vera licence, `assets/LICENSE-DejaVu.txt`), measured and
+//! rasterized with `ab_glyph`. Characters outside the subset are drawn as the font's
+//! missing-glyph box.
+//!
+//! Sizes are capital heights in pixels: an `H` drawn at size 10 is 10 pixels tall.
 
-/// Glyph width in font pixels.
-pub const GLYPH_W: u32 = 5;
-/// Glyph height in font pixels.
-pub const GLYPH_H: u32 = 7;
-/// Horizontal advance per character in font pixels (glyph plus one pixel of spacing).
-pub const ADVANCE: u32 = 6;
+use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
+use std::sync::OnceLock;
 
-/// The 7 rows of a glyph, bit 4 the leftmost pixel.
-pub fn glyph(c: char) -> [u8; 7] {
-    match c.to_ascii_uppercase() {
-        '0' => [0b01110, 0b10001, 0b10011, 0b10101, 0b11001, 0b10001, 0b01110],
-        '1' => [0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110],
-        '2' => [0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b01000, 0b11111],
-        '3' => [0b11111, 0b00010, 0b00100, 0b00010, 0b00001, 0b10001, 0b01110],
-        '4' => [0b00010, 0b00110, 0b01010, 0b10010, 0b11111, 0b00010, 0b00010],
-        '5' => [0b11111, 0b10000, 0b11110, 0b00001, 0b00001, 0b10001, 0b01110],
-        '6' => [0b00110, 0b01000, 0b10000, 0b11110, 0b10001, 0b10001, 0b01110],
-        '7' => [0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b01000, 0b01000],
-        '8' => [0b01110, 0b10001, 0b10001, 0b01110, 0b10001, 0b10001, 0b01110],
-        '9' => [0b01110, 0b10001, 0b10001, 0b01111, 0b00001, 0b00010, 0b01100],
-        'A' => [0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001],
-        'B' => [0b11110, 0b10001, 0b10001, 0b11110, 0b10001, 0b10001, 0b11110],
-        'C' => [0b01110, 0b10001, 0b10000, 0b10000, 0b10000, 0b10001, 0b01110],
-        'D' => [0b11100, 0b10010, 0b10001, 0b10001, 0b10001, 0b10010, 0b11100],
-        'E' => [0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b11111],
-        'F' => [0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b10000],
-        'G' => [0b01110, 0b10001, 0b10000, 0b10111, 0b10001, 0b10001, 0b01111],
-        'H' => [0b10001, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001],
-        'I' => [0b01110, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110],
-        'J' => [0b00111, 0b00010, 0b00010, 0b00010, 0b00010, 0b10010, 0b01100],
-        'K' => [0b10001, 0b10010, 0b10100, 0b11000, 0b10100, 0b10010, 0b10001],
-        'L' => [0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b11111],
-        'M' => [0b10001, 0b11011, 0b10101, 0b10101, 0b10001, 0b10001, 0b10001],
-        'N' => [0b10001, 0b10001, 0b11001, 0b10101, 0b10011, 0b10001, 0b10001],
-        'O' => [0b01110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110],
-        'P' => [0b11110, 0b10001, 0b10001, 0b11110, 0b10000, 0b10000, 0b10000],
-        'Q' => [0b01110, 0b10001, 0b10001, 0b10001, 0b10101, 0b10010, 0b01101],
-        'R' => [0b11110, 0b10001, 0b10001, 0b11110, 0b10100, 0b10010, 0b10001],
-        'S' => [0b01111, 0b10000, 0b10000, 0b01110, 0b00001, 0b00001, 0b11110],
-        'T' => [0b11111, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100],
-        'U' => [0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110],
-        'V' => [0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01010, 0b00100],
-        'W' => [0b10001, 0b10001, 0b10001, 0b10101, 0b10101, 0b10101, 0b01010],
-        'X' => [0b10001, 0b10001, 0b01010, 0b00100, 0b01010, 0b10001, 0b10001],
-        'Y' => [0b10001, 0b10001, 0b10001, 0b01010, 0b00100, 0b00100, 0b00100],
-        'Z' => [0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b11111],
-        '-' => [0b00000, 0b00000, 0b00000, 0b11111, 0b00000, 0b00000, 0b00000],
-        ':' => [0b00000, 0b01100, 0b01100, 0b00000, 0b01100, 0b01100, 0b00000],
-        '.' => [0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b01100, 0b01100],
-        '_' => [0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b11111],
-        '/' => [0b00000, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b00000],
-        '(' => [0b00010, 0b00100, 0b01000, 0b01000, 0b01000, 0b00100, 0b00010],
-        ')' => [0b01000, 0b00100, 0b00010, 0b00010, 0b00010, 0b00100, 0b01000],
-        ',' => [0b00000, 0b00000, 0b00000, 0b00000, 0b01100, 0b00100, 0b01000],
-        '%' => [0b11000, 0b11001, 0b00010, 0b00100, 0b01000, 0b10011, 0b00011],
-        '+' => [0b00000, 0b00100, 0b00100, 0b11111, 0b00100, 0b00100, 0b00000],
-        '=' => [0b00000, 0b00000, 0b11111, 0b00000, 0b11111, 0b00000, 0b00000],
-        '<' => [0b00010, 0b00100, 0b01000, 0b10000, 0b01000, 0b00100, 0b00010],
-        '>' => [0b01000, 0b00100, 0b00010, 0b00001, 0b00010, 0b00100, 0b01000],
-        '#' => [0b01010, 0b01010, 0b11111, 0b01010, 0b11111, 0b01010, 0b01010],
-        ' ' => [0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000],
-        _ => [0b11111, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b11111],
-    }
+/// The embedded TrueType font (DejaVu Sans, subset).
+pub const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans-subset.ttf");
+
+/// Font family name of the embedded font (SVG text asks for it first).
+pub const FONT_FAMILY: &str = "DejaVu Sans";
+
+struct Embedded {
+    font: FontRef<'static>,
+    /// Height of `H` in font units.
+    cap_units: f32,
 }
 
-/// The integer size of one font pixel for a capital height of `size` pixels (at least 1).
-pub fn scale_for(size: f32) -> u32 {
-    ((size / GLYPH_H as f32).round() as u32).max(1)
-}
-
-/// Width in pixels of `text` drawn at capital height `size`.
-pub fn text_width(text: &str, size: f32) -> f32 {
-    let n = text.chars().count() as u32;
-    if n == 0 {
-        return 0.0;
-    }
-    ((n * ADVANCE - 1) * scale_for(size)) as f32
-}
-
-/// The filled font pixels of `text` as `(x, y)` offsets in font pixels from the top left
-/// of the first glyph.
-pub fn pixels(text: &str) -> impl Iterator<Item = (u32, u32)> + '_ {
-    text.chars().enumerate().flat_map(|(i, c)| {
-        let rows = glyph(c);
-        (0..GLYPH_H).flat_map(move |y| {
-            (0..GLYPH_W)
-                .filter(move |&x| rows[y as usize] & (1 << (GLYPH_W - 1 - x)) != 0)
-                .map(move |x| (i as u32 * ADVANCE + x, y))
-        })
+fn embedded() -> &'static Embedded {
+    static FONT: OnceLock<Embedded> = OnceLock::new();
+    FONT.get_or_init(|| {
+        // The bytes are part of the build; the tests check they parse and have an `H`.
+        let font = FontRef::try_from_slice(FONT_BYTES).expect("the embedded font parses");
+        let cap_units = font.outline(font.glyph_id('H')).map(|o| o.bounds.height()).unwrap_or(0.0);
+        let cap_units = if cap_units > 0.0 { cap_units } else { 0.73 * font.units_per_em().unwrap_or(2048.0) };
+        Embedded { font, cap_units }
     })
+}
+
+/// Capital height as a share of the em square (SVG `font-size` = size / this).
+pub fn cap_per_em() -> f32 {
+    let e = embedded();
+    e.cap_units / e.font.units_per_em().unwrap_or(2048.0)
+}
+
+/// The `ab_glyph` scale for capital height `size` pixels.
+fn px_scale(size: f32) -> PxScale {
+    let e = embedded();
+    PxScale::from(size.max(0.0) * e.font.height_unscaled() / e.cap_units)
+}
+
+/// True when the embedded font has a glyph for `c` (others are drawn as a box).
+pub fn has_glyph(c: char) -> bool {
+    embedded().font.glyph_id(c) != GlyphId(0)
+}
+
+/// Pen positions: `(glyph, x offset from the start)` of each character, with kerning,
+/// and the total advance.
+fn layout(text: &str, size: f32) -> (Vec<(GlyphId, f32)>, f32) {
+    let f = embedded().font.as_scaled(px_scale(size));
+    let mut x = 0.0;
+    let mut prev: Option<GlyphId> = None;
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let id = f.glyph_id(c);
+        if let Some(p) = prev {
+            x += f.kern(p, id);
+        }
+        out.push((id, x));
+        x += f.h_advance(id);
+        prev = Some(id);
+    }
+    (out, x)
+}
+
+/// Width in pixels of `text` at capital height `size` (the sum of the advances).
+pub fn text_width(text: &str, size: f32) -> f32 {
+    layout(text, size).1
+}
+
+/// Rasterizes `text` at capital height `size` with the left end of its baseline at
+/// `(x, y)`, calling `pixel(px, py, coverage)` for every touched pixel (coverage in
+/// `0..=1`; a pixel may be reported once per glyph covering it).
+pub fn rasterize(text: &str, size: f32, x: f32, y: f32, mut pixel: impl FnMut(i32, i32, f32)) {
+    let scale = px_scale(size);
+    let font = &embedded().font;
+    let (glyphs, _) = layout(text, size);
+    for (id, dx) in glyphs {
+        let g = id.with_scale_and_position(scale, point(x + dx, y));
+        if let Some(o) = font.outline_glyph(g) {
+            let b = o.px_bounds();
+            let (x0, y0) = (b.min.x as i32, b.min.y as i32);
+            o.draw(|gx, gy, c| pixel(x0 + gx as i32, y0 + gy as i32, c));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -98,20 +94,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn glyphs_are_five_bits_wide_and_distinct() {
-        let chars: Vec<char> = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-:._/(),%+=<>#".chars().collect();
-        for &c in &chars {
-            assert!(glyph(c).iter().all(|r| *r < 32), "{c}");
-            assert!(glyph(c).iter().any(|r| *r != 0), "{c} is blank");
+    fn the_font_has_both_cases_and_measures_proportionally() {
+        for c in "azAZ09_-:.,()%/+ äöé°×–…".chars() {
+            assert!(has_glyph(c), "{c:?}");
         }
-        for (i, &a) in chars.iter().enumerate() {
-            for &b in &chars[i + 1..] {
-                assert_ne!(glyph(a), glyph(b), "{a} and {b} look the same");
+        assert!(!has_glyph('\u{4e2d}'));
+        // Proportional: "i" is narrower than "m"; width scales with size.
+        assert!(text_width("i", 10.0) < text_width("m", 10.0) / 2.0);
+        let (a, b) = (text_width("able_acorn", 10.0), text_width("able_acorn", 20.0));
+        assert!((b - 2.0 * a).abs() < 0.01 && a > 30.0 && a < 80.0, "{a} {b}");
+        assert_eq!(text_width("", 10.0), 0.0);
+        // Capital height: an H at size 10 covers rows 10 pixels tall above the baseline.
+        let mut rows = std::collections::BTreeSet::new();
+        rasterize("H", 10.0, 0.0, 20.0, |_, y, c| {
+            if c > 0.5 {
+                rows.insert(y);
             }
-        }
-        assert_eq!(glyph('a'), glyph('A'));
-        assert_eq!(text_width("ab", 14.0), 22.0);
-        // "1" has 10 pixels on: 1 + 2 + 1 + 1 + 1 + 1 + 3.
-        assert_eq!(pixels("1").count(), 10);
+        });
+        assert_eq!((rows.first(), rows.last()), (Some(&10), Some(&19)), "{rows:?}");
+        assert!((cap_per_em() - 0.729).abs() < 0.01, "{}", cap_per_em());
+    }
+
+    #[test]
+    fn lower_and_upper_case_differ() {
+        let ink = |t: &str| {
+            let mut v = Vec::new();
+            rasterize(t, 14.0, 0.0, 20.0, |x, y, c| {
+                if c > 0.3 {
+                    v.push((x, y));
+                }
+            });
+            v.sort();
+            v
+        };
+        assert_ne!(ink("able_acorn"), ink("ABLE_ACORN"));
+        // "g" descends below the baseline; "a" does not.
+        assert!(ink("g").iter().any(|p| p.1 > 20) && ink("a").iter().all(|p| p.1 <= 20));
     }
 }

@@ -1,10 +1,12 @@
-//! Time-spent heatmap: buildings shaded by minutes of ground-truth stays.
+//! Time-spent heatmap: buildings shaded by minutes of ground-truth stays, on a quantile
+//! (default), log or linear colour scale, with a colour bar labelled in minutes or hours.
 
 use crate::map::{self, BaseStyle, Detail, MapFrame, INK, MARGIN, TEXT};
 use crate::scene::{Anchor, Color, Scene, Shape, Stroke};
 use crate::PlotError;
 use gardencity::{BuildingIdx, City};
 use gardencity_io::dataset::DiaryRow;
+use std::collections::BTreeSet;
 
 /// Colour of buildings never visited.
 pub const UNVISITED: Color = Color::hex(0xe4e4e4);
@@ -33,13 +35,157 @@ pub fn ramp(t: f64) -> Color {
     RAMP[i].mix(RAMP[i + 1], f - i as f64)
 }
 
+/// How minutes map to the colour ramp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeatScale {
+    /// By rank among the visited buildings (empirical quantile): every colour of the ramp
+    /// is used by as many buildings, however skewed the minutes are.
+    #[default]
+    Quantile,
+    /// By the logarithm of the minutes.
+    Log,
+    /// Proportional to the minutes.
+    Linear,
+}
+
+impl HeatScale {
+    /// The name used in captions and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeatScale::Quantile => "quantile",
+            HeatScale::Log => "log",
+            HeatScale::Linear => "linear",
+        }
+    }
+}
+
+/// A colour scale fitted to the minutes of the visited buildings: ramp position of a
+/// value and, back, the value at a ramp position (for the colour bar's ticks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColorScale {
+    kind: HeatScale,
+    /// The positive finite values, sorted.
+    sorted: Vec<f64>,
+}
+
+impl ColorScale {
+    /// The scale of the positive finite `values` (others are ignored); `None` when there are none.
+    pub fn new(kind: HeatScale, values: &[f64]) -> Option<ColorScale> {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite() && *v > 0.0).collect();
+        sorted.sort_by(f64::total_cmp);
+        (!sorted.is_empty()).then_some(ColorScale { kind, sorted })
+    }
+    /// The kind of scale.
+    pub fn kind(&self) -> HeatScale {
+        self.kind
+    }
+    /// Smallest value.
+    pub fn min(&self) -> f64 {
+        self.sorted[0]
+    }
+    /// Largest value.
+    pub fn max(&self) -> f64 {
+        self.sorted[self.sorted.len() - 1]
+    }
+    /// Ramp position in `[0, 1]` of `v` (equal values get equal positions).
+    pub fn t(&self, v: f64) -> f64 {
+        let (min, max) = (self.min(), self.max());
+        if max <= min {
+            return 1.0;
+        }
+        let t = match self.kind {
+            HeatScale::Linear => (v - min) / (max - min),
+            HeatScale::Log => (v.ln() - min.ln()) / (max.ln() - min.ln()),
+            HeatScale::Quantile => {
+                // Mid-rank of ties, as a share of the ranks.
+                let lo = self.sorted.partition_point(|&x| x < v);
+                let hi = self.sorted.partition_point(|&x| x <= v);
+                let rank = if hi > lo { (lo + hi - 1) as f64 / 2.0 } else { lo as f64 - 0.5 };
+                rank / (self.sorted.len() - 1) as f64
+            }
+        };
+        if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+    /// The value at ramp position `t` (the inverse of [`ColorScale::t`]; for quantiles the
+    /// interpolated empirical quantile).
+    pub fn value_at(&self, t: f64) -> f64 {
+        let t = t.clamp(0.0, 1.0);
+        let (min, max) = (self.min(), self.max());
+        match self.kind {
+            HeatScale::Linear => min + t * (max - min),
+            HeatScale::Log => (min.ln() + t * (max.ln() - min.ln())).exp(),
+            HeatScale::Quantile => {
+                let f = t * (self.sorted.len() - 1) as f64;
+                let i = (f.floor() as usize).min(self.sorted.len() - 1);
+                let j = (i + 1).min(self.sorted.len() - 1);
+                self.sorted[i] + (self.sorted[j] - self.sorted[i]) * (f - i as f64)
+            }
+        }
+    }
+    /// Ticks of the colour bar as `(ramp position, minutes)`, ends first: the quartiles for
+    /// a quantile scale, round numbers of hours or minutes otherwise.
+    pub fn ticks(&self) -> Vec<(f64, f64)> {
+        let (min, max) = (self.min(), self.max());
+        let mut out = vec![(0.0, min), (1.0, max)];
+        match self.kind {
+            HeatScale::Quantile => out.extend([0.25, 0.5, 0.75].map(|t| (t, self.value_at(t)))),
+            HeatScale::Log | HeatScale::Linear => {
+                for v in nice_values(min, max, self.kind == HeatScale::Log) {
+                    out.push((self.t(v), v));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Round values (1, 2, 5 times a power of ten, in hours from 10 hours up, else in minutes)
+/// strictly inside `(min, max)`: about five of them, spread evenly (log: by decades).
+fn nice_values(min: f64, max: f64, log: bool) -> Vec<f64> {
+    let unit = if max >= 600.0 { 60.0 } else { 1.0 };
+    let (lo, hi) = (min / unit, max / unit);
+    let mut out = Vec::new();
+    if log {
+        let mut e = lo.log10().floor() as i32;
+        while 10f64.powi(e) <= hi && out.len() < 40 {
+            for m in [1.0, 2.0, 5.0] {
+                let v = m * 10f64.powi(e);
+                if v > lo && v < hi {
+                    out.push(v * unit);
+                }
+            }
+            e += 1;
+        }
+        if out.len() > 6 {
+            // Many decades: powers of ten only.
+            out.retain(|v| ((v / unit).log10() - (v / unit).log10().round()).abs() < 1e-9);
+        }
+    } else {
+        let raw = (hi - lo) / 5.0;
+        if raw > 0.0 {
+            let p = 10f64.powf(raw.log10().floor());
+            let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|s| *s >= raw).unwrap_or(10.0 * p);
+            let mut v = (lo / step).floor() * step + step;
+            while v < hi && out.len() < 20 {
+                out.push(v * unit);
+                v += step;
+            }
+        }
+    }
+    out
+}
+
 /// Options of [`plot_heatmap`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeatmapOptions {
     /// Picture width in pixels [default: 1200].
     pub width: u32,
-    /// Colour by the logarithm of minutes (homes dominate otherwise) [default: true].
-    pub log_scale: bool,
+    /// Colour scale [default: quantile].
+    pub scale: HeatScale,
     /// Vector or raster drawing.
     pub detail: Detail,
     /// Title; `None` describes the data.
@@ -48,16 +194,36 @@ pub struct HeatmapOptions {
 
 impl Default for HeatmapOptions {
     fn default() -> Self {
-        HeatmapOptions { width: 1200, log_scale: true, detail: Detail::Auto, title: None }
+        HeatmapOptions { width: 1200, scale: HeatScale::Quantile, detail: Detail::Auto, title: None }
     }
 }
 
-/// Minutes spent per building (index = building index) from diary rows; trips (no
-/// location) are skipped; a location that is not a building of the city is an error.
-pub fn minutes_by_building(city: &City, rows: &[DiaryRow]) -> Result<Vec<f64>, PlotError> {
-    let mut m = vec![0.0; city.buildings().len()];
-    for (k, r) in rows.iter().enumerate() {
-        let Some(loc) = r.location.as_deref() else { continue };
+/// Minutes per building and the users seen, accumulated one diary row at a time (a
+/// dataset can be streamed through it without keeping its rows).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TimeSpent {
+    /// Minutes per building (index = building index).
+    pub minutes: Vec<f64>,
+    /// Ids of the users whose rows were added (with or without a stay in a building).
+    pub users: BTreeSet<String>,
+    /// Rows added.
+    pub rows: usize,
+}
+
+impl TimeSpent {
+    /// Nothing spent yet in any building of `city`.
+    pub fn new(city: &City) -> TimeSpent {
+        TimeSpent { minutes: vec![0.0; city.buildings().len()], users: BTreeSet::new(), rows: 0 }
+    }
+    /// Adds one diary row: trips (no location) count only their user; a location that is
+    /// not a building of the city is an error naming the row (0-based, in the order added).
+    pub fn add(&mut self, city: &City, r: &DiaryRow) -> Result<(), PlotError> {
+        let k = self.rows;
+        self.rows += 1;
+        if !self.users.contains(&r.user_id) {
+            self.users.insert(r.user_id.clone());
+        }
+        let Some(loc) = r.location.as_deref() else { return Ok(()) };
         let b = city.building_by_id(loc).ok_or_else(|| {
             PlotError::Mismatch(format!(
                 "diary row {k} (user {}): location {loc:?} is not a building of the city",
@@ -65,50 +231,63 @@ pub fn minutes_by_building(city: &City, rows: &[DiaryRow]) -> Result<Vec<f64>, P
             ))
         })?;
         if r.duration.is_finite() && r.duration > 0.0 {
-            m[b as usize] += r.duration;
+            if let Some(m) = self.minutes.get_mut(b as usize) {
+                *m += r.duration;
+            }
         }
+        Ok(())
     }
-    Ok(m)
-}
-
-/// Position on the ramp of `v` minutes given the visited range.
-pub fn heat_t(v: f64, min: f64, max: f64, log: bool) -> f64 {
-    if max <= min {
-        return 1.0;
-    }
-    if log {
-        (v.ln() - min.ln()) / (max.ln() - min.ln())
-    } else {
-        (v - min) / (max - min)
+    /// All of `rows`, added in order.
+    pub fn from_rows(city: &City, rows: &[DiaryRow]) -> Result<TimeSpent, PlotError> {
+        let mut t = TimeSpent::new(city);
+        rows.iter().try_for_each(|r| t.add(city, r))?;
+        Ok(t)
     }
 }
 
-fn fmt_minutes(v: f64) -> String {
-    if v >= 600.0 {
-        format!("{:.1} h", v / 60.0)
-    } else if v >= 10.0 {
-        format!("{v:.0} min")
+/// Minutes spent per building (index = building index) from diary rows; trips (no
+/// location) are skipped; a location that is not a building of the city is an error.
+pub fn minutes_by_building(city: &City, rows: &[DiaryRow]) -> Result<Vec<f64>, PlotError> {
+    Ok(TimeSpent::from_rows(city, rows)?.minutes)
+}
+
+/// A duration of `v` minutes for labels, in hours when `hours` (one label unit per
+/// colour bar), else in minutes: whole numbers from 10 up, one decimal below.
+pub fn fmt_duration(v: f64, hours: bool) -> String {
+    let (x, unit) = if hours { (v / 60.0, "h") } else { (v, "min") };
+    if x >= 10.0 || (x - x.round()).abs() < 1e-9 {
+        format!("{x:.0} {unit}")
     } else {
-        format!("{v:.1} min")
+        format!("{x:.1} {unit}")
     }
 }
 
 /// Draws buildings shaded by the minutes the diary rows spend in them.
 pub fn plot_heatmap(city: &City, rows: &[DiaryRow], opts: &HeatmapOptions) -> Result<Scene, PlotError> {
-    let minutes = minutes_by_building(city, rows)?;
-    let visited: Vec<f64> = minutes.iter().copied().filter(|&v| v > 0.0).collect();
-    if visited.is_empty() {
-        return Err(PlotError::NoData("the diary rows contain no stay in a building".into()));
+    plot_time_spent(city, &TimeSpent::from_rows(city, rows)?, opts)
+}
+
+/// Draws buildings shaded by the minutes accumulated in `spent`, with a colour bar
+/// whose ticks are labelled in minutes or hours.
+pub fn plot_time_spent(city: &City, spent: &TimeSpent, opts: &HeatmapOptions) -> Result<Scene, PlotError> {
+    let minutes = &spent.minutes;
+    if minutes.len() != city.buildings().len() {
+        return Err(PlotError::Mismatch(format!(
+            "minutes for {} buildings, but the city has {}",
+            minutes.len(),
+            city.buildings().len()
+        )));
     }
-    let min = visited.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = visited.iter().copied().fold(0.0, f64::max);
+    let Some(scale) = ColorScale::new(opts.scale, minutes) else {
+        return Err(PlotError::NoData("the diary rows contain no stay in a building".into()));
+    };
+    let visited = minutes.iter().filter(|&&v| v > 0.0).count();
     let mut frame = MapFrame::new(city, opts.width, opts.detail);
-    let users: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
     let title = opts.title.clone().unwrap_or_else(|| {
         format!(
             "time spent: {} user(s), {} of {} buildings visited",
-            users.len(),
-            visited.len(),
+            spent.users.len(),
+            visited,
             city.buildings().len()
         )
     });
@@ -118,7 +297,7 @@ pub fn plot_heatmap(city: &City, rows: &[DiaryRow], opts: &HeatmapOptions) -> Re
     // Classes: 0 empty, 1 street, 2 unvisited, then either one per building (vector:
     // exact colours) or LEVELS ramp levels (raster).
     let mut classes = vec![Color::WHITE, HEAT_STREET, UNVISITED];
-    let t_of = |b: usize| heat_t(minutes[b], min, max, opts.log_scale);
+    let t_of = |b: usize| scale.t(minutes[b]);
     let per_building: Vec<u32> = if frame.raster {
         classes.extend((0..LEVELS).map(|l| ramp(l as f64 / (LEVELS - 1) as f64)));
         (0..minutes.len())
@@ -144,10 +323,17 @@ pub fn plot_heatmap(city: &City, rows: &[DiaryRow], opts: &HeatmapOptions) -> Re
         &BaseStyle { classes, building_class: &class, hot_from: Some(3), outline: Some(Color::hex(0xb0b0b0)) },
     );
 
-    // Colour bar.
-    let bar_w = (frame.width_px as f32).min(420.0);
-    let (bx, by, bh) = (frame.left, frame.bottom() + 16.0, 14.0);
-    let steps = 120;
+    // Colour bar: caption, ramp, ticks with labels.
+    let bar_w = (frame.width_px as f32).min(600.0);
+    let caption = match opts.scale {
+        HeatScale::Quantile => "time spent per building (quantile scale: each colour covers as many visited buildings)",
+        HeatScale::Log => "time spent per building (log scale)",
+        HeatScale::Linear => "time spent per building (linear scale)",
+    };
+    let cy = frame.bottom() + 12.0 + TEXT;
+    scene.text(frame.left, cy, caption, TEXT, INK, Anchor::Start);
+    let (bx, by, bh) = (frame.left, cy + 8.0, 14.0);
+    let steps = 150;
     for i in 0..steps {
         let x = bx + bar_w * i as f32 / steps as f32;
         scene.push_class(
@@ -171,10 +357,33 @@ pub fn plot_heatmap(city: &City, rows: &[DiaryRow], opts: &HeatmapOptions) -> Re
         stroke: Some(Stroke { color: Color::hex(0x808080), width: 1.0 }),
     });
     let ly = by + bh + 6.0 + TEXT;
-    scene.text(bx, ly, fmt_minutes(min), TEXT, INK, Anchor::Start);
-    scene.text(bx + bar_w, ly, fmt_minutes(max), TEXT, INK, Anchor::End);
-    let caption = if opts.log_scale { "time spent (log scale)" } else { "time spent" };
-    scene.text(bx + bar_w + 12.0, by + bh, caption, TEXT, INK, Anchor::Start);
+    // Labels left to right, ends first; one overlapping a label already placed is left out.
+    let mut placed: Vec<(f32, f32)> = Vec::new();
+    let hours = scale.max() >= 600.0;
+    for (t, v) in scale.ticks() {
+        let x = bx + bar_w * t as f32;
+        let label = fmt_duration(v, hours);
+        let w = crate::font::text_width(&label, TEXT);
+        let (anchor, x0) = if t <= 0.0 {
+            (Anchor::Start, x)
+        } else if t >= 1.0 {
+            (Anchor::End, x - w)
+        } else {
+            (Anchor::Middle, x - w / 2.0)
+        };
+        if placed.iter().any(|&(a, b)| x0 < b + 8.0 && x0 + w + 8.0 > a) {
+            continue;
+        }
+        placed.push((x0, x0 + w));
+        scene.push_class(
+            "colorbar-tick",
+            Shape::Polyline {
+                points: vec![(x.round(), by + bh), (x.round(), by + bh + 4.0)],
+                stroke: Stroke { color: Color::hex(0x606060), width: 1.0 },
+            },
+        );
+        scene.push_class("colorbar-label", Shape::Text { x, y: ly, text: label, size: TEXT, color: INK, anchor });
+    }
 
     map::title(&mut scene, &title);
     let entries = vec![(UNVISITED, "never visited".to_string()), (HEAT_STREET, "street".to_string())];

@@ -2,15 +2,16 @@
 //!
 //! Every plot is first built as a backend-independent [`Scene`] (rectangles, polygons,
 //! circles, polylines, text and pixel rasters in image pixels), then written as SVG
-//! ([`svg::to_svg`], plain text) or PNG ([`png::to_png`], via `tiny-skia` with a built-in
-//! 5x7 pixel font). [`save`] picks the format from the file extension and never leaves
+//! ([`svg::to_svg`], plain text) or PNG ([`png::to_png`], via `tiny-skia`, text from an
+//! embedded DejaVu Sans subset rasterized by `ab_glyph`, see [`font`]). [`save`] picks the format from the file extension and never leaves
 //! a partial file behind.
 //!
 //! - [`plot_city`]: streets, buildings coloured by type, legend, optional doors, block grid
 //!   and building ids; large cities are drawn as one pixel colour per (group of) blocks.
 //! - [`plot_pings`]: the faded city, sparse pings per user, optional dense trajectories and
 //!   diary stays, and a time barcode strip.
-//! - [`plot_heatmap`]: buildings shaded by minutes spent, with a colour bar.
+//! - [`plot_heatmap`] / [`plot_time_spent`]: buildings shaded by minutes spent (quantile,
+//!   log or linear scale), with a colour bar labelled in minutes or hours.
 //!
 //! The library never prints and never exits.
 
@@ -28,7 +29,9 @@ pub mod svg;
 
 pub use city_map::{plot_city, CityPlotOptions};
 pub use data::{to_blocks, user_pings, Stay, UserPings};
-pub use heatmap::{minutes_by_building, plot_heatmap, HeatmapOptions};
+pub use heatmap::{
+    minutes_by_building, plot_heatmap, plot_time_spent, ColorScale, HeatScale, HeatmapOptions, TimeSpent,
+};
 pub use map::{Detail, MapFrame};
 pub use pings::{plot_pings, PingPlotOptions, USER_PALETTE};
 pub use scene::{Anchor, Color, Scene, Shape, Stroke};
@@ -74,12 +77,14 @@ pub enum PlotError {
         end: i64,
     },
     /// Requested users are not in the data.
-    #[error("user(s) {missing} not in the data (users there: {available})")]
+    #[error("user(s) {missing} not in the data (users there: {available}){hint}")]
     UnknownUser {
         /// The missing ids, comma-separated.
         missing: String,
         /// Some of the ids present, comma-separated.
         available: String,
+        /// A suggestion (e.g. the id differing only in case), starting with `; `, or empty.
+        hint: String,
     },
     /// Nothing to draw.
     #[error("no data to plot: {0}")]

@@ -15,10 +15,10 @@ pub(crate) const MAX_WIDTH: u32 = 8192;
 pub(crate) const MIN_WIDTH: u32 = 320;
 /// Below this many pixels per block the map is drawn as a raster.
 pub const RASTER_BELOW_PX: f32 = 2.0;
-/// Capital height of normal text.
-pub(crate) const TEXT: f32 = 14.0;
+/// Capital height of normal text (DejaVu Sans at about 13.7 px).
+pub(crate) const TEXT: f32 = 10.0;
 /// Capital height of the title.
-pub(crate) const TITLE: f32 = 14.0;
+pub(crate) const TITLE: f32 = 12.0;
 /// Text colour.
 pub(crate) const INK: Color = Color::hex(0x222222);
 
@@ -275,7 +275,8 @@ pub(crate) fn legend(scene: &mut Scene, entries: &[(Color, String)], left: f32, 
                 stroke: Some(Stroke { color: c.mix(Color::BLACK, 0.4), width: 1.0 }),
             },
         );
-        scene.text(x + sw + 6.0, y + sw, label.clone(), TEXT, INK, Anchor::Start);
+        // Capitals centred on the swatch.
+        scene.text(x + sw + 6.0, y + (sw + TEXT) / 2.0, label.clone(), TEXT, INK, Anchor::Start);
         x += w;
     }
     y + row_h

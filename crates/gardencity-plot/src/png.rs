@@ -1,9 +1,9 @@
-//! PNG backend via `tiny-skia`; text is drawn with the built-in 5x7 pixel font.
+//! PNG backend via `tiny-skia`; text is rasterized from the embedded font ([`crate::font`]).
 
 use crate::font;
 use crate::scene::{Anchor, Color, Scene, Shape, Stroke};
 use crate::PlotError;
-use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, Rect, Transform};
+use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, PremultipliedColorU8, Rect, Transform};
 
 fn paint(c: Color, anti_alias: bool) -> Paint<'static> {
     let mut p = Paint::default();
@@ -19,6 +19,16 @@ fn stroke_style(s: &Stroke) -> tiny_skia::Stroke {
         line_cap: tiny_skia::LineCap::Round,
         ..Default::default()
     }
+}
+
+/// `src` with alpha scaled by `coverage` drawn over the premultiplied pixel `dst`.
+fn blend(dst: PremultipliedColorU8, src: Color, coverage: f32) -> PremultipliedColorU8 {
+    let a = (src.a as f32 / 255.0) * coverage.clamp(0.0, 1.0);
+    let over = |s: u8, d: u8| (s as f32 * a + d as f32 * (1.0 - a)).round().clamp(0.0, 255.0) as u8;
+    let out_a = over(255, dst.alpha());
+    let c = |s: u8, d: u8| over(s, d).min(out_a);
+    PremultipliedColorU8::from_rgba(c(src.r, dst.red()), c(src.g, dst.green()), c(src.b, dst.blue()), out_a)
+        .unwrap_or(dst)
 }
 
 /// Renders the scene into a pixmap.
@@ -92,21 +102,21 @@ pub fn render(scene: &Scene) -> Result<Pixmap, PlotError> {
                 }
             }
             Shape::Text { x, y, text, size, color, anchor } => {
-                let k = font::scale_for(*size) as f32;
                 let w = font::text_width(text, *size);
                 let left = match anchor {
                     Anchor::Start => *x,
                     Anchor::Middle => *x - w / 2.0,
                     Anchor::End => *x - w,
-                }
-                .round();
-                let top = (*y - font::GLYPH_H as f32 * k).round();
-                let p = paint(*color, false);
-                for (px, py) in font::pixels(text) {
-                    if let Some(r) = Rect::from_xywh(left + px as f32 * k, top + py as f32 * k, k, k) {
-                        pm.fill_rect(r, &p, id, None);
+                };
+                // Whole-pixel baseline and start: the same text looks the same everywhere.
+                let (pw, ph) = (pm.width() as i32, pm.height() as i32);
+                let data = pm.pixels_mut();
+                font::rasterize(text, *size, left.round(), y.round(), |px, py, coverage| {
+                    if px >= 0 && py >= 0 && px < pw && py < ph {
+                        let d = &mut data[(py * pw + px) as usize];
+                        *d = blend(*d, *color, coverage);
                     }
-                }
+                });
             }
             Shape::Raster { x, y, w, h, pixels } => {
                 let (pw, ph) = (pm.width(), pm.height());

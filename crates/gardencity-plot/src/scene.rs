@@ -124,7 +124,7 @@ pub enum Shape {
         x: f32,
         /// Baseline y.
         y: f32,
-        /// The text (ASCII is drawn in PNG; other characters become boxes).
+        /// The text (PNG: characters outside the embedded font's Latin-1 subset become boxes).
         text: String,
         /// Capital height in pixels.
         size: f32,

@@ -107,10 +107,11 @@ pub fn to_svg(scene: &Scene) -> String {
                 };
                 let _ = writeln!(
                     o,
-                    "<text{cls} x=\"{}\" y=\"{}\" font-family=\"monospace\" font-size=\"{}\" text-anchor=\"{a}\" fill=\"{color}\">{}</text>",
+                    "<text{cls} x=\"{}\" y=\"{}\" font-family=\"{}, Verdana, Arial, sans-serif\" font-size=\"{}\" text-anchor=\"{a}\" fill=\"{color}\">{}</text>",
                     n(*x),
                     n(*y),
-                    n(size * 1.4),
+                    crate::font::FONT_FAMILY,
+                    n(size / crate::font::cap_per_em()),
                     esc(text)
                 );
             }

@@ -273,8 +273,15 @@ fn heatmap_shades_by_minutes() {
     ];
     let m = minutes_by_building(&city, &rows).unwrap();
     assert_eq!(&m[..4], &[600.0, 60.0, 60.0 * 10f64.sqrt(), 0.0]);
-    for detail in [Detail::Vector, Detail::Raster] {
-        let opts = HeatmapOptions { width: 620, detail, ..Default::default() };
+    // Three visited buildings: both the quantile (ranks 0, 1, 2) and the log scale
+    // (60 * sqrt(10) is halfway between 60 and 600) put them at 1, 0 and 0.5.
+    for (detail, scale) in [
+        (Detail::Vector, HeatScale::Quantile),
+        (Detail::Raster, HeatScale::Quantile),
+        (Detail::Vector, HeatScale::Log),
+        (Detail::Raster, HeatScale::Log),
+    ] {
+        let opts = HeatmapOptions { width: 620, detail, scale, ..Default::default() };
         let scene = plot_heatmap(&city, &rows, &opts).unwrap();
         let frame = scene.frame.unwrap();
         let pm = decode(&scene);
@@ -286,15 +293,17 @@ fn heatmap_shades_by_minutes() {
         assert_eq!(ramp(0.5), heatmap::RAMP[4]);
     }
     // Linear scale: 189.7 min sits at (189.7 - 60) / 540 of the ramp.
-    let opts = HeatmapOptions { width: 620, log_scale: false, detail: Detail::Vector, ..Default::default() };
+    let opts = HeatmapOptions { width: 620, scale: HeatScale::Linear, detail: Detail::Vector, ..Default::default() };
     let scene = plot_heatmap(&city, &rows, &opts).unwrap();
     let pm = decode(&scene);
     let frame = scene.frame.unwrap();
     let t = (60.0 * 10f64.sqrt() - 60.0) / 540.0;
     assert_eq!(rgb(&pm, frame.block_center_px(city.buildings()[2].blocks[0])), ramp(t));
-    // Min and max labels.
+    // Min and max labels, and round hours between, all in hours (the maximum is 10 hours).
     let text = svg::to_svg(&plot_heatmap(&city, &rows, &opts).unwrap());
-    assert!(text.contains(">60 min</text>") && text.contains(">10.0 h</text>"), "{text}");
+    for label in ["1 h", "10 h", "2 h", "4 h", "6 h", "8 h"] {
+        assert!(text.contains(&format!(">{label}</text>")), "{label}: {text}");
+    }
 
     let bad = vec![stay("a", Some("no-such-building"), 5.0)];
     let e = plot_heatmap(&city, &bad, &opts).unwrap_err();
@@ -499,4 +508,144 @@ fn barcode_marks_local_midnights() {
     assert!((xs[1] - at(1_710_129_600)).abs() < 0.01, "{xs:?}"); // 2024-03-11T00:00-04:00
     let text = svg::to_svg(&scene);
     assert!(text.contains(">2024-03-09 00:00</text>") && text.contains(">2024-03-12 00:00</text>"));
+}
+
+#[test]
+fn png_text_keeps_the_case_of_the_data() {
+    // The same legend label in lower and upper case gives different ink; both are drawn
+    // anti-aliased (grey levels between ink and paper) in the text's colour.
+    let draw = |label: &str| {
+        let mut scene = Scene::new(200, 40, Color::WHITE);
+        scene.text(10.0, 25.0, label, 10.0, Color::BLACK, Anchor::Start);
+        decode(&scene)
+    };
+    let (lower, upper) = (draw("able_acorn"), draw("ABLE_ACORN"));
+    assert_ne!(lower.data(), upper.data());
+    let inked = |pm: &Pixmap| pm.pixels().iter().filter(|p| p.red() < 128).count();
+    assert!(inked(&lower) > 30 && inked(&upper) > inked(&lower), "{} {}", inked(&lower), inked(&upper));
+    assert!(lower.pixels().iter().any(|p| p.red() > 40 && p.red() < 215), "anti-aliased edges");
+    // Text ends where font::text_width says (anchor End lands the ink left of x).
+    let mut scene = Scene::new(200, 40, Color::WHITE);
+    scene.text(150.0, 25.0, "able_acorn", 10.0, Color::BLACK, Anchor::End);
+    let pm = decode(&scene);
+    let xs: Vec<u32> = (0..200).filter(|&x| (0..40).any(|y| pm.pixel(x, y).unwrap().red() < 128)).collect();
+    let w = font::text_width("able_acorn", 10.0);
+    assert!(*xs.last().unwrap() <= 150 && *xs.first().unwrap() as f32 >= 150.0 - w - 1.0, "{xs:?} {w}");
+    // The SVG keeps the text as text, in the embedded font's family and at the same cap height.
+    let svg = svg::to_svg(&scene);
+    assert!(svg.contains(">able_acorn</text>") && svg.contains("font-family=\"DejaVu Sans,"), "{svg}");
+}
+
+#[test]
+fn quantile_scale_separates_a_skewed_distribution() {
+    // One building with 1 minute, twenty with 1000..1019 minutes: on the log and linear
+    // scales the twenty look the same (all near the top); ranks tell them apart.
+    let mut v = vec![1.0];
+    v.extend((0..20).map(|i| 1000.0 + i as f64));
+    let distinct = |kind| {
+        let s = ColorScale::new(kind, &v).unwrap();
+        v.iter().map(|&x| heatmap::ramp(s.t(x))).collect::<std::collections::HashSet<_>>().len()
+    };
+    // Colour difference (largest channel difference) of the buildings at the first and
+    // third quartile of the twenty.
+    let contrast = |kind| {
+        let s = ColorScale::new(kind, &v).unwrap();
+        let (a, b) = (heatmap::ramp(s.t(1005.0)), heatmap::ramp(s.t(1015.0)));
+        [a.r.abs_diff(b.r), a.g.abs_diff(b.g), a.b.abs_diff(b.b)].into_iter().max().unwrap()
+    };
+    assert_eq!(distinct(HeatScale::Quantile), 21);
+    assert!(contrast(HeatScale::Quantile) > 60, "{}", contrast(HeatScale::Quantile));
+    assert!(contrast(HeatScale::Log) < 8, "{}", contrast(HeatScale::Log));
+    assert!(contrast(HeatScale::Linear) < 8, "{}", contrast(HeatScale::Linear));
+    // Quantiles: the median value sits mid-ramp, ties share a colour, the inverse holds.
+    let q = ColorScale::new(HeatScale::Quantile, &[5.0, 1.0, 3.0, 3.0, 100.0, 0.0, f64::NAN]).unwrap();
+    assert_eq!((q.min(), q.max()), (1.0, 100.0));
+    assert_eq!(q.t(1.0), 0.0);
+    assert_eq!(q.t(3.0), 0.375); // ranks 1 and 2 of 0..=4: mid-rank 1.5
+    assert_eq!(q.t(100.0), 1.0);
+    assert_eq!(q.value_at(0.5), 3.0);
+    assert_eq!(q.value_at(0.75), 5.0);
+    let ticks: Vec<f64> = q.ticks().iter().map(|t| t.1).collect();
+    assert_eq!(ticks, [1.0, 100.0, 3.0, 3.0, 5.0]);
+    // Log ticks: round numbers between the ends, at their log positions.
+    let l = ColorScale::new(HeatScale::Log, &[3.0, 300.0]).unwrap();
+    let ticks = l.ticks();
+    assert!(ticks.iter().any(|&(t, v)| v == 10.0 && (t - 0.2614).abs() < 1e-3), "{ticks:?}");
+    assert!(ticks.iter().any(|&(_, v)| v == 100.0), "{ticks:?}");
+    assert!(ColorScale::new(HeatScale::Quantile, &[0.0, -1.0]).is_none());
+    assert_eq!(heatmap::fmt_duration(90.0, true), "1.5 h");
+    assert_eq!(heatmap::fmt_duration(7.25, false), "7.2 min");
+}
+
+#[test]
+fn heatmap_of_skewed_times_uses_the_whole_ramp_and_has_a_labelled_colour_bar() {
+    // Many buildings, one of them visited far longer (a home); the rest spread evenly.
+    let city = city();
+    let n = city.buildings().len();
+    assert!(n > 30, "{n}");
+    let rows: Vec<DiaryRow> = city
+        .buildings()
+        .iter()
+        .enumerate()
+        .map(|(k, b)| stay("a", Some(&b.id), if k == 0 { 100_000.0 } else { 60.0 + k as f64 }))
+        .collect();
+    let colours = |scale| {
+        let opts = HeatmapOptions { width: 620, scale, detail: Detail::Vector, ..Default::default() };
+        let scene = plot_heatmap(&city, &rows, &opts).unwrap();
+        let frame = scene.frame.unwrap();
+        let pm = decode(&scene);
+        let set: std::collections::HashSet<Color> =
+            city.buildings().iter().map(|b| rgb(&pm, frame.block_center_px(b.blocks[0]))).collect();
+        (set.len(), scene, pm)
+    };
+    let (quantile, scene, pm) = colours(HeatScale::Quantile);
+    let (linear, ..) = colours(HeatScale::Linear);
+    assert!(quantile > n * 3 / 4, "{quantile} of {n}");
+    assert!(linear < 5, "{linear}");
+    // The colour bar: a row of pixels through it runs from the light to the dark end.
+    let bar: Vec<(f32, f32, f32)> = scene
+        .shapes
+        .iter()
+        .filter_map(|(c, s)| match (c, s) {
+            (Some("colorbar"), Shape::Rect { x, y, h, .. }) => Some((*x, *y, *h)),
+            _ => None,
+        })
+        .collect();
+    let (x0, y0, h) = bar[0];
+    let x1 = bar.last().unwrap().0;
+    let row = (y0 + h / 2.0) as u32;
+    let px: Vec<Color> = (x0.ceil() as u32 + 1..x1 as u32).map(|x| rgb(&pm, (x, row))).collect();
+    assert!(px.iter().collect::<std::collections::HashSet<_>>().len() > 50);
+    assert_eq!(px[0], heatmap::ramp(0.5 / 150.0));
+    // Ticks are labelled in hours (the maximum is 1,667 hours), ends included, and each
+    // label has its tick.
+    let labels: Vec<&str> = scene
+        .shapes
+        .iter()
+        .filter_map(|(c, s)| match (c, s) {
+            (Some("colorbar-label"), Shape::Text { text, .. }) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(labels.len() >= 3 && labels.iter().all(|l| l.ends_with(" h")), "{labels:?}");
+    assert!(labels.contains(&"1667 h") && labels.contains(&"1.0 h"), "{labels:?}");
+    assert_eq!(scene.count_class("colorbar-tick"), labels.len());
+}
+
+#[test]
+fn time_spent_accumulates_rows_one_at_a_time() {
+    let city = city();
+    let id = city.buildings()[3].id.clone();
+    let rows = vec![stay("b", Some(&id), 30.0), stay("a", None, 5.0), stay("a", Some(&id), 15.0)];
+    let mut t = TimeSpent::new(&city);
+    for r in &rows {
+        t.add(&city, r).unwrap();
+    }
+    assert_eq!(t, TimeSpent::from_rows(&city, &rows).unwrap());
+    assert_eq!(t.minutes[3], 45.0);
+    assert_eq!(t.users.len(), 2);
+    let e = t.add(&city, &stay("c", Some("nowhere"), 1.0)).unwrap_err();
+    assert!(e.to_string().contains("diary row 3 (user c): location \"nowhere\""), "{e}");
+    let scene = plot_time_spent(&city, &t, &HeatmapOptions::default()).unwrap();
+    assert!(svg::to_svg(&scene).contains("time spent: 3 user(s), 1 of"));
 }

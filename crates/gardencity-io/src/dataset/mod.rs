@@ -17,7 +17,8 @@
 //! in the directory name. Part files carry a hidden name while being written and are
 //! renamed by [`DatasetWriter::finish`], which then writes the manifest and, last, the
 //! empty `_SUCCESS` marker. [`read_manifest`], [`read_pings`], [`read_diary`] and
-//! [`read_homes`] read a finished dataset back.
+//! [`read_homes`] read a finished dataset back; [`read_user_ids`] and
+//! [`for_each_diary`] stream one without keeping its rows.
 //!
 //! Column types (Parquet): ids and buildings utf8 (`location` null for trips and
 //! travelling pings), `x`, `y`, `ha`, `duration` float64, `timestamp` int64 Unix
@@ -40,7 +41,8 @@ pub use error::DatasetError;
 /// The output list is the library's own, shared by the runner, the writer and the CLI.
 pub use gardencity::records::{OutputKind, OutputSelection};
 pub use read::{
-    read_diary, read_homes, read_manifest, read_pings, DiaryRow, HomeRow, Manifest, OutputManifest, PingRow, RowFilter,
+    for_each_diary, read_diary, read_homes, read_manifest, read_pings, read_user_ids, DiaryRow, HomeRow, Manifest,
+    OutputManifest, PingRow, RowFilter,
 };
 pub use table::BatchSink;
 pub use writer::{DatasetSummary, DatasetWriter};

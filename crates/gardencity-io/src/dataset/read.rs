@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 use gardencity::Georeference;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -246,14 +247,14 @@ fn date_range(tz: Tz, filter: &RowFilter) -> (Option<NaiveDate>, Option<NaiveDat
 /// Streams every row of one output's part files, in file order, handing the columns
 /// `names` to `emit`. Rows failing `filter` are skipped (by user when `names` has
 /// `user_id`, by time when it has `timestamp`); partitions outside the time range are
-/// not opened.
-fn scan<T>(
+/// not opened, and only the columns `names` of a Parquet file are decoded.
+fn scan_each(
     dir: &Path,
     kind: OutputKind,
     filter: &RowFilter,
     names: &[&str],
-    mut emit: impl FnMut(&RowCtx<'_>) -> Result<T, DatasetError>,
-) -> Result<Vec<T>, DatasetError> {
+    mut emit: impl FnMut(&RowCtx<'_>) -> Result<(), DatasetError>,
+) -> Result<(), DatasetError> {
     let m = read_manifest(dir)?;
     let files = m
         .outputs
@@ -263,8 +264,7 @@ fn scan<T>(
     let user_k = names.iter().position(|n| *n == "user_id");
     let ts_k = names.iter().position(|n| *n == "timestamp");
     let (first, last) = if ts_k.is_some() { date_range(m.time_zone, filter) } else { (None, None) };
-    let mut out = Vec::new();
-    let mut visit = |ctx: &RowCtx<'_>, out: &mut Vec<T>| -> Result<(), DatasetError> {
+    let mut visit = |ctx: &RowCtx<'_>| -> Result<(), DatasetError> {
         if let Some(k) = user_k {
             if let Some(users) = &filter.users {
                 if !users.contains(ctx.str(k)?.unwrap_or("")) {
@@ -278,8 +278,7 @@ fn scan<T>(
                 return Ok(());
             }
         }
-        out.push(emit(ctx)?);
-        Ok(())
+        emit(ctx)
     };
     for rel in files {
         if let Some(d) = partition_date(&rel) {
@@ -292,7 +291,11 @@ fn scan<T>(
         match m.format {
             DatasetFormat::Parquet => {
                 let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-                    .and_then(|b| b.build())
+                    .and_then(|b| {
+                        // Decode only the requested columns (a missing one is reported below).
+                        let mask = ProjectionMask::columns(b.parquet_schema(), names.iter().copied());
+                        b.with_projection(mask).build()
+                    })
                     .map_err(|e| DatasetError::parquet("reading", &path, e))?;
                 for batch in reader {
                     let batch =
@@ -307,7 +310,7 @@ fn scan<T>(
                         })
                         .collect::<Result<Vec<&dyn Array>, _>>()?;
                     for i in 0..batch.num_rows() {
-                        visit(&RowCtx { row: Row::Arrow { cols: &cols, i }, names, path: &path }, &mut out)?;
+                        visit(&RowCtx { row: Row::Arrow { cols: &cols, i }, names, path: &path })?;
                     }
                 }
             }
@@ -330,15 +333,76 @@ fn scan<T>(
                 let mut line = 1;
                 while records.next_record(&mut fields).map_err(io_err)? {
                     line += 1;
-                    visit(
-                        &RowCtx { row: Row::Csv { fields: &fields, idx: &idx, line }, names, path: &path },
-                        &mut out,
-                    )?;
+                    visit(&RowCtx { row: Row::Csv { fields: &fields, idx: &idx, line }, names, path: &path })?;
                 }
             }
         }
     }
+    Ok(())
+}
+
+/// [`scan_each`], collecting what `emit` makes of each row.
+fn scan<T>(
+    dir: &Path,
+    kind: OutputKind,
+    filter: &RowFilter,
+    names: &[&str],
+    mut emit: impl FnMut(&RowCtx<'_>) -> Result<T, DatasetError>,
+) -> Result<Vec<T>, DatasetError> {
+    let mut out = Vec::new();
+    scan_each(dir, kind, filter, names, |r| {
+        out.push(emit(r)?);
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// The distinct user ids of one output's rows that pass `filter`, in id order. Only the
+/// `user_id` (and, with a time range, `timestamp`) columns are read, so memory depends on
+/// the number of users, not of rows.
+pub fn read_user_ids(
+    dir: impl AsRef<Path>,
+    kind: OutputKind,
+    filter: &RowFilter,
+) -> Result<BTreeSet<String>, DatasetError> {
+    let timed = filter.start.is_some() || filter.end.is_some();
+    let names: &[&str] = if timed { &["user_id", "timestamp"] } else { &["user_id"] };
+    let mut ids = BTreeSet::new();
+    scan_each(dir.as_ref(), kind, filter, names, |r| {
+        let id = r.str(0)?.ok_or_else(|| r.bad(0, "a value"))?;
+        if !ids.contains(id) {
+            ids.insert(id.to_string());
+        }
+        Ok(())
+    })?;
+    Ok(ids)
+}
+
+/// Calls `each` with every diary row that passes `filter`, in file order, without keeping
+/// the rows (memory independent of the number of rows).
+pub fn for_each_diary(
+    dir: impl AsRef<Path>,
+    kind: OutputKind,
+    filter: &RowFilter,
+    mut each: impl FnMut(DiaryRow) -> Result<(), DatasetError>,
+) -> Result<(), DatasetError> {
+    let dir = dir.as_ref();
+    if !matches!(kind, OutputKind::Diary | OutputKind::Destinations) {
+        return Err(DatasetError::invalid(dir, format!("diary rows are in diaries or destinations, not {kind}")));
+    }
+    scan_each(dir, kind, filter, &DIARY_COLUMNS, |r| each(diary_row(r)?))
+}
+
+/// Columns of a diary row, in [`diary_row`]'s order.
+const DIARY_COLUMNS: [&str; 4] = ["user_id", "timestamp", "duration", "location"];
+
+fn diary_row(r: &RowCtx<'_>) -> Result<DiaryRow, DatasetError> {
+    Ok(DiaryRow {
+        user_id: r.string(0)?,
+        timestamp: r.i64(1)?,
+        duration: r.f64(2)?,
+        location: r.str(3)?.map(String::from),
+    })
 }
 
 /// Reads sparse or dense pings of a finished dataset, filtered, sorted by user id then
@@ -376,15 +440,7 @@ pub fn read_diary(dir: impl AsRef<Path>, kind: OutputKind, filter: &RowFilter) -
     if !matches!(kind, OutputKind::Diary | OutputKind::Destinations) {
         return Err(DatasetError::invalid(dir, format!("read_diary reads diaries or destinations, not {kind}")));
     }
-    let names = ["user_id", "timestamp", "duration", "location"];
-    let mut out = scan(dir, kind, filter, &names, |r| {
-        Ok(DiaryRow {
-            user_id: r.string(0)?,
-            timestamp: r.i64(1)?,
-            duration: r.f64(2)?,
-            location: r.str(3)?.map(String::from),
-        })
-    })?;
+    let mut out = scan(dir, kind, filter, &DIARY_COLUMNS, diary_row)?;
     out.sort_by(|a, b| a.user_id.cmp(&b.user_id).then(a.timestamp.cmp(&b.timestamp)));
     Ok(out)
 }
