@@ -39,7 +39,11 @@ enum PlotCommand {
 #[derive(Args, Debug)]
 struct CityArgs {
     /// City GeoPackage; without it, the built-in default city of `gardencity simulate`.
+    #[arg(long)]
     city: Option<PathBuf>,
+    /// The city given without --city (as earlier versions took it).
+    #[arg(value_name = "CITY", conflicts_with = "city", hide = true)]
+    city_positional: Option<PathBuf>,
     /// Output picture, .png or .svg.
     #[arg(long, short = 'o')]
     out: PathBuf,
@@ -178,7 +182,8 @@ fn write(scene: &Scene, out: &Path) -> Result<()> {
     outln!("wrote {} ({} x {} px)", out.display(), scene.width, scene.height)
 }
 
-fn run_city(a: CityArgs) -> Result<()> {
+fn run_city(mut a: CityArgs) -> Result<()> {
+    a.city = a.city.take().or(a.city_positional.take());
     ImageFormat::from_path(&a.out)?;
     check_output(&a.out, &a.city.as_deref().into_iter().collect::<Vec<_>>(), a.overwrite)?;
     let city = load_city(a.city.as_deref())?;

@@ -34,6 +34,12 @@ fn plots_a_simulated_run() {
     assert!(out.contains("city.png (800 x"), "{out}");
     assert_eq!(png_size(&pics.join("city.png")).0, 800);
     run_ok(gardencity().args(["plot", "city", "-o"]).arg(pics.join("city.svg")));
+    // One spelling for the city in every plot: --city (the positional form still works).
+    if let Some(garden) = gardencity_testkit::shared_data("garden-city.gpkg") {
+        run_ok(gardencity().args(["plot", "city", "--city"]).arg(&garden).arg("--out").arg(pics.join("g1.png")));
+        run_ok(gardencity().args(["plot", "city"]).arg(&garden).arg("-o").arg(pics.join("g2.png")));
+        assert_eq!(std::fs::read(pics.join("g1.png")).unwrap(), std::fs::read(pics.join("g2.png")).unwrap());
+    }
     let svg = std::fs::read_to_string(pics.join("city.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let city = gardencity::city::random::random_city(&gardencity::city::random::RandomCityParams {
