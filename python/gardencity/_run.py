@@ -104,7 +104,7 @@ def _spec(
 # The run-specification keys `simulate` and `iter_batches` pass on as they are.
 _SPEC_KEYS = (
     "agents", "start", "end", "days", "tz", "seed", "mobility", "sampling", "outputs", "shard", "threads",
-    "coords", "format", "anchors", "gravity", "ha_m",
+    "coords", "format", "anchors", "gravity", "ha_m", "sweep",
 )
 
 
@@ -180,6 +180,7 @@ def simulate(
     anchors: Optional[PathLike] = None,
     gravity: Optional[Mapping[str, Any]] = None,
     ha_m: Optional[float] = None,
+    sweep: Optional[Mapping[str, Any]] = None,
 ) -> Union[Run, Dict[str, Any]]:
     """Simulates a population, with the command line's names and defaults.
 
@@ -191,6 +192,12 @@ def simulate(
     ``[gravity]`` tables of the ``--config`` file (e.g. ``sampling={"beta_ping": 7.0}``).
     ``shard=(k, n)`` simulates agents ``k*agents//n .. (k+1)*agents//n`` with exactly
     the records the whole run gives them.
+
+    ``sweep`` is a sampling sweep, the tables of a ``--sweep`` file:
+    ``{"base": {...}, "grid": {"ha_m": [13, 15, 17], "beta_ping": [5, 6]}, "config":
+    [{"name": "a", ...}]}``; the ground truth is simulated once and each
+    configuration's sparse pings go to ``sparse/config=NAME/`` of the dataset (``out``
+    is required).
 
     With ``out``, writes the dataset the CLI writes (hive-partitioned Parquet, manifest,
     ``_SUCCESS``) and returns the manifest as a dict; without it, returns a

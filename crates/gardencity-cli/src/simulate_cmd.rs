@@ -69,6 +69,11 @@ pub struct SimulateArgs {
     /// Mean horizontal accuracy in metres (divided by the city's block side into --ha).
     #[arg(long)]
     ha_m: Option<f64>,
+    /// A sampling sweep (TOML: [base], [grid] lists, [[config]] tables with a name): the
+    /// ground truth is simulated once and the sparse pings of every configuration are
+    /// written to sparse/config=NAME/date=.../ (each equal to a run with it alone).
+    #[arg(long)]
+    sweep: Option<PathBuf>,
     /// Outputs, comma-separated: sparse, dense, diaries, destinations, homes [default: sparse,diaries,homes].
     #[arg(long, value_delimiter = ',')]
     outputs: Option<Vec<String>>,
@@ -163,6 +168,11 @@ pub fn spec_of(args: &SimulateArgs) -> Result<RunSpec> {
         spec.sampling.beta_ping = Some(ParamSpec::Value(v));
     }
     spec.sampling.one_burst |= args.one_burst;
+    if let Some(p) = &args.sweep {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading sweep {}", p.display()))?;
+        spec.sweep =
+            Some(gardencity_run::SweepSpec::from_toml(&text).with_context(|| format!("sweep {}", p.display()))?);
+    }
     if let Some(v) = args.ha {
         spec.sampling.ha = ParamSpec::Value(v);
         spec.ha_m = None;

@@ -22,10 +22,12 @@ mod error;
 pub mod manifest;
 pub mod runner;
 pub mod spec;
+pub mod sweep;
 pub mod time;
 
 pub use city::{default_city, CityInput, CityRecord, GravityRecord, PreparedCity};
 pub use error::RunError;
-pub use manifest::{Counts, RunManifest, Timings};
+pub use manifest::{Counts, RunManifest, SweepRecord, Timings};
 pub use runner::{run_to_dataset, Control, PreparedRun, RunReport};
 pub use spec::{GravitySpec, RunSpec, Shard, Window};
+pub use sweep::{SweepConfig, SweepSpec};

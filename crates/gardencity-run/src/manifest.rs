@@ -58,6 +58,10 @@ pub struct RunManifest {
     pub mobility: MobilityParams,
     /// Sampling parameters (`ha` in blocks).
     pub sampling: SamplingConfig,
+    /// The configurations of a sampling sweep (absent without one): name, effective
+    /// parameters and sparse pings of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<SweepRecord>,
     /// What the run produced.
     pub counts: Counts,
     /// Seconds spent.
@@ -66,6 +70,17 @@ pub struct RunManifest {
     /// read typed by `gardencity_io::dataset::read_manifest`); absent for in-memory runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<serde_json::Value>,
+}
+
+/// One configuration of a sweep, as a manifest records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRecord {
+    /// The configuration's name (its `config=NAME` partition).
+    pub name: String,
+    /// Its effective sampling parameters (`ha` in blocks).
+    pub sampling: SamplingConfig,
+    /// Its sparse pings.
+    pub sparse_pings: u64,
 }
 
 /// Counts of a run.

@@ -2,8 +2,9 @@
 //! window), then simulates into any sink, or writes the dataset with its manifest.
 
 use crate::city::{CityInput, PreparedCity};
-use crate::manifest::{Counts, RunManifest, Timings, GENERATOR};
+use crate::manifest::{Counts, RunManifest, SweepRecord, Timings, GENERATOR};
 use crate::spec::{RunSpec, Window};
+use crate::sweep::SweepConfig;
 use crate::RunError;
 use chrono::TimeZone;
 use gardencity::population::{Anchors, Population, PopulationConfig, RunStats};
@@ -37,6 +38,8 @@ pub struct PreparedRun {
     /// The city, router and gravity.
     pub city: PreparedCity,
     anchors: Vec<Anchors>,
+    /// The configurations of the spec's sampling sweep (empty without one).
+    pub sweep: Vec<SweepConfig>,
     setup_secs: f64,
 }
 
@@ -68,6 +71,17 @@ impl PreparedRun {
         }
         let prepared = input.prepare(&spec.gravity)?;
         let mut spec = spec.clone();
+        let block_side = prepared.city.georef().block_side;
+        let sweep = match &spec.sweep {
+            Some(s) => {
+                let mut base = spec.sampling.clone();
+                if let Some(m) = spec.ha_m {
+                    base.ha = ParamSpec::Value(m / block_side);
+                }
+                s.expand(&base, block_side)?
+            }
+            None => Vec::new(),
+        };
         spec.sampling = spec.sampling.resolved();
         if let Some(m) = spec.ha_m {
             spec.sampling.ha = ParamSpec::Value(m / prepared.city.georef().block_side);
@@ -80,7 +94,7 @@ impl PreparedRun {
             }
             None => Vec::new(),
         };
-        let run = PreparedRun { spec, window, city: prepared, anchors, setup_secs: 0.0 };
+        let run = PreparedRun { spec, window, city: prepared, anchors, sweep, setup_secs: 0.0 };
         // Model parameters are checked now, not after an output directory was made.
         run.population()?;
         Ok(PreparedRun { setup_secs: t.elapsed().as_secs_f64(), ..run })
@@ -92,6 +106,7 @@ impl PreparedRun {
         cfg.first_agent = w.first_agent;
         cfg.mobility = self.spec.mobility.clone();
         cfg.sampling = self.spec.sampling.clone();
+        cfg.sweep = self.sweep.iter().map(|c| c.sampling.clone()).collect();
         cfg.outputs = self.spec.outputs;
         cfg.anchors = self.anchors.clone();
         cfg
@@ -112,7 +127,13 @@ impl PreparedRun {
 
     /// Simulates every agent of the run into `sink`, in agent order; returns the
     /// manifest (without a dataset entry).
+    /// A sweep's pings go to the sink's [`gardencity::records::AgentOutput::sweep`]; only
+    /// the dataset writer partitions them (see [`PreparedRun::write_dataset`]), so other
+    /// sinks are refused a sweep.
     pub fn simulate<S: OutputSink + Send>(&self, sink: &mut S, control: &Control<'_>) -> Result<RunManifest, RunError> {
+        if !self.sweep.is_empty() {
+            return Err(RunError::spec("sweep", "a sweep is written as a dataset: give an output directory (out)"));
+        }
         let pop = self.population()?;
         let pool = self.pool()?;
         let t = Instant::now();
@@ -133,6 +154,7 @@ impl PreparedRun {
             time_zone: w.tz,
             start_date,
             overwrite: self.spec.overwrite,
+            sweep: self.sweep.iter().map(|c| c.name.clone()).collect(),
             ..DatasetOptions::default()
         };
         // Checked before the directory is touched.
@@ -142,6 +164,12 @@ impl PreparedRun {
         let t = Instant::now();
         let stats = pool.install(|| pop.run_cancellable(&mut writer, control.progress, control.cancel))?;
         let mut manifest = self.manifest(stats, pool.current_num_threads(), t.elapsed().as_secs_f64());
+        manifest.sweep = self
+            .sweep
+            .iter()
+            .zip(writer.sweep_rows())
+            .map(|(c, &n)| SweepRecord { name: c.name.clone(), sampling: c.sampling.clone(), sparse_pings: n })
+            .collect();
         let summary = writer.finish(manifest.to_json()?)?;
         manifest.dataset = Some(summary.manifest_entry.clone());
         Ok(RunReport { manifest, dataset: Some(summary) })
@@ -172,6 +200,7 @@ impl PreparedRun {
             threads,
             mobility: self.spec.mobility.clone(),
             sampling: self.spec.sampling.clone(),
+            sweep: Vec::new(),
             counts: Counts::from(stats),
             timings_s: Timings { setup: self.setup_secs, simulate_and_write: secs },
             dataset: None,

@@ -70,6 +70,9 @@ pub struct RunSpec {
     pub mobility: MobilityParams,
     /// Sparse sampling (SPEC section 6).
     pub sampling: SamplingConfig,
+    /// A sampling sweep: sparse pings of several configurations over one simulation
+    /// (`sparse/config=NAME/date=...`); `None`: one phone, `sampling`.
+    pub sweep: Option<crate::sweep::SweepSpec>,
     /// Gravity model choice.
     pub gravity: GravitySpec,
 }
@@ -96,6 +99,7 @@ impl Default for RunSpec {
             origin: None,
             mobility: MobilityParams::default(),
             sampling: SamplingConfig::default(),
+            sweep: None,
             gravity: GravitySpec::default(),
         }
     }

@@ -13,7 +13,7 @@ use crate::mobility::movement::{building_anchor, MovementError, Trajectory, Traj
 use crate::mobility::params::{MobilityParams, ParamError};
 use crate::mobility::rng::{agent_rng, Stream};
 pub use crate::records::OutputSelection;
-use crate::records::{AgentOutput, AgentRecord, DiaryEntry, OutputSink};
+use crate::records::{AgentOutput, AgentRecord, DiaryEntry, OutputSink, Ping};
 use crate::routing::Router;
 use crate::sampling::{sample_sparse, SamplingConfig};
 use rayon::prelude::*;
@@ -48,6 +48,11 @@ pub struct PopulationConfig {
     pub mobility: MobilityParams,
     /// Sparse sampling parameters.
     pub sampling: SamplingConfig,
+    /// A sampling sweep: when not empty, the sparse pings of each of these
+    /// configurations instead of `sampling` (into [`AgentOutput::sweep`]). Every
+    /// configuration draws from the agent's own sampling streams, so its pings equal
+    /// those of a run with that configuration alone.
+    pub sweep: Vec<SamplingConfig>,
     /// Records to produce (the homes table needs nothing beyond the agent record, which
     /// every output carries).
     pub outputs: OutputSelection,
@@ -69,6 +74,7 @@ impl PopulationConfig {
             tz,
             mobility: MobilityParams::default(),
             sampling: SamplingConfig::default(),
+            sweep: Vec::new(),
             outputs: OutputSelection::default(),
             chunk_size: 256,
             anchors: Vec::new(),
@@ -193,6 +199,10 @@ impl<'a> Population<'a> {
         config.sampling = config.sampling.resolved();
         config.mobility.validate()?;
         config.sampling.validate()?;
+        for c in &mut config.sweep {
+            *c = c.resolved();
+            c.validate()?;
+        }
         if config.end <= config.start {
             return Err(ParamError::new("end", config.end, format!("a time after the start ({})", config.start)).into());
         }
@@ -270,10 +280,23 @@ impl<'a> Population<'a> {
             .map_err(|source| SimError::Movement { agent: agent.id.clone(), source })?;
         let mut out = AgentOutput { ticks: w.trajectory.pings.len() as u64, ..AgentOutput::default() };
         if c.outputs.sparse {
-            let mut prng = agent_rng(c.seed, index, Stream::Params);
-            let params = c.sampling.draw(&mut prng)?;
-            let mut srng = agent_rng(c.seed, index, Stream::Sampling);
-            sample_sparse(&w.trajectory.pings, c.end, &params, &mut srng, &mut out.sparse);
+            // The same streams for every configuration: each sees the agent as a run
+            // with it alone would.
+            let sample = |config: &SamplingConfig, pings: &mut Vec<Ping>| -> Result<(), SimError> {
+                let params = config.draw(&mut agent_rng(c.seed, index, Stream::Params))?;
+                let mut srng = agent_rng(c.seed, index, Stream::Sampling);
+                sample_sparse(&w.trajectory.pings, c.end, &params, &mut srng, pings);
+                Ok(())
+            };
+            if c.sweep.is_empty() {
+                sample(&c.sampling, &mut out.sparse)?;
+            } else {
+                for config in &c.sweep {
+                    let mut pings = Vec::new();
+                    sample(config, &mut pings)?;
+                    out.sweep.push(pings);
+                }
+            }
         }
         if c.outputs.dense {
             out.dense.extend_from_slice(&w.trajectory.pings);
@@ -320,7 +343,8 @@ impl<'a> Population<'a> {
                 for outs in rx {
                     let outs = outs?;
                     for o in &outs {
-                        stats.sparse_pings += o.sparse.len() as u64;
+                        stats.sparse_pings +=
+                            o.sparse.len() as u64 + o.sweep.iter().map(|v| v.len() as u64).sum::<u64>();
                         stats.dense_pings += o.ticks;
                         stats.diary_entries += o.diary.len() as u64;
                         stats.destination_entries += o.destinations.len() as u64;

@@ -51,6 +51,9 @@ pub struct AgentOutput {
     pub agent: Option<AgentRecord>,
     /// Sparse pings, timestamps strictly increasing.
     pub sparse: Vec<Ping>,
+    /// With a sampling sweep: the sparse pings of each configuration of the sweep, in
+    /// its order (then `sparse` stays empty).
+    pub sweep: Vec<Vec<Ping>>,
     /// Dense pings, one per tick.
     pub dense: Vec<Ping>,
     /// Ground-truth stays and trips, merged from the dense trajectory.
@@ -66,6 +69,7 @@ impl AgentOutput {
     pub fn clear(&mut self) {
         self.agent = None;
         self.sparse.clear();
+        self.sweep.clear();
         self.dense.clear();
         self.diary.clear();
         self.destinations.clear();

@@ -91,14 +91,26 @@ pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<DirLock, Da
                 return Err(foreign(name, "expected an output directory"));
             }
             let sub = out.join(&name);
-            for (pname, pft) in entries(&sub)? {
-                let rel = format!("{name}/{pname}");
-                if parse_partition(&pname).is_none() || !pft.is_dir() {
-                    return Err(foreign(rel, "expected a date=YYYY-MM-DD partition directory"));
-                }
-                for (fname, fft) in entries(&sub.join(&pname))? {
-                    if !fft.is_file() || !is_part_name(&fname) {
-                        return Err(foreign(format!("{rel}/{fname}"), "expected a part-NNNNN.parquet or .csv file"));
+            // date= partitions, or (sparse pings of a sampling sweep) config=NAME
+            // directories of date= partitions.
+            let mut dirs = vec![(sub.clone(), name.clone(), true)];
+            while let Some((dir, rel_dir, top)) = dirs.pop() {
+                for (pname, pft) in entries(&dir)? {
+                    let rel = format!("{rel_dir}/{pname}");
+                    if top && pname.starts_with("config=") && pft.is_dir() {
+                        dirs.push((dir.join(&pname), rel, false));
+                        continue;
+                    }
+                    if parse_partition(&pname).is_none() || !pft.is_dir() {
+                        return Err(foreign(rel, "expected a date=YYYY-MM-DD partition directory"));
+                    }
+                    for (fname, fft) in entries(&dir.join(&pname))? {
+                        if !fft.is_file() || !is_part_name(&fname) {
+                            return Err(foreign(
+                                format!("{rel}/{fname}"),
+                                "expected a part-NNNNN.parquet or .csv file",
+                            ));
+                        }
                     }
                 }
             }

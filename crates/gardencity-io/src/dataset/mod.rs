@@ -196,6 +196,11 @@ pub struct DatasetOptions {
     /// the operating system (still safe against the process being killed): faster when
     /// the disk is busy.
     pub sync: bool,
+    /// Names of the configurations of a sampling sweep ([`gardencity::records::AgentOutput::sweep`]),
+    /// in its order: the sparse pings of configuration `k` go to
+    /// `sparse/config=NAME/date=YYYY-MM-DD/` (empty: no sweep, `sparse/date=...`).
+    /// Names must be non-empty, distinct, and made of letters, digits, `-`, `_`, `.`.
+    pub sweep: Vec<String>,
 }
 
 impl Default for DatasetOptions {
@@ -215,6 +220,7 @@ impl Default for DatasetOptions {
             max_open_files: 1024,
             overwrite: false,
             sync: true,
+            sweep: Vec::new(),
         }
     }
 }

@@ -20,6 +20,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// A partition: output, sweep configuration (0 without a sweep), local date.
+type PartKey = (OutputKind, usize, NaiveDate);
+
 /// What [`DatasetWriter::finish`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetSummary {
@@ -31,6 +34,8 @@ pub struct DatasetSummary {
     pub rows: BTreeMap<OutputKind, u64>,
     /// Part files per selected output, relative to `out_dir`, sorted.
     pub files: BTreeMap<OutputKind, Vec<String>>,
+    /// With a sampling sweep: sparse rows per configuration, in the sweep's order.
+    pub sweep_rows: Vec<(String, u64)>,
     /// The `dataset` entry written into `manifest.json`.
     pub manifest_entry: Value,
 }
@@ -78,7 +83,9 @@ pub struct DatasetWriter {
     opts: DatasetOptions,
     schemas: [SchemaRef; 5],
     props: WriterProperties,
-    parts: BTreeMap<(OutputKind, NaiveDate), Partition>,
+    parts: BTreeMap<PartKey, Partition>,
+    /// Sparse rows per sweep configuration.
+    sweep_rows: Vec<u64>,
     days: DayCache,
     csv_days: DayCache,
     buffered: usize,
@@ -128,6 +135,19 @@ impl DatasetWriter {
         if opts.outputs.kinds().is_empty() {
             return Err(DatasetError::Option { name: "outputs", reason: "select at least one output".into() });
         }
+        for (k, name) in opts.sweep.iter().enumerate() {
+            let ok = !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                && !opts.sweep[..k].contains(name);
+            if !ok {
+                return Err(DatasetError::Option {
+                    name: "sweep",
+                    reason: format!(
+                        "configuration name {name:?}: expected a distinct, non-empty name of letters, digits, -, _ or ."
+                    ),
+                });
+            }
+        }
         let out_dir = out_dir.as_ref().to_path_buf();
         let lock = layout::prepare_out_dir(&out_dir, opts.overwrite)?;
         let mut opts = opts;
@@ -148,6 +168,7 @@ impl DatasetWriter {
             .set_max_row_group_row_count(Some(opts.batch_rows))
             .set_created_by(format!("gardencity-io {}", env!("CARGO_PKG_VERSION")))
             .build();
+        let n_sweep = opts.sweep.len();
         Ok(DatasetWriter {
             out_dir,
             city,
@@ -157,6 +178,7 @@ impl DatasetWriter {
             schemas,
             props,
             parts: BTreeMap::new(),
+            sweep_rows: vec![0; n_sweep],
             buffered: 0,
             open_files: 0,
             clock: 0,
@@ -200,6 +222,11 @@ impl DatasetWriter {
         self.open_files
     }
 
+    /// Sparse rows written so far per sweep configuration (empty without a sweep).
+    pub fn sweep_rows(&self) -> &[u64] {
+        &self.sweep_rows
+    }
+
     fn check_ok(&self) -> Result<(), DatasetError> {
         match &self.failed {
             Some(first_error) => {
@@ -219,23 +246,55 @@ impl DatasetWriter {
     /// Checks an agent's rows before any of them is buffered, so a rejected agent
     /// leaves the dataset unchanged.
     fn validate(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
-        check_agent(out, self.opts.outputs, self.city.buildings().len(), self.agents, &mut self.days)
+        check_agent(out, self.opts.outputs, self.city.buildings().len(), self.agents, &mut self.days)?;
+        let n = self.opts.sweep.len();
+        if n > 0 && self.opts.outputs.sparse && out.agent.is_some() {
+            if out.sweep.len() != n {
+                return Err(DatasetError::Option {
+                    name: "sweep",
+                    reason: format!("agent {} has {} sweep configurations, expected {n}", self.agents, out.sweep.len()),
+                });
+            }
+            let id = out.agent.as_ref().map_or_else(String::new, |a| a.id.clone());
+            for pings in &out.sweep {
+                if let Some((row, p)) = pings.iter().enumerate().find(|(_, p)| self.days.day(p.timestamp).is_none()) {
+                    return Err(DatasetError::BadTimestamp {
+                        agent: id,
+                        output: OutputKind::Sparse,
+                        row,
+                        timestamp: p.timestamp,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
-    fn partition(&mut self, kind: OutputKind, date: NaiveDate) -> &mut Partition {
-        self.parts.entry((kind, date)).or_insert_with(|| Partition {
-            buf: RowBuffer::default(),
-            file: None,
-            next_part: 0,
-        })
+    /// The partition's directory, relative to the output directory.
+    fn partition_rel(&self, key: PartKey) -> String {
+        let (kind, config, date) = key;
+        match (kind, self.opts.sweep.get(config)) {
+            (OutputKind::Sparse, Some(name)) => {
+                format!("{}/config={name}/{}", kind.dir_name(), layout::partition_dir(date))
+            }
+            _ => format!("{}/{}", kind.dir_name(), layout::partition_dir(date)),
+        }
     }
 
-    fn append_pings(&mut self, kind: OutputKind, user: &str, rows: &[Ping]) -> Result<(), DatasetError> {
+    fn partition(&mut self, key: PartKey) -> &mut Partition {
+        self.parts.entry(key).or_insert_with(|| Partition { buf: RowBuffer::default(), file: None, next_part: 0 })
+    }
+
+    fn append_pings(&mut self, kind: OutputKind, config: usize, user: &str, rows: &[Ping]) -> Result<(), DatasetError> {
         let dense = kind == OutputKind::Dense;
         let g = *self.city.georef();
         let coords = self.opts.coordinates;
+        if kind == OutputKind::Sparse && !self.opts.sweep.is_empty() {
+            self.sweep_rows[config] += rows.len() as u64;
+        }
         self.append_by_day(
             kind,
+            config,
             rows,
             |p| p.timestamp,
             |buf, p| buf.push_ping(user, p.timestamp, convert(&g, coords, p), dense.then_some(p.location)),
@@ -245,6 +304,7 @@ impl DatasetWriter {
     fn append_entries(&mut self, kind: OutputKind, user: &str, rows: &[DiaryEntry]) -> Result<(), DatasetError> {
         self.append_by_day(
             kind,
+            0,
             rows,
             |e| e.timestamp,
             |buf, e| buf.push_entry(user, e.timestamp, e.duration, e.location),
@@ -256,6 +316,7 @@ impl DatasetWriter {
     fn append_by_day<T>(
         &mut self,
         kind: OutputKind,
+        config: usize,
         rows: &[T],
         timestamp: impl Fn(&T) -> i64,
         mut push: impl FnMut(&mut RowBuffer, &T),
@@ -267,7 +328,7 @@ impl DatasetWriter {
             while j < rows.len() && day.lo <= timestamp(&rows[j]) && timestamp(&rows[j]) < day.hi {
                 j += 1;
             }
-            let part = self.partition(kind, day.date);
+            let part = self.partition((kind, config, day.date));
             for r in &rows[i..j] {
                 push(&mut part.buf, r);
             }
@@ -275,7 +336,7 @@ impl DatasetWriter {
             self.buffered += j - i;
             self.rows[kind.index()] += (j - i) as u64;
             if len >= self.opts.batch_rows {
-                self.flush_partition((kind, day.date))?;
+                self.flush_partition((kind, config, day.date))?;
             }
             i = j;
         }
@@ -290,10 +351,16 @@ impl DatasetWriter {
         let sel = self.opts.outputs;
         let user = agent.id.as_str();
         if sel.sparse {
-            self.append_pings(OutputKind::Sparse, user, &out.sparse)?;
+            if self.opts.sweep.is_empty() {
+                self.append_pings(OutputKind::Sparse, 0, user, &out.sparse)?;
+            } else {
+                for (k, pings) in out.sweep.iter().enumerate() {
+                    self.append_pings(OutputKind::Sparse, k, user, pings)?;
+                }
+            }
         }
         if sel.dense {
-            self.append_pings(OutputKind::Dense, user, &out.dense)?;
+            self.append_pings(OutputKind::Dense, 0, user, &out.dense)?;
         }
         if sel.diary {
             self.append_entries(OutputKind::Diary, user, &out.diary)?;
@@ -303,13 +370,13 @@ impl DatasetWriter {
         }
         if sel.homes {
             let date = self.opts.start_date;
-            let part = self.partition(OutputKind::Homes, date);
+            let part = self.partition((OutputKind::Homes, 0, date));
             part.buf.push_home(user, agent.home, agent.workplace);
             let len = part.buf.len();
             self.buffered += 1;
             self.rows[OutputKind::Homes.index()] += 1;
             if len >= self.opts.batch_rows {
-                self.flush_partition((OutputKind::Homes, date))?;
+                self.flush_partition((OutputKind::Homes, 0, date))?;
             }
         }
         self.agents += 1;
@@ -321,7 +388,7 @@ impl DatasetWriter {
 
     /// Writes the largest buffers until at most half of `max_buffered_rows` remain.
     fn shed(&mut self) -> Result<(), DatasetError> {
-        let mut sizes: Vec<((OutputKind, NaiveDate), usize)> =
+        let mut sizes: Vec<(PartKey, usize)> =
             self.parts.iter().filter(|(_, p)| p.buf.len() > 0).map(|(k, p)| (*k, p.buf.len())).collect();
         // Largest first; ties in key order (deterministic).
         sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -336,14 +403,14 @@ impl DatasetWriter {
     }
 
     /// Writes a partition's buffer to its open part file (opening one if needed).
-    fn flush_partition(&mut self, key: (OutputKind, NaiveDate)) -> Result<(), DatasetError> {
-        let (kind, date) = key;
+    fn flush_partition(&mut self, key: PartKey) -> Result<(), DatasetError> {
+        let kind = key.0;
+        let dir = self.out_dir.join(self.partition_rel(key));
         let Some(part) = self.parts.get_mut(&key) else { return Ok(()) };
         let n = part.buf.len();
         if n == 0 {
             return Ok(());
         }
-        let dir = self.out_dir.join(kind.dir_name()).join(layout::partition_dir(date));
         let batch = part
             .buf
             .take_batch(kind, &self.schemas[kind.index()], &self.city)
@@ -375,8 +442,9 @@ impl DatasetWriter {
         Ok(())
     }
 
-    fn open_file(&mut self, key: (OutputKind, NaiveDate), dir: &Path) -> Result<(), DatasetError> {
-        let (kind, date) = key;
+    fn open_file(&mut self, key: PartKey, dir: &Path) -> Result<(), DatasetError> {
+        let kind = key.0;
+        let rel_dir = self.partition_rel(key);
         let ext = self.opts.format.extension();
         let schema = self.schemas[kind.index()].clone();
         let props = self.props.clone();
@@ -385,7 +453,7 @@ impl DatasetWriter {
         fs::create_dir_all(dir).map_err(|e| DatasetError::io("creating directory", dir, e))?;
         let n = part.next_part;
         let tmp = dir.join(layout::tmp_part_name(n, ext));
-        let rel = format!("{}/{}/{}", kind.dir_name(), layout::partition_dir(date), layout::part_name(n, ext));
+        let rel = format!("{rel_dir}/{}", layout::part_name(n, ext));
         let f = File::create(&tmp).map_err(|e| DatasetError::io("creating", &tmp, e))?;
         let sink = match format {
             DatasetFormat::Parquet => Sink::Parquet(
@@ -414,7 +482,7 @@ impl DatasetWriter {
         }
     }
 
-    fn close_file(&mut self, key: (OutputKind, NaiveDate)) -> Result<(), DatasetError> {
+    fn close_file(&mut self, key: PartKey) -> Result<(), DatasetError> {
         let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { return Ok(()) };
         self.open_files -= 1;
         let OpenFile { sink, tmp, rel, .. } = file;
@@ -507,6 +575,14 @@ impl DatasetWriter {
             "agents": self.agents,
             "outputs": outputs,
         });
+        let sweep_rows: Vec<(String, u64)> =
+            self.opts.sweep.iter().cloned().zip(self.sweep_rows.iter().copied()).collect();
+        let mut dataset = dataset;
+        if !sweep_rows.is_empty() {
+            dataset["sweep"] = Value::Array(
+                sweep_rows.iter().map(|(name, rows)| json!({ "config": name, "sparse_rows": rows })).collect(),
+            );
+        }
         run.insert("dataset".into(), dataset.clone());
         let tmp = self.out_dir.join(MANIFEST_TMP);
         let dest = self.out_dir.join(MANIFEST);
@@ -526,7 +602,14 @@ impl DatasetWriter {
             // Persist the renames; not every platform can sync a directory.
             let _ = d.sync_all();
         }
-        Ok(DatasetSummary { out_dir: self.out_dir.clone(), agents: self.agents, rows, files, manifest_entry: dataset })
+        Ok(DatasetSummary {
+            out_dir: self.out_dir.clone(),
+            agents: self.agents,
+            rows,
+            files,
+            sweep_rows,
+            manifest_entry: dataset,
+        })
     }
 
     /// Removes the hidden part files of an unfinished dataset (best effort).
@@ -545,8 +628,13 @@ impl DatasetWriter {
         for p in self.published.drain(..) {
             let _ = fs::remove_file(p);
         }
-        for (kind, date) in self.parts.keys() {
-            let _ = fs::remove_dir(self.out_dir.join(kind.dir_name()).join(layout::partition_dir(*date)));
+        let dirs: Vec<String> = self.parts.keys().map(|&k| self.partition_rel(k)).collect();
+        for d in dirs {
+            let _ = fs::remove_dir(self.out_dir.join(&d));
+            // The config= level of a sweep.
+            if let Some(parent) = self.out_dir.join(&d).parent() {
+                let _ = fs::remove_dir(parent);
+            }
         }
         for kind in OutputKind::ALL {
             let _ = fs::remove_dir(self.out_dir.join(kind.dir_name()));

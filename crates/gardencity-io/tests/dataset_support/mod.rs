@@ -61,6 +61,7 @@ pub fn agent(city: &City, k: usize) -> AgentOutput {
             ping(MIDNIGHT, 2, None),
             ping(MIDNIGHT + 600 + k64, 3, None),
         ],
+        sweep: Vec::new(),
         dense: vec![
             ping(MIDNIGHT - 120, 0, Some(home)),
             ping(MIDNIGHT - 60, 1, Some(home)),
