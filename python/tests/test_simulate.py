@@ -200,3 +200,37 @@ def test_missing_files_map_to_file_not_found_in_the_engine_too(tmp_path) -> None
         with pytest.raises(FileNotFoundError, match=name) as info:
             gardencity._gardencity.start_run(spec, None, "batches")
         assert isinstance(info.value, gardencity.InputNotFoundError)
+
+
+def test_a_sweep_writes_one_phone_per_configuration_equal_to_runs_alone(tmp_path, small_city) -> None:
+    """`sweep=`: sparse pings per configuration in sparse/config=NAME/, each equal to a
+    run with that configuration alone; with shards too (each shard's output holds the
+    config partitions); without `out`, a clear error."""
+    common = dict(city=small_city, agents=12, days=2, seed=4, progress=False, outputs=["sparse", "homes"])
+    sweep = {"base": {"ha": 0.9}, "grid": {"beta_start": [300.0], "beta_durations": [55.0], "beta_ping": [5.0, 8.0]},
+             "config": [{"name": "all-day", "one_burst": True}]}
+    m = gardencity.simulate(out=tmp_path / "sweep", sweep=sweep, **common)
+    names = [c["name"] for c in m["sweep"]]
+    assert names == ["beta_durations-55_beta_ping-5_beta_start-300", "beta_durations-55_beta_ping-8_beta_start-300",
+                     "all-day"]
+    sparse = ds.dataset(tmp_path / "sweep" / "sparse", format="parquet", partitioning="hive")
+    for c in m["sweep"]:
+        mine = sparse.to_table(filter=ds.field("config") == c["name"]).drop(["config", "date"])
+        sampling = {"one_burst": True, "ha": 0.9} if c["name"] == "all-day" else \
+            {"beta_start": 300.0, "beta_durations": 55.0, "beta_ping": c["sampling"]["beta_ping"], "ha": 0.9}
+        alone = gardencity.simulate(sampling=sampling, **common).sparse
+        assert mine.num_rows == c["sparse_pings"] == alone.num_rows > 0
+        assert mine.sort_by([("user_id", "ascending"), ("timestamp", "ascending")]).equals(
+            alone.sort_by([("user_id", "ascending"), ("timestamp", "ascending")]).select(mine.column_names))
+    # Two shards: together the whole sweep.
+    rows = 0
+    for k in range(2):
+        ms = gardencity.simulate(out=tmp_path / f"shard{k}", sweep=sweep, shard=(k, 2), **common)
+        rows += sum(c["sparse_pings"] for c in ms["sweep"])
+        assert (tmp_path / f"shard{k}" / "sparse" / "config=all-day").is_dir()
+    assert rows == sum(c["sparse_pings"] for c in m["sweep"])
+    with pytest.raises(gardencity.ParameterError, match="sweep"):
+        gardencity.simulate(sweep=sweep, **common)
+    with pytest.raises(gardencity.ParameterError, match="beta_pong"):
+        gardencity.simulate(out=tmp_path / "bad", sweep={"grid": {"beta_pong": [1.0]}}, **common)
+    assert not (tmp_path / "bad").exists()
