@@ -212,3 +212,22 @@ impl PreparedRun {
 pub fn run_to_dataset(spec: &RunSpec, city: Option<CityInput>, control: &Control<'_>) -> Result<RunReport, RunError> {
     PreparedRun::new(spec, city)?.write_dataset(control)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `origin = [lon, lat]` re-places the city (here the built-in one) with its centre
+    /// there; a latitude off the Web Mercator map is refused, naming the key.
+    #[test]
+    fn origin_places_the_city() {
+        let spec = RunSpec::from_toml("agents = 2\ndays = 1\norigin = [2.3522, 48.8566]").unwrap();
+        let run = PreparedRun::new(&spec, None).unwrap();
+        let c = &run.city.city;
+        let (lon, lat) = c.georef().to_lonlat(gardencity::Point::new(c.width() as f64 / 2.0, c.height() as f64 / 2.0));
+        assert!((lon - 2.3522).abs() < 1e-9 && (lat - 48.8566).abs() < 1e-9, "{lon} {lat}");
+        let bad = RunSpec::from_toml("agents = 2\ndays = 1\norigin = [2.0, 89.0]").unwrap();
+        let e = PreparedRun::new(&bad, None).unwrap_err().to_string();
+        assert!(e.starts_with("origin") && e.contains("latitude 89"), "{e}");
+    }
+}
