@@ -27,18 +27,8 @@ fn fails(args: &[&str], needle: &str) -> String {
 
 /// Every data file under `dir` (relative path -> bytes), without the run manifest.
 fn data_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().unwrap() != "manifest.json" {
-                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
+    let mut out = common::files_under(dir);
+    out.retain(|p, _| p.file_name().is_some_and(|n| n != "manifest.json"));
     out
 }
 

@@ -13,21 +13,9 @@ fn ok(args: &[&str]) {
     assert!(o.status.success(), "gardencity {args:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// Every file under `dir`, relative path -> bytes.
+/// Every file under `dir`, relative path (as text) -> bytes.
 fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    common::files_under(dir).into_iter().map(|(p, b)| (p.display().to_string(), b)).collect()
 }
 
 const BASE: &[&str] =

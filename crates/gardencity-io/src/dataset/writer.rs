@@ -248,24 +248,11 @@ impl DatasetWriter {
     fn validate(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
         check_agent(out, self.opts.outputs, self.city.buildings().len(), self.agents, &mut self.days)?;
         let n = self.opts.sweep.len();
-        if n > 0 && self.opts.outputs.sparse && out.agent.is_some() {
-            if out.sweep.len() != n {
-                return Err(DatasetError::Option {
-                    name: "sweep",
-                    reason: format!("agent {} has {} sweep configurations, expected {n}", self.agents, out.sweep.len()),
-                });
-            }
-            let id = out.agent.as_ref().map_or_else(String::new, |a| a.id.clone());
-            for pings in &out.sweep {
-                if let Some((row, p)) = pings.iter().enumerate().find(|(_, p)| self.days.day(p.timestamp).is_none()) {
-                    return Err(DatasetError::BadTimestamp {
-                        agent: id,
-                        output: OutputKind::Sparse,
-                        row,
-                        timestamp: p.timestamp,
-                    });
-                }
-            }
+        if n > 0 && self.opts.outputs.sparse && out.agent.is_some() && out.sweep.len() != n {
+            return Err(DatasetError::Option {
+                name: "sweep",
+                reason: format!("agent {} has {} sweep configurations, expected {n}", self.agents, out.sweep.len()),
+            });
         }
         Ok(())
     }
@@ -709,8 +696,9 @@ pub(crate) fn check_agent(
             Ok(())
         }
     };
-    let pings = [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)];
-    for (kind, rows) in pings {
+    // A sweep's pings are sparse pings too.
+    let sweep = out.sweep.iter().map(|v| (OutputKind::Sparse, v));
+    for (kind, rows) in [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)].into_iter().chain(sweep) {
         if !sel.contains(kind) {
             continue;
         }
