@@ -12,11 +12,15 @@ pings with GPS-like noise), with NOMAD's column names.
 
 ``City`` is plain immutable data: it pickles (standard ``pickle``) as its compact
 snapshot, so parallel tools (multiprocessing, joblib, Dask, Ray) ship it cheaply.
+:func:`gardencity.distributed.simulate` runs a population on Dask or Ray workers and
+commits it as one dataset; :func:`commit` does the same for shards run separately.
 """
 
 from __future__ import annotations
 
-from ._errors import GardencityError, InputNotFoundError, ParameterError, RunCancelledError
+from . import distributed
+from ._commit import commit
+from ._errors import GardencityError, InputNotFoundError, OutputLockedError, ParameterError, RunCancelledError
 from ._gardencity import City, __version__
 from ._run import Run, iter_batches, simulate
 
@@ -25,9 +29,12 @@ __all__ = [
     "Run",
     "simulate",
     "iter_batches",
+    "commit",
+    "distributed",
     "GardencityError",
     "ParameterError",
     "InputNotFoundError",
     "RunCancelledError",
+    "OutputLockedError",
     "__version__",
 ]

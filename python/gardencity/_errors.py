@@ -20,4 +20,8 @@ class RunCancelledError(GardencityError):
     """The run was cancelled before it finished (nothing that looks complete was left)."""
 
 
-__all__ = ["GardencityError", "ParameterError", "InputNotFoundError", "RunCancelledError"]
+class OutputLockedError(GardencityError):
+    """Another gardencity run is writing into the output directory (the message names it)."""
+
+
+__all__ = ["GardencityError", "ParameterError", "InputNotFoundError", "RunCancelledError", "OutputLockedError"]

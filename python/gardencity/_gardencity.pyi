@@ -113,3 +113,20 @@ def start_run(spec_json: str, city: Optional[City] = None, mode: str = "dataset"
     """Starts a run of a JSON run specification."""
 
 def _city_from_snapshot(data: bytes) -> City: ...
+
+def check_run(spec_json: str, city: Optional[City] = None) -> int:
+    """Checks a JSON run specification (city, parameters, anchors); returns its agents."""
+
+def commit(out: _Path, dirs: list, overwrite: bool = False) -> str:
+    """Commits shard datasets as one; returns the manifest as JSON."""
+
+class Reservation:
+    """An output directory reserved (prepared and locked) for a distributed run."""
+
+    @property
+    def staging(self) -> str: ...
+    def commit(self, dirs: list, distributed_json: Optional[str] = None) -> str: ...
+    def release(self) -> None: ...
+
+def reserve_out(out: _Path, overwrite: bool = False) -> Reservation:
+    """Reserves an output directory for a distributed run."""

@@ -10,6 +10,7 @@
 use clap::{Parser, Subcommand};
 
 mod city_cmd;
+mod commit_cmd;
 mod gravity_cmd;
 mod osm_cmd;
 mod output;
@@ -30,6 +31,8 @@ enum Command {
     City(city_cmd::CityArgs),
     /// Simulate a population and write its mobility data (sparse pings, diaries, homes...).
     Simulate(Box<simulate_cmd::SimulateArgs>),
+    /// Commit the shards of one run (`simulate --shard K/N`, run separately) as one dataset.
+    Commit(commit_cmd::CommitArgs),
     /// Compute a city's gravity model and store it in its GeoPackage.
     Gravity(gravity_cmd::GravityArgs),
     /// Write a binary snapshot (city + gravity) of a city GeoPackage.
@@ -43,6 +46,7 @@ fn main() -> std::process::ExitCode {
     let result: anyhow::Result<()> = match cli.command {
         Command::City(a) => city_cmd::run(a),
         Command::Simulate(a) => simulate_cmd::run(*a),
+        Command::Commit(a) => commit_cmd::run(a),
         Command::Gravity(a) => gravity_cmd::run_gravity(a),
         Command::Snapshot(a) => gravity_cmd::run_snapshot(a),
         Command::Plot(a) => plot_cmd::run(a),

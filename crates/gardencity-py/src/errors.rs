@@ -15,6 +15,8 @@ pub enum Kind {
     NotFound,
     /// The run was cancelled.
     Cancelled,
+    /// Another run holds the output directory (`gardencity.OutputLockedError`).
+    Locked,
     /// Any other library error (`gardencity.GardencityError`).
     Other,
 }
@@ -25,6 +27,7 @@ impl Kind {
             Kind::Parameter => "ParameterError",
             Kind::NotFound => "InputNotFoundError",
             Kind::Cancelled => "RunCancelledError",
+            Kind::Locked => "OutputLockedError",
             Kind::Other => "GardencityError",
         }
     }
@@ -67,6 +70,7 @@ impl From<RunError> for PyFail {
             RunError::Simulation(SimError::Param(_)) => Kind::Parameter,
             RunError::Gravity(GravityError::Exponent { .. } | GravityError::HubCount { .. }) => Kind::Parameter,
             _ if e.is_cancelled() => Kind::Cancelled,
+            RunError::Dataset(gardencity_io::dataset::DatasetError::Locked { .. }) => Kind::Locked,
             other => kind_of(other),
         };
         PyFail::new(kind, e.to_string())

@@ -86,6 +86,22 @@ fn simulate_batches(
     serde_json::to_string(&manifest).map_err(|e| PyFail::new(Kind::Other, e.to_string()))
 }
 
+/// Checks a run specification as a run would (parameters, city, gravity, anchors)
+/// without simulating; returns the number of agents of the whole population.
+#[pyfunction]
+#[pyo3(signature = (spec_json, city = None))]
+pub fn check_run(py: Python<'_>, spec_json: &str, city: Option<PyRef<'_, PyCity>>) -> PyResult<u64> {
+    let input = city.map(|c| CityInput::in_memory(c.city.clone(), c.gravity.clone(), "a City object in memory"));
+    let spec_text = spec_json.to_string();
+    let agents = py.detach(|| {
+        guard("checking the run", || {
+            let spec = RunSpec::from_json(&spec_text)?;
+            Ok(PreparedRun::new(&spec, input)?.spec.agents)
+        })
+    })?;
+    Ok(agents)
+}
+
 /// Starts a run: `spec_json` is a run specification (the `--config` keys, as JSON);
 /// `city` replaces `spec.city`; `mode` is `dataset` (write `spec.out`) or `batches`
 /// (record batches of at most `batch_rows` rows through `RunHandle.next_batch`).

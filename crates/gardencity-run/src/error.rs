@@ -44,6 +44,9 @@ pub enum RunError {
     /// The dataset could not be written or read.
     #[error(transparent)]
     Dataset(#[from] DatasetError),
+    /// Shard datasets could not be committed as one run.
+    #[error("commit: {0}")]
+    Commit(String),
     /// A manifest could not be written or read.
     #[error("manifest: {0}")]
     Manifest(String),

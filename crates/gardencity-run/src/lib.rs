@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod city;
+pub mod commit;
 mod error;
 pub mod manifest;
 pub mod runner;
@@ -26,8 +27,9 @@ pub mod sweep;
 pub mod time;
 
 pub use city::{default_city, CityInput, CityRecord, GravityRecord, PreparedCity};
+pub use commit::{commit_shards, Commit, ShardSet};
 pub use error::RunError;
-pub use manifest::{Counts, RunManifest, SweepRecord, Timings};
+pub use manifest::{Counts, RunManifest, SweepRecord, TaskRecord, Timings};
 pub use runner::{run_to_dataset, Control, PreparedRun, RunReport};
 pub use spec::{GravitySpec, RunSpec, Shard, Window};
 pub use sweep::{SweepConfig, SweepSpec};

@@ -66,6 +66,12 @@ pub struct RunManifest {
     pub counts: Counts,
     /// Seconds spent.
     pub timings_s: Timings,
+    /// A run committed from shards: one record per shard, in shard order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskRecord>,
+    /// A distributed run: engine, tasks, workers and wall time, as the runner reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<serde_json::Value>,
     /// The dataset writer's own entry (format, georeference, rows and files per output;
     /// read typed by `gardencity_io::dataset::read_manifest`); absent for in-memory runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +87,25 @@ pub struct SweepRecord {
     pub sampling: SamplingConfig,
     /// Its sparse pings.
     pub sparse_pings: u64,
+}
+
+/// One shard of a run committed from shards (`gardencity commit`, distributed runs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// The shard, `K/N`.
+    pub shard: Shard,
+    /// The name of the directory it was written to.
+    pub dir: String,
+    /// Its first agent.
+    pub first_agent: u64,
+    /// Its agents.
+    pub agents: u64,
+    /// Threads that simulated it.
+    pub threads: usize,
+    /// What it produced.
+    pub counts: Counts,
+    /// Its own timings.
+    pub timings_s: Timings,
 }
 
 /// Counts of a run.

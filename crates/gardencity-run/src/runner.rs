@@ -201,6 +201,8 @@ impl PreparedRun {
             mobility: self.spec.mobility.clone(),
             sampling: self.spec.sampling.clone(),
             sweep: Vec::new(),
+            tasks: Vec::new(),
+            distributed: None,
             counts: Counts::from(stats),
             timings_s: Timings { setup: self.setup_secs, simulate_and_write: secs },
             dataset: None,

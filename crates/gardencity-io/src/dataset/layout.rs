@@ -4,6 +4,7 @@ use super::lock::{DirLock, LOCK};
 use super::{DatasetError, OutputKind};
 use chrono::NaiveDate;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The manifest's file name.
@@ -14,6 +15,9 @@ pub(crate) const MANIFEST_TMP: &str = ".manifest.json.inprogress";
 pub(crate) const SUCCESS: &str = "_SUCCESS";
 /// Suffix of part files being written.
 pub(crate) const TMP_SUFFIX: &str = ".inprogress";
+/// The hidden directory inside an output directory where the tasks of a distributed
+/// run write their shards before they are committed (see [`super::OutReservation`]).
+pub const STAGING_DIR: &str = ".gardencity-tasks";
 
 /// `date=YYYY-MM-DD`.
 pub(crate) fn partition_dir(date: NaiveDate) -> String {
@@ -30,11 +34,68 @@ pub(crate) fn tmp_part_name(n: u32, ext: &str) -> String {
     format!(".part-{n:05}.{ext}{TMP_SUFFIX}")
 }
 
+/// `part-KKKKK-NNNNN.parquet`: part `n` of shard `k`, in a dataset committed from shards.
+pub(crate) fn shard_part_name(k: u64, n: u32, ext: &str) -> String {
+    format!("part-{k:05}-{n:05}.{ext}")
+}
+
+/// The part number and extension of a visible `part-NNNNN.ext` name.
+pub(crate) fn parse_part_name(name: &str) -> Option<(u32, &str)> {
+    let (num, ext) = name.strip_prefix("part-")?.split_once('.')?;
+    let ok = num.len() >= 5 && num.bytes().all(|b| b.is_ascii_digit()) && (ext == "parquet" || ext == "csv");
+    ok.then(|| num.parse().ok().map(|n| (n, ext))).flatten()
+}
+
+/// A part file name of ours: `part-NNNNN.ext` or `part-KKKKK-NNNNN.ext`, maybe hidden
+/// and in progress.
 fn is_part_name(name: &str) -> bool {
     let name = name.strip_prefix('.').and_then(|n| n.strip_suffix(TMP_SUFFIX)).unwrap_or(name);
+    if parse_part_name(name).is_some() {
+        return true;
+    }
     let Some(rest) = name.strip_prefix("part-") else { return false };
-    let Some((num, ext)) = rest.split_once('.') else { return false };
-    num.len() >= 5 && num.bytes().all(|b| b.is_ascii_digit()) && (ext == "parquet" || ext == "csv")
+    let Some((shard, part)) = rest.split_once('-') else { return false };
+    shard.len() >= 5 && shard.bytes().all(|b| b.is_ascii_digit()) && parse_part_name(&format!("part-{part}")).is_some()
+}
+
+/// Writes a whole file (fsynced when `sync`).
+pub(crate) fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), DatasetError> {
+    let mut f = fs::File::create(path).map_err(|e| DatasetError::io("creating", path, e))?;
+    f.write_all(bytes).map_err(|e| DatasetError::io("writing", path, e))?;
+    if sync {
+        f.sync_all().map_err(|e| DatasetError::io("syncing", path, e))?;
+    }
+    Ok(())
+}
+
+/// The last step of every dataset: writes `manifest.json` (through a hidden temporary
+/// name) and then the empty `_SUCCESS` marker, pushing each onto `published` as it
+/// appears (so a caller that fails later can remove them).
+pub(crate) fn publish_manifest(
+    out: &Path,
+    manifest: &serde_json::Value,
+    sync: bool,
+    published: &mut Vec<PathBuf>,
+) -> Result<(), DatasetError> {
+    let tmp = out.join(MANIFEST_TMP);
+    let dest = out.join(MANIFEST);
+    let mut text = serde_json::to_vec_pretty(manifest).map_err(|source| DatasetError::Json {
+        op: "serializing",
+        path: dest.clone(),
+        source,
+    })?;
+    text.push(b'\n');
+    write_file(&tmp, &text, sync)?;
+    fs::rename(&tmp, &dest).map_err(|e| DatasetError::io("renaming", &tmp, e))?;
+    published.push(dest);
+    let marker = out.join(SUCCESS);
+    published.push(marker.clone());
+    write_file(&marker, b"", sync)?;
+    if let Some(d) = sync.then(|| fs::File::open(out).ok()).flatten() {
+        // Persist the renames; not every platform can sync a directory.
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 fn parse_partition(name: &str) -> Option<NaiveDate> {
@@ -73,7 +134,9 @@ pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<DirLock, Da
     if !overwrite {
         let ours = top.iter().any(|(n, _)| OutputKind::from_dir_name(n).is_some() || n == MANIFEST);
         let complete = top.iter().any(|(n, _)| n == SUCCESS);
-        let entry = if ours && !complete {
+        let entry = if top.iter().any(|(n, _)| n == STAGING_DIR) {
+            format!("{STAGING_DIR}, the shards of an interrupted or failed distributed run")
+        } else if ours && !complete {
             "an interrupted or failed gardencity run: no _SUCCESS".to_string()
         } else {
             top[0].0.clone()
@@ -115,6 +178,9 @@ pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<DirLock, Da
                 }
             }
             remove_dirs.push(sub);
+        } else if name == STAGING_DIR && ft.is_dir() {
+            // The shards of an interrupted distributed run (each a dataset of its own).
+            remove_dirs.push(out.join(name));
         } else if name == MANIFEST || name == MANIFEST_TMP || name == SUCCESS {
             if !ft.is_file() {
                 return Err(foreign(name, "expected a file"));
@@ -147,6 +213,13 @@ mod tests {
         assert!(is_part_name(".part-00001.csv.inprogress"));
         assert!(!is_part_name("part-00001.txt"));
         assert!(!is_part_name("notes.parquet"));
+        assert_eq!(shard_part_name(3, 12, "parquet"), "part-00003-00012.parquet");
+        assert!(is_part_name("part-00003-00012.parquet"));
+        assert!(is_part_name(".part-00003-00012.csv.inprogress"));
+        assert!(!is_part_name("part-00003-12.parquet"));
+        assert!(!is_part_name("part-003-00012.parquet"));
+        assert_eq!(parse_part_name("part-00012.csv"), Some((12, "csv")));
+        assert_eq!(parse_part_name("part-00003-00012.csv"), None);
         assert_eq!(partition_dir(NaiveDate::from_ymd_opt(2024, 3, 9).unwrap()), "date=2024-03-09");
         assert_eq!(parse_partition("date=2024-03-09"), NaiveDate::from_ymd_opt(2024, 3, 9));
         assert_eq!(parse_partition("date=2024-13-09"), None);

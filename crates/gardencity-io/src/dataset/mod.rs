@@ -27,7 +27,12 @@
 //! `manifest.json` is the run's own JSON object with a `dataset` entry: format,
 //! coordinates, `ha` unit, time zone, start date, city name and georeference, agents,
 //! and rows and part files per output.
+//!
+//! A dataset assembled from the datasets of its shards ([`OutReservation`], for
+//! `gardencity commit` and distributed runs) has the same layout with part files
+//! named `part-KKKKK-NNNNN.ext` (part `NNNNN` of shard `KKKKK`).
 
+mod assemble;
 mod columns;
 mod days;
 mod error;
@@ -37,9 +42,11 @@ mod read;
 mod table;
 mod writer;
 
+pub use assemble::{OutReservation, ShardDataset};
 pub use error::DatasetError;
 /// The output list is the library's own, shared by the runner, the writer and the CLI.
 pub use gardencity::records::{OutputKind, OutputSelection};
+pub use layout::STAGING_DIR;
 pub use read::{
     for_each_diary, read_diary, read_homes, read_manifest, read_pings, read_user_ids, DiaryRow, HomeRow, Manifest,
     OutputManifest, PingRow, RowFilter,

@@ -2,7 +2,7 @@
 
 use super::columns::{schema, write_csv_header, write_csv_rows, RowBuffer};
 use super::days::DayCache;
-use super::layout::{self, MANIFEST, MANIFEST_TMP, SUCCESS};
+use super::layout::{self, MANIFEST_TMP};
 use super::{Coordinates, DatasetError, DatasetFormat, DatasetOptions, OutputKind, OutputSelection};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -16,7 +16,7 @@ use parquet::schema::types::ColumnPath;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -571,24 +571,7 @@ impl DatasetWriter {
             );
         }
         run.insert("dataset".into(), dataset.clone());
-        let tmp = self.out_dir.join(MANIFEST_TMP);
-        let dest = self.out_dir.join(MANIFEST);
-        let mut text = serde_json::to_vec_pretty(&Value::Object(run)).map_err(|source| DatasetError::Json {
-            op: "serializing",
-            path: dest.clone(),
-            source,
-        })?;
-        text.push(b'\n');
-        write_file(&tmp, &text, self.opts.sync)?;
-        fs::rename(&tmp, &dest).map_err(|e| DatasetError::io("renaming", &tmp, e))?;
-        self.published.push(dest);
-        let marker = self.out_dir.join(SUCCESS);
-        self.published.push(marker.clone());
-        write_file(&marker, b"", self.opts.sync)?;
-        if let Some(d) = self.opts.sync.then(|| File::open(&self.out_dir).ok()).flatten() {
-            // Persist the renames; not every platform can sync a directory.
-            let _ = d.sync_all();
-        }
+        layout::publish_manifest(&self.out_dir, &Value::Object(run), self.opts.sync, &mut self.published)?;
         Ok(DatasetSummary {
             out_dir: self.out_dir.clone(),
             agents: self.agents,
@@ -752,15 +735,6 @@ fn open_file_limit() -> Option<usize> {
     let text = fs::read_to_string("/proc/self/limits").ok()?;
     let line = text.lines().find(|l| l.starts_with("Max open files"))?;
     line["Max open files".len()..].split_whitespace().next()?.parse().ok()
-}
-
-fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), DatasetError> {
-    let mut f = File::create(path).map_err(|e| DatasetError::io("creating", path, e))?;
-    f.write_all(bytes).map_err(|e| DatasetError::io("writing", path, e))?;
-    if sync {
-        f.sync_all().map_err(|e| DatasetError::io("syncing", path, e))?;
-    }
-    Ok(())
 }
 
 /// Timestamps are validated before rows are appended; this is the (unreachable) error
