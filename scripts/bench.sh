@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p gardencity-cli
-bin=target/release/gardencity
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+bin="$target/release/gardencity"
 city=()
 if [ -f ../shared/data/garden-city.gpkg ]; then
   city=(--city ../shared/data/garden-city.gpkg)

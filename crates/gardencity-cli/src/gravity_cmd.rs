@@ -4,10 +4,13 @@
 use crate::output::{check_output, outln};
 use anyhow::Context;
 use gardencity::gravity::{Gravity, GravityMode, GravityParams};
-use gardencity_io::gpkg::gravity::{read_gravity, write_gravity};
+use gardencity_io::gpkg::gravity::{read_gravity, write_gravity_cancellable, GravityIoError};
 use gardencity_io::gpkg::read_city;
 use gardencity_io::snapshot::write_snapshot;
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Arguments of `gardencity gravity`.
@@ -56,7 +59,24 @@ pub fn run_gravity(a: GravityArgs) -> anyhow::Result<()> {
     let g = Gravity::build(&city, mode, params)
         .with_context(|| format!("computing the gravity of {}", a.city.display()))?;
     let built = t.elapsed();
-    write_gravity(&a.city, &city, &g)?;
+    // From here on (a temporary copy of the city exists) SIGINT and SIGTERM cancel the
+    // write, which removes the copy and leaves the file unchanged; before, they end the
+    // process at once with nothing to clean up.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let terminated = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&cancel))?;
+        signal_hook::flag::register(sig, Arc::clone(&cancel))?;
+    }
+    signal_hook::flag::register(SIGTERM, Arc::clone(&terminated))?;
+    match write_gravity_cancellable(&a.city, &city, &g, &cancel) {
+        Err(GravityIoError::Cancelled { .. }) => {
+            let signal = if terminated.load(Ordering::Relaxed) { SIGTERM } else { SIGINT };
+            let what = format!("nothing was stored: {} is unchanged", a.city.display());
+            return Err(crate::output::Interrupted { signal, what }.into());
+        }
+        other => other?,
+    }
     outln!("{} ({:.2} s); stored in {}", g.summary(), built.as_secs_f64(), a.city.display())
 }
 

@@ -60,7 +60,7 @@ fn main() -> std::process::ExitCode {
             use std::io::Write;
             // Not eprintln!, which panics when standard error cannot be written.
             let _ = writeln!(std::io::stderr().lock(), "error: {}", output::error_text(&e));
-            match e.downcast_ref::<simulate_cmd::Interrupted>() {
+            match e.downcast_ref::<output::Interrupted>() {
                 Some(i) => std::process::ExitCode::from((128 + i.signal) as u8),
                 None => std::process::ExitCode::FAILURE,
             }

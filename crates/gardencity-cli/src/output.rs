@@ -131,3 +131,22 @@ mod tests {
         assert!(check_output(&dir.path().join("new.gpkg"), &[&a], false).is_ok());
     }
 }
+
+/// A command stopped by a signal after cleaning up: the process exits with
+/// `128 + signal` (130 for SIGINT, 143 for SIGTERM).
+#[derive(Debug)]
+pub struct Interrupted {
+    /// The signal.
+    pub signal: i32,
+    /// What was left, and what to do.
+    pub what: String,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = if self.signal == signal_hook::consts::SIGTERM { "SIGTERM" } else { "SIGINT" };
+        write!(f, "interrupted by {name}: {}", self.what)
+    }
+}
+
+impl std::error::Error for Interrupted {}

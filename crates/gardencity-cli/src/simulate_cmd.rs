@@ -187,30 +187,6 @@ pub fn spec_of(args: &SimulateArgs) -> Result<RunSpec> {
     Ok(spec)
 }
 
-/// A run stopped by a signal: its partial files are removed, nothing in `out` looks
-/// complete; the process exits with `128 + signal` (130 for SIGINT, 143 for SIGTERM).
-#[derive(Debug)]
-pub struct Interrupted {
-    /// The signal.
-    pub signal: i32,
-    /// The output directory of the run.
-    pub out: PathBuf,
-}
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = if self.signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
-        write!(
-            f,
-            "interrupted by {name}: the run stopped and removed its partial files; {} holds no complete dataset \
-             (run it again, with --overwrite if a previous run is there)",
-            self.out.display()
-        )
-    }
-}
-
-impl std::error::Error for Interrupted {}
-
 /// A run error in command-line terms: a specification key becomes its flag (`--key-name`).
 fn flag_error(e: RunError) -> anyhow::Error {
     match e {
@@ -260,7 +236,13 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         Err(e) if e.is_cancelled() => {
             bar.finish_and_clear();
             let signal = if terminated.load(Ordering::Relaxed) { SIGTERM } else { SIGINT };
-            return Err(Interrupted { signal, out: spec.out.clone().unwrap_or_default() }.into());
+            let out = spec.out.clone().unwrap_or_default();
+            let what = format!(
+                "the run stopped and removed its partial files; {} holds no complete dataset (run it again, \
+                 with --overwrite if a previous run is there)",
+                out.display()
+            );
+            return Err(crate::output::Interrupted { signal, what }.into());
         }
         other => other.map_err(flag_error)?,
     };

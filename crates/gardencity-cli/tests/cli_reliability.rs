@@ -265,3 +265,81 @@ fn from_osm_defaults_to_the_extent_of_the_extract() {
     let city = gardencity_io::gpkg::read_city(&out_path).unwrap();
     assert!(city.buildings().len() > 50, "{}", city.buildings().len());
 }
+
+/// SIGINT while `gravity` writes its layers: exit 130, the city file unchanged, no
+/// temporary copy or journal left; and copies left by killed writers are removed by
+/// the next `gravity` run.
+#[test]
+fn gravity_interrupted_while_writing_leaves_the_city_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let city = tmp.path().join("c.gpkg");
+    run_ok(gardencity().args(["city", "random", "--width", "250", "--height", "250", "--seed", "2", "-o"]).arg(&city));
+    let before = std::fs::read(&city).unwrap();
+    let temps = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.contains(".gravity-"))
+            .collect()
+    };
+    let mut child =
+        gardencity().arg("gravity").arg(&city).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while temps(tmp.path()).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(!temps(tmp.path()).is_empty(), "the write never started");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by SIGINT") && err.contains("unchanged"), "{err}");
+    assert!(temps(tmp.path()).is_empty(), "left behind: {:?}", temps(tmp.path()));
+    assert!(std::fs::read(&city).unwrap() == before, "the city file changed");
+    // What a SIGKILLed writer leaves (its process is gone) is removed by the next run.
+    let small = random_city(tmp.path(), "s.gpkg");
+    for name in [".s.gpkg.gravity-4000000000.tmp", ".s.gpkg.gravity-4000000000.tmp-journal"] {
+        std::fs::write(tmp.path().join(name), "left by a killed run").unwrap();
+    }
+    std::fs::write(tmp.path().join(".s.gpkg.gravity-notes.txt"), "not ours").unwrap();
+    run_ok(gardencity().arg("gravity").arg(&small));
+    assert_eq!(temps(tmp.path()), vec![".s.gpkg.gravity-notes.txt".to_string()]);
+}
+
+/// A city GeoPackage whose georeference cannot place it on the map, or whose layers
+/// are declared in a map CRS, is refused naming the column or layer and the CRS.
+#[test]
+fn impossible_georeferences_and_map_crs_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("UPDATE city_properties SET web_mercator_origin_x = 9e999", "web_mercator_origin_x", "a finite number"),
+        ("UPDATE city_properties SET rotation_deg = -9e999", "rotation_deg", "a finite number"),
+        ("UPDATE city_properties SET block_side_length = 1e300", "beyond the Web Mercator extent", "1e300"),
+        ("UPDATE city_properties SET web_mercator_origin_y = 3e7", "beyond the Web Mercator extent", "30000450"),
+        (
+            "INSERT OR IGNORE INTO gpkg_spatial_ref_sys (srs_name, srs_id, organization, organization_coordsys_id, \
+             definition) VALUES ('WGS 84 / Pseudo-Mercator', 3857, 'EPSG', 3857, 'PROJCS'); \
+             UPDATE gpkg_geometry_columns SET srs_id = 3857 WHERE table_name = 'buildings'",
+            "layer \"buildings\" is declared in EPSG:3857 (Web Mercator metres",
+            "city rasterize",
+        ),
+    ];
+    for (i, (sql, first, second)) in cases.iter().enumerate() {
+        let p = random_city(tmp.path(), &format!("c{i}.gpkg"));
+        let has_props = {
+            let c = rusqlite::Connection::open(&p).unwrap();
+            c.execute_batch(sql).unwrap();
+            c.query_row("SELECT count(*) FROM city_properties", [], |r| r.get::<_, i64>(0)).unwrap()
+        };
+        assert_eq!(has_props, 1);
+        let out = tmp.path().join(format!("run{i}"));
+        let e = run_err(
+            gardencity().args(["simulate", "--agents", "2", "--days", "1", "--city"]).arg(&p).arg("--out").arg(&out),
+        );
+        assert!(e.contains(first) && e.contains(second), "{sql}: {e}");
+        assert!(!out.join("_SUCCESS").exists());
+        let e = run_err(gardencity().args(["city", "info"]).arg(&p));
+        assert!(e.contains(first), "city info, {sql}: {e}");
+    }
+}

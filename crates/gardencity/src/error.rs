@@ -15,6 +15,13 @@ pub enum CityError {
         /// What is wrong.
         reason: String,
     },
+    /// The georeference does not place the grid on the map (a non-finite number, a
+    /// block side that is not positive, or corners beyond the Web Mercator extent).
+    #[error("{reason}")]
+    Georeference {
+        /// What is wrong.
+        reason: String,
+    },
     /// A cell outside `0 <= x < width, 0 <= y < height`.
     #[error("{what} at ({x}, {y}) lies outside the {width} x {height} grid")]
     OutOfGrid {

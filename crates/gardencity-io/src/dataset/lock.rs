@@ -1,8 +1,9 @@
 //! [`DirLock`]: one writer per output directory, for the whole run.
 //!
 //! The lock is a file `OUT/.gardencity.lock` created exclusively (`O_EXCL`), holding
-//! the writer's process id and start time; it is removed when the writer finishes or
-//! is dropped. A lock whose process no longer runs (killed) is stale and taken over.
+//! the writer's process id, start time and host name; it is removed when the writer finishes or
+//! is dropped. A lock whose process no longer runs (killed) on this host is stale and
+//! taken over; a lock of another host (a shared file system) never is.
 
 use super::DatasetError;
 use std::fs::{self, OpenOptions};
@@ -16,6 +17,12 @@ pub(crate) const LOCK: &str = ".gardencity.lock";
 #[derive(Debug)]
 pub(crate) struct DirLock {
     path: PathBuf,
+}
+
+/// This machine's host name (Linux), so that a lock taken on another machine of a
+/// shared file system is never judged stale by looking up its process here.
+fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
 }
 
 /// Whether process `pid` runs (Linux: `/proc/PID`; elsewhere it is assumed to run).
@@ -37,21 +44,26 @@ impl DirLock {
                 Ok(mut f) => {
                     let now =
                         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-                    writeln!(f, "pid={}\nstarted={now}", std::process::id())
+                    writeln!(f, "pid={}\nstarted={now}\nhost={}", std::process::id(), host_name())
                         .map_err(|e| DatasetError::io("writing", &path, e))?;
                     return Ok(DirLock { path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let text = fs::read_to_string(&path).unwrap_or_default();
                     let pid = text.lines().find_map(|l| l.strip_prefix("pid=")).and_then(|p| p.trim().parse().ok());
+                    let host = text.lines().find_map(|l| l.strip_prefix("host=")).map(str::trim);
+                    let here = host.is_none_or(|h| h == host_name());
                     match pid {
-                        Some(pid) if !alive(pid) => {
+                        Some(pid) if here && !alive(pid) => {
                             // Left by a killed run: take it over.
                             let _ = fs::remove_file(&path);
                         }
                         _ => {
-                            let holder =
-                                pid.map_or_else(|| "an unknown process".to_string(), |p| format!("process {p}"));
+                            let holder = match (pid, host) {
+                                (None, _) => "an unknown process".to_string(),
+                                (Some(p), Some(h)) if !here => format!("process {p} on host {h}"),
+                                (Some(p), _) => format!("process {p}"),
+                            };
                             return Err(DatasetError::Locked { path: dir.into(), holder, lock: path });
                         }
                     }
@@ -85,6 +97,10 @@ mod tests {
         fs::write(dir.path().join(LOCK), "pid=4000000000\nstarted=0\n").unwrap();
         let lock = DirLock::acquire(dir.path()).unwrap();
         drop(lock);
+        // A lock of another host is never taken over (its process cannot be looked up here).
+        fs::write(dir.path().join(LOCK), "pid=4000000000\nstarted=0\nhost=elsewhere-xyz\n").unwrap();
+        let err = DirLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("process 4000000000 on host elsewhere-xyz"), "{err}");
         // A lock without a readable pid is never taken over.
         fs::write(dir.path().join(LOCK), "garbage").unwrap();
         assert!(DirLock::acquire(dir.path()).unwrap_err().to_string().contains("unknown process"));

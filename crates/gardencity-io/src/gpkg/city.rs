@@ -122,6 +122,9 @@ fn wkt_max(wkt: &str) -> Option<(f64, f64)> {
 pub fn read_city(path: impl AsRef<Path>) -> Result<City, GpkgError> {
     let r = GpkgReader::open(path)?;
     let path = r.path().to_path_buf();
+    for layer in [BUILDINGS_LAYER, STREETS_LAYER] {
+        check_block_units(&r, layer)?;
+    }
 
     // Buildings.
     r.require_columns(
@@ -258,10 +261,18 @@ pub fn read_city(path: impl AsRef<Path>) -> Result<City, GpkgError> {
                 }
                 georef.block_side = v;
             }
-            georef.origin_x = f("web_mercator_origin_x")?.unwrap_or(0.0);
-            georef.origin_y = f("web_mercator_origin_y")?.unwrap_or(0.0);
-            georef.rotation_deg = f("rotation_deg")?.unwrap_or(0.0);
-            georef.rotation_origin = (f("rotation_origin_x")?.unwrap_or(0.0), f("rotation_origin_y")?.unwrap_or(0.0));
+            // Every georeference number must be finite (an infinite origin would make
+            // every output coordinate infinite).
+            let finite = |c: &str| -> Result<f64, GpkgError> {
+                match f(c)? {
+                    Some(v) if !v.is_finite() => Err(row.bad_value(c, "a finite number", format!("{v}"))),
+                    v => Ok(v.unwrap_or(0.0)),
+                }
+            };
+            georef.origin_x = finite("web_mercator_origin_x")?;
+            georef.origin_y = finite("web_mercator_origin_y")?;
+            georef.rotation_deg = finite("rotation_deg")?;
+            georef.rotation_origin = (finite("rotation_origin_x")?, finite("rotation_origin_y")?);
             let derived = present.contains(&"boundary_is_derived") && row.opt_i64("boundary_is_derived")? == Some(1);
             let wkt = if present.contains(&"city_boundary") { row.opt_text("city_boundary")? } else { None };
             let (w, h) = if present.contains(&"width") && present.contains(&"height") {
@@ -320,7 +331,7 @@ pub fn read_city(path: impl AsRef<Path>) -> Result<City, GpkgError> {
                 Some(id) => (BUILDINGS_LAYER, building(id)),
                 None => (STREETS_LAYER, street_label.get(&Cell::new(*x, *y)).cloned().unwrap_or_else(|| "-".into())),
             },
-            CityError::Dimensions { .. } => (PROPERTIES_LAYER, boundary_label.clone()),
+            CityError::Dimensions { .. } | CityError::Georeference { .. } => (PROPERTIES_LAYER, boundary_label.clone()),
             _ => (BUILDINGS_LAYER, "-".to_string()),
         };
         GpkgErrorKind::InvalidCity { path: path.clone(), layer: layer.into(), feature, source: e }.into()
@@ -478,6 +489,31 @@ pub fn write_city(city: &City, path: impl AsRef<Path>, opts: &WriteOptions) -> R
         ],
     )?;
     w.commit()
+}
+
+/// A city GeoPackage is in block units (NOMAD's layout declares an undefined or local
+/// SRS such as 99999); a layer declared in a real coordinate system (EPSG:3857 metres,
+/// EPSG:4326 degrees) holds map data that must be rasterized first.
+fn check_block_units(r: &GpkgReader, layer: &str) -> Result<(), GpkgError> {
+    let Some((org, code, srs_id)) = r.layer_srs(layer)? else { return Ok(()) };
+    if org.eq_ignore_ascii_case("EPSG") && code > 0 {
+        let kind = match code {
+            3857 => " (Web Mercator metres)",
+            4326 => " (longitude/latitude degrees)",
+            _ => "",
+        };
+        return Err(GpkgErrorKind::WrongCrs {
+            path: r.path().to_path_buf(),
+            layer: layer.into(),
+            crs: format!("EPSG:{code}{kind}, srs_id {srs_id}"),
+            expected:
+                "a city GeoPackage is in block units (NOMAD's layout: an undefined or local SRS such as \
+                       99999); to make a city of map data, rasterize it: gardencity city rasterize FILE --out CITY.gpkg"
+                    .into(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

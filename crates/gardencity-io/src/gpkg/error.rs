@@ -134,6 +134,18 @@ pub enum GpkgErrorKind {
         #[source]
         source: gardencity::CityError,
     },
+    /// A layer's declared spatial reference system is not the one expected.
+    #[error("{path}: layer {layer:?} is declared in {crs}, but {expected}")]
+    WrongCrs {
+        /// The file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// The declared CRS (`EPSG:3857 (srs_id 3857)`).
+        crs: String,
+        /// What was expected, and what to do.
+        expected: String,
+    },
     /// The output file exists and overwriting was not requested.
     #[error("{path}: the file already exists (set overwrite to replace it)")]
     Exists {
@@ -173,6 +185,7 @@ impl GpkgErrorKind {
             | GpkgErrorKind::BadValue { path, .. }
             | GpkgErrorKind::BadGeometry { path, .. }
             | GpkgErrorKind::InvalidCity { path, .. }
+            | GpkgErrorKind::WrongCrs { path, .. }
             | GpkgErrorKind::Exists { path }
             | GpkgErrorKind::Usage { path, .. }
             | GpkgErrorKind::Sqlite { path, .. } => path,

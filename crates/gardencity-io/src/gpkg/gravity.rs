@@ -37,6 +37,7 @@ use gardencity::gravity::{hub_distances, Gravity, GravityError, GravityMode, Gra
 use gardencity::{BuildingIdx, Cell, City};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Layer of the hub cells.
 pub const HUBS_LAYER: &str = "hubs";
@@ -84,6 +85,12 @@ pub enum GravityIoError {
         #[source]
         source: GravityError,
     },
+    /// Writing was cancelled (its cancel flag was set); the file is unchanged.
+    #[error("{path}: writing the gravity layers was cancelled; the file is unchanged")]
+    Cancelled {
+        /// The file.
+        path: PathBuf,
+    },
     /// Building the gravity model failed (e.g. exact mode above its memory limit).
     #[error("{path}: cannot build the gravity model: {source}")]
     Build {
@@ -104,17 +111,49 @@ pub struct GravityRead {
     pub warnings: Vec<String>,
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+fn temp_prefix(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "city.gpkg".into());
-    path.with_file_name(format!(".{name}.gravity-{}.tmp", std::process::id()))
+    format!(".{name}.gravity-")
 }
 
-/// Deletes the temporary copy unless disarmed.
+fn temp_path(path: &Path) -> PathBuf {
+    path.with_file_name(format!("{}{}.tmp", temp_prefix(path), std::process::id()))
+}
+
+/// Removes the temporary copies (and SQLite journals) that killed writers of this file
+/// left beside it: `.NAME.gravity-PID.tmp` whose process no longer runs (Linux).
+fn remove_stale_temps(path: &Path) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let prefix = temp_prefix(path);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else { continue };
+        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        let ours = rest.ends_with(".tmp") || rest.ends_with(".tmp-journal") || rest.ends_with(".tmp-wal");
+        if let (Some(pid), true) = (pid, ours) {
+            if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Deletes the temporary copy (and its journal) unless disarmed.
 struct TempGuard(Option<PathBuf>);
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
+            let _ = std::fs::remove_file(&p);
+            let mut journal = p.into_os_string();
+            journal.push("-journal");
+            let _ = std::fs::remove_file(journal);
         }
     }
 }
@@ -122,7 +161,20 @@ impl Drop for TempGuard {
 /// Stores `gravity` (built for `city`) in the GeoPackage at `path`, replacing any gravity
 /// layers already there. The file is copied, modified in one transaction and renamed back.
 pub fn write_gravity(path: impl AsRef<Path>, city: &City, gravity: &Gravity) -> Result<(), GravityIoError> {
+    write_gravity_cancellable(path, city, gravity, &AtomicBool::new(false))
+}
+
+/// [`write_gravity`] that stops when `cancel` is set ([`GravityIoError::Cancelled`]),
+/// leaving the file unchanged and no temporary copy. Temporary copies left beside the
+/// file by killed writers are removed first.
+pub fn write_gravity_cancellable(
+    path: impl AsRef<Path>,
+    city: &City,
+    gravity: &Gravity,
+    cancel: &AtomicBool,
+) -> Result<(), GravityIoError> {
     let path = path.as_ref();
+    remove_stale_temps(path);
     // Validate the file first (existence, GeoPackage tables) with the strict reader.
     drop(GpkgReader::open(path)?);
     if gravity.building_count() != city.buildings().len() {
@@ -147,7 +199,31 @@ pub fn write_gravity(path: impl AsRef<Path>, city: &City, gravity: &Gravity) -> 
     {
         let mut conn = Connection::open(&tmp).ctx(path, || "opening a copy for writing".into())?;
         let tx = conn.transaction().ctx(path, || "starting a transaction".into())?;
-        write_layers(&tx, path, city, gravity)?;
+        let cancelled = || GravityIoError::Cancelled { path: path.to_path_buf() };
+        if cancel.load(Ordering::Relaxed) {
+            return Err(cancelled());
+        }
+        // A cancel interrupts the statement running (SQLite's own interrupt).
+        let interrupt = tx.get_interrupt_handle();
+        let done = AtomicBool::new(false);
+        let written = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    if cancel.load(Ordering::Relaxed) {
+                        interrupt.interrupt();
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            });
+            let r = write_layers(&tx, path, city, gravity);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        if cancel.load(Ordering::Relaxed) {
+            return Err(cancelled());
+        }
+        written?;
         tx.commit().ctx(path, || "committing the gravity layers".into())?;
         conn.close().map_err(|(_, source)| {
             GpkgError::from(GpkgErrorKind::Sqlite {

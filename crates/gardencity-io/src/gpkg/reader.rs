@@ -207,6 +207,29 @@ impl GpkgReader {
         }
     }
 
+    /// The declared spatial reference system of a feature layer, as `(organization,
+    /// code, srs_id)` from `gpkg_geometry_columns` and `gpkg_spatial_ref_sys`; `None`
+    /// for an attribute table or an SRS that is not registered.
+    pub fn layer_srs(&self, table: &str) -> Result<Option<(String, i64, i64)>, GpkgError> {
+        let what = || format!("reading the spatial reference system of {table:?}");
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT s.organization, s.organization_coordsys_id, s.srs_id FROM gpkg_geometry_columns g \
+                 JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id WHERE lower(g.table_name) = lower(?1)",
+            )
+            .ctx(&self.path, what)?;
+        let mut rows = st.query([table]).ctx(&self.path, what)?;
+        match rows.next().ctx(&self.path, what)? {
+            Some(r) => Ok(Some((
+                r.get::<_, Option<String>>(0).ctx(&self.path, what)?.unwrap_or_default(),
+                r.get::<_, Option<i64>>(1).ctx(&self.path, what)?.unwrap_or(0),
+                r.get(2).ctx(&self.path, what)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
     /// Number of rows of a table.
     pub fn row_count(&self, table: &str) -> Result<u64, GpkgError> {
         self.require_table(table)?;

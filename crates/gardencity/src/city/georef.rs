@@ -33,6 +33,9 @@ pub const DEFAULT_CENTRE_LONLAT: (f64, f64) = (-75.1636, 39.9524);
 /// Radius of the Web Mercator sphere (EPSG:3857), metres.
 pub const EARTH_RADIUS_M: f64 = 6_378_137.0;
 
+/// Half the width of the Web Mercator map (`pi * EARTH_RADIUS_M`), metres.
+pub const WEB_MERCATOR_EXTENT_M: f64 = std::f64::consts::PI * EARTH_RADIUS_M;
+
 impl Georeference {
     /// A georeference of `block_side` metres whose `width x height` grid has its centre
     /// at (`lon`, `lat`) degrees; errors (naming the value) unless `-180 <= lon <= 180`,
@@ -62,6 +65,50 @@ impl Georeference {
             origin_y: cy - block_side * height as f64 / 2.0,
             ..Georeference::default()
         })
+    }
+
+    /// Checks that a `width x height` grid placed by this georeference lies on the Web
+    /// Mercator map: every number finite, the block side positive and the grid's
+    /// corners within the projection's extent (±20,037,508 m, with a block of margin).
+    ///
+    /// ```
+    /// use gardencity::Georeference;
+    /// assert!(Georeference::default().check(100, 100).is_ok());
+    /// let far = Georeference { block_side: 1e300, ..Georeference::default() };
+    /// assert!(far.check(10, 10).unwrap_err().contains("beyond the Web Mercator"));
+    /// ```
+    pub fn check(&self, width: u32, height: u32) -> Result<(), String> {
+        let named = [
+            ("block_side", self.block_side),
+            ("origin_x", self.origin_x),
+            ("origin_y", self.origin_y),
+            ("rotation_deg", self.rotation_deg),
+            ("rotation_origin_x", self.rotation_origin.0),
+            ("rotation_origin_y", self.rotation_origin.1),
+        ];
+        if let Some((name, v)) = named.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(format!("georeference {name} is {v}: expected a finite number"));
+        }
+        if self.block_side <= 0.0 {
+            return Err(format!("georeference block_side is {}: expected positive metres", self.block_side));
+        }
+        let limit = WEB_MERCATOR_EXTENT_M + self.block_side;
+        let (x1, y1) =
+            (self.origin_x + self.block_side * width as f64, self.origin_y + self.block_side * height as f64);
+        if [self.origin_x, self.origin_y, x1, y1].iter().any(|c| c.abs() > limit) {
+            // Short forms of huge numbers (1e300, not 301 digits).
+            let n = |v: f64| if v.abs() < 1e9 { format!("{v}") } else { format!("{v:e}") };
+            return Err(format!(
+                "the {width} x {height} grid of {} m blocks from ({}, {}) reaches ({}, {}), beyond the Web \
+                 Mercator extent of ±{WEB_MERCATOR_EXTENT_M:.0} m",
+                n(self.block_side),
+                n(self.origin_x),
+                n(self.origin_y),
+                n(x1),
+                n(y1)
+            ));
+        }
+        Ok(())
     }
 
     /// Web Mercator metres of a point in block units, rotation undone.

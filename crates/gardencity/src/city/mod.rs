@@ -14,7 +14,9 @@ pub mod random;
 pub use building::{Building, BuildingType, TypeSet};
 pub use cell::{Cell, Point};
 pub use georef::Georeference;
-pub use georef::{lonlat_to_mercator, mercator_to_lonlat, DEFAULT_CENTRE_LONLAT, EARTH_RADIUS_M};
+pub use georef::{
+    lonlat_to_mercator, mercator_to_lonlat, DEFAULT_CENTRE_LONLAT, EARTH_RADIUS_M, WEB_MERCATOR_EXTENT_M,
+};
 
 use crate::error::CityError;
 use std::collections::HashMap;
@@ -166,6 +168,7 @@ impl City {
     pub fn new(parts: CityParts) -> Result<City, CityError> {
         let CityParts { name, width, height, georef, mut streets, buildings: specs, boundary_wkt } = parts;
         let n_cells = grid_cells(width, height)?;
+        georef.check(width, height).map_err(|reason| CityError::Georeference { reason })?;
         let mut grid = filled_vec(n_cells, EMPTY, width, height, "the grid")?;
         let in_grid = |c: Cell| c.x >= 0 && c.y >= 0 && (c.x as u32) < width && (c.y as u32) < height;
         let at = |c: Cell| c.y as usize * width as usize + c.x as usize;
