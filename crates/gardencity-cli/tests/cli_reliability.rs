@@ -282,8 +282,7 @@ fn gravity_interrupted_while_writing_leaves_the_city_unchanged() {
             .filter(|n| n.contains(".gravity-"))
             .collect()
     };
-    let mut child =
-        gardencity().arg("gravity").arg(&city).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = gardencity().arg("gravity").arg(&city).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while temps(tmp.path()).is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(2));
