@@ -5,7 +5,6 @@ use crate::raster::{InputBuilding, InputReport, RasterInput, StreetLine};
 use gardencity::city::{lonlat_to_mercator, BuildingType};
 use geo::{BoundingRect, MapCoords, Validation};
 use geo_types::{Geometry, MultiPolygon, Polygon};
-use geozero::ToGeo;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
@@ -338,11 +337,11 @@ fn for_each_feature(
             None => None,
             Some(b) if b.is_empty() => None,
             Some(b) => {
-                let g = geozero::wkb::GpkgWkb(b).to_geo().map_err(|e| InputError::Geometry {
+                let g = gardencity_io::gpkg::decode_geometry(&b).map_err(|reason| InputError::Geometry {
                     path: path.to_path_buf(),
                     layer: layer.into(),
                     fid,
-                    reason: e.to_string(),
+                    reason,
                 })?;
                 Some(match info.crs {
                     Crs::Mercator => g,

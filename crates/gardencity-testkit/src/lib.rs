@@ -5,6 +5,8 @@
 //! plainly that it was skipped.
 #![warn(missing_docs)]
 
+pub mod fuzz;
+
 use std::path::PathBuf;
 
 /// The workspace root (the directory holding the top `Cargo.toml`).

@@ -210,5 +210,131 @@ pub fn decode(blob: &[u8]) -> Result<Geometry<f64>, String> {
     if blob.len() < 8 || &blob[..2] != b"GP" {
         return Err(format!("{} bytes that are not GeoPackage binary (no \"GP\" header)", blob.len()));
     }
+    check_structure(blob).map_err(|e| format!("undecodable GeoPackage binary ({e})"))?;
     geozero::wkb::GpkgWkb(blob).to_geo().map_err(|e| format!("undecodable GeoPackage binary ({e})"))
+}
+
+/// Walks a GeoPackage binary geometry without decoding it: the header, then the WKB's
+/// types and counts, each checked against the bytes that remain, so that the decoder is
+/// only ever given counts the blob can hold (it reserves memory for them up front: a
+/// count of 2^32 points in a 50-byte blob would abort the process).
+fn check_structure(blob: &[u8]) -> Result<(), String> {
+    let flags = blob[3];
+    let envelope = match (flags >> 1) & 0b111 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        e => return Err(format!("envelope indicator {e} (expected 0 to 4)")),
+    };
+    let start = 8 + envelope;
+    if blob.len() < start {
+        return Err(format!("{} bytes, shorter than its {start}-byte header", blob.len()));
+    }
+    if flags & 0b1_0000 != 0 && blob.len() == start {
+        return Ok(()); // an empty geometry without WKB
+    }
+    let end = wkb_end(blob, start, 0)?;
+    if end > blob.len() {
+        return Err("truncated WKB".into());
+    }
+    Ok(())
+}
+
+/// The offset just past the WKB geometry starting at `at`.
+fn wkb_end(b: &[u8], at: usize, depth: u32) -> Result<usize, String> {
+    if depth > 32 {
+        return Err("geometry collections nested more than 32 deep".into());
+    }
+    let u32_at = |at: usize, little: bool| -> Result<u32, String> {
+        let bytes: [u8; 4] = b.get(at..at + 4).and_then(|s| s.try_into().ok()).ok_or("truncated WKB")?;
+        Ok(if little { u32::from_le_bytes(bytes) } else { u32::from_be_bytes(bytes) })
+    };
+    let little = match b.get(at) {
+        Some(0) => false,
+        Some(1) => true,
+        Some(o) => return Err(format!("WKB byte order {o} (expected 0 or 1)")),
+        None => return Err("truncated WKB".into()),
+    };
+    let raw = u32_at(at + 1, little)?;
+    let mut pos = at + 5;
+    // EWKB flags (Z, M, SRID) or ISO thousands (1000 Z, 2000 M, 3000 ZM).
+    let (mut z, mut m) = (raw & 0x8000_0000 != 0, raw & 0x4000_0000 != 0);
+    if raw & 0x2000_0000 != 0 {
+        pos += 4;
+    }
+    let code = raw & 0x0fff_ffff;
+    let (kind, dims) = (code % 1000, code / 1000);
+    match dims {
+        0 => {}
+        1 => z = true,
+        2 => m = true,
+        3 => (z, m) = (true, true),
+        _ => return Err(format!("WKB geometry type {code}")),
+    }
+    let coord = 8 * (2 + usize::from(z) + usize::from(m));
+    let remaining = |pos: usize| b.len().saturating_sub(pos);
+    let count = |pos: usize, each: usize| -> Result<usize, String> {
+        let n = u32_at(pos, little)? as usize;
+        if n.saturating_mul(each) > remaining(pos + 4) {
+            return Err(format!("a count of {n} that {} remaining bytes cannot hold", remaining(pos + 4)));
+        }
+        Ok(n)
+    };
+    match kind {
+        1 => Ok(pos + coord),
+        2 => {
+            let n = count(pos, coord)?;
+            Ok(pos + 4 + n * coord)
+        }
+        3 => {
+            let rings = count(pos, 4)?;
+            pos += 4;
+            for _ in 0..rings {
+                let n = count(pos, coord)?;
+                pos += 4 + n * coord;
+            }
+            Ok(pos)
+        }
+        4..=7 => {
+            let parts = count(pos, 5)?;
+            pos += 4;
+            for _ in 0..parts {
+                pos = wkb_end(b, pos, depth + 1)?;
+            }
+            Ok(pos)
+        }
+        _ => Err(format!(
+            "WKB geometry type {code} (supported: points, lines, polygons, their multi forms, collections)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the blob cannot hold are refused before the decoder reserves memory for
+    /// them (a fuzz case: 2^32 - 1 points in a 25-byte blob aborted the process).
+    #[test]
+    fn counts_beyond_the_blob_are_refused() {
+        let line = Geometry::LineString(LineString::from(vec![(0.0, 0.0), (1.0, 2.0)]));
+        let (mut blob, _) = encode(&line, 0);
+        assert_eq!(decode(&blob).unwrap(), line);
+        let header = 8 + 32;
+        blob[header + 5..header + 9].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = decode(&blob).unwrap_err();
+        assert!(e.contains("a count of 4294967295"), "{e}");
+        let poly = Geometry::Polygon(Polygon::new(LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)]), vec![]));
+        let (mut blob, _) = encode(&poly, 0);
+        blob[header + 9..header + 13].copy_from_slice(&(1u32 << 30).to_le_bytes());
+        assert!(decode(&blob).unwrap_err().contains("cannot hold"));
+        let (blob, _) = encode(&poly, 0);
+        assert!(decode(&blob[..blob.len() - 1]).is_err(), "truncated");
+        let mut nested = blob[..header].to_vec();
+        for _ in 0..40 {
+            nested.extend_from_slice(&[1, 7, 0, 0, 0, 1, 0, 0, 0]);
+        }
+        assert!(decode(&nested).unwrap_err().contains("nested"));
+    }
 }
