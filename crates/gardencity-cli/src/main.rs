@@ -42,6 +42,14 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // A decoder panic on a corrupt input file is reported as that file's error: the
+    // default panic message would only repeat it as if gardencity had crashed.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !gardencity_io::untrusted::in_guarded_decode() {
+            default_hook(info)
+        }
+    }));
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::City(a) => city_cmd::run(a),

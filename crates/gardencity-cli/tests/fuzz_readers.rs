@@ -51,11 +51,8 @@ where
         let mut rng = rng(reader, seed, case);
         let path = dir.join("case.gpkg");
         std::fs::copy(base, &path).unwrap();
-        std::fs::set_permissions(
-            &path,
-            std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o644)),
-        )
-        .unwrap();
+        std::fs::set_permissions(&path, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644))
+            .unwrap();
         {
             let c = rusqlite::Connection::open(&path).unwrap();
             let tables: Vec<String> = c
@@ -242,5 +239,28 @@ fn dataset_reader() {
         });
         std::fs::write(&target, original).unwrap();
     }
+    let _ = std::fs::remove_dir_all(run.parent().unwrap());
+}
+
+/// The anchors reader's Parquet side: the homes table of a real run, mutated.
+#[test]
+fn anchors_parquet_reader() {
+    let Some((p, city)) = garden_city() else { return };
+    let run = work_dir("anchors-run").join("run");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gardencity"))
+        .args(["simulate", "--agents", "30", "--days", "1", "-q", "--outputs", "homes", "--city"])
+        .arg(&p)
+        .arg("--out")
+        .arg(&run)
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let part = std::fs::read_dir(run.join("homes/date=2024-01-01")).unwrap().next().unwrap().unwrap().path();
+    assert!(gardencity_io::anchors::read_anchor_table(&part, &city).is_ok());
+    let base = std::fs::read(&part).unwrap();
+    fuzz("anchors-parquet", &base, "parquet", move |p: &Path| {
+        gardencity_io::anchors::read_anchor_table(p, &city).is_ok()
+    });
     let _ = std::fs::remove_dir_all(run.parent().unwrap());
 }

@@ -13,6 +13,7 @@
 //! (a duplicate is an error naming both rows), with [`AnchorTable::check_agents`] to
 //! check the largest index against the population size.
 
+use crate::untrusted::guarded;
 use arrow_array::{
     Array, Int32Array, Int64Array, LargeStringArray, RecordBatch, StringArray, UInt32Array, UInt64Array,
 };
@@ -389,11 +390,13 @@ fn read_csv(path: &Path) -> Result<Vec<RawRow>, AnchorError> {
 fn read_parquet(path: &Path) -> Result<Vec<RawRow>, AnchorError> {
     let f = std::fs::File::open(path).map_err(|source| AnchorError::Io { path: path.into(), source })?;
     let perr = |e: &dyn std::fmt::Display| AnchorError::Parquet { path: path.into(), reason: e.to_string() };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| perr(&e))?;
+    // The Parquet decoder panics on some corrupt files: a panic is an error here.
+    let corrupt = |m: String| perr(&format!("corrupt Parquet file ({m})"));
+    let builder = guarded(|| ParquetRecordBatchReaderBuilder::try_new(f)).map_err(corrupt)?.map_err(|e| perr(&e))?;
     let header: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let reader = builder.build().map_err(|e| perr(&e))?;
+    let mut reader = guarded(|| builder.build()).map_err(corrupt)?.map_err(|e| perr(&e))?;
     let mut out = Vec::new();
-    for batch in reader {
+    while let Some(batch) = guarded(|| reader.next()).map_err(corrupt)? {
         let batch = batch.map_err(|e| perr(&e))?;
         let first_row = out.len() + 1;
         let homes = strings(&batch, "home", path)?.ok_or_else(|| missing_column(path, "home", &header))?;

@@ -4,3 +4,4 @@ pub mod anchors;
 pub mod dataset;
 pub mod gpkg;
 pub mod snapshot;
+pub mod untrusted;

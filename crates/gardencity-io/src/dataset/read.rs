@@ -2,6 +2,7 @@
 
 use super::layout::{MANIFEST, SUCCESS};
 use super::{Coordinates, DatasetError, DatasetFormat, OutputKind};
+use crate::untrusted::guarded;
 use arrow_array::{Array, Float64Array, Int64Array, StringArray};
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
@@ -290,14 +291,18 @@ fn scan_each(
         let f = File::open(&path).map_err(|e| DatasetError::io("opening", &path, e))?;
         match m.format {
             DatasetFormat::Parquet => {
-                let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-                    .and_then(|b| {
+                // The Parquet decoder panics on some corrupt files: a panic is an error here.
+                let corrupt = |m: String| DatasetError::invalid(&path, format!("corrupt Parquet file ({m})"));
+                let mut reader = guarded(|| {
+                    ParquetRecordBatchReaderBuilder::try_new(f).and_then(|b| {
                         // Decode only the requested columns (a missing one is reported below).
                         let mask = ProjectionMask::columns(b.parquet_schema(), names.iter().copied());
                         b.with_projection(mask).build()
                     })
-                    .map_err(|e| DatasetError::parquet("reading", &path, e))?;
-                for batch in reader {
+                })
+                .map_err(corrupt)?
+                .map_err(|e| DatasetError::parquet("reading", &path, e))?;
+                while let Some(batch) = guarded(|| reader.next()).map_err(corrupt)? {
                     let batch =
                         batch.map_err(|e| DatasetError::invalid(&path, format!("decoding a record batch: {e}")))?;
                     let cols = names
