@@ -104,7 +104,7 @@ def _spec(
 # The run-specification keys `simulate` and `iter_batches` pass on as they are.
 _SPEC_KEYS = (
     "agents", "start", "end", "days", "tz", "seed", "mobility", "sampling", "outputs", "shard", "threads",
-    "coords", "format", "anchors", "gravity", "ha_m", "sweep",
+    "coords", "format", "anchors", "gravity", "ha_m", "sweep", "resume", "checkpoint_agents",
 )
 
 
@@ -181,6 +181,8 @@ def simulate(
     gravity: Optional[Mapping[str, Any]] = None,
     ha_m: Optional[float] = None,
     sweep: Optional[Mapping[str, Any]] = None,
+    resume: Optional[bool] = None,
+    checkpoint_agents: Optional[int] = None,
 ) -> Union[Run, Dict[str, Any]]:
     """Simulates a population, with the command line's names and defaults.
 
@@ -198,6 +200,10 @@ def simulate(
     [{"name": "a", ...}]}``; the ground truth is simulated once and each
     configuration's sparse pings go to ``sparse/config=NAME/`` of the dataset (``out``
     is required).
+
+    ``resume=True`` continues the interrupted run in ``out`` (same arguments) from its
+    last checkpoint, taken every ``checkpoint_agents`` agents (default 100,000); the
+    dataset then equals an uninterrupted run's, file for file.
 
     With ``out``, writes the dataset the CLI writes (hive-partitioned Parquet, manifest,
     ``_SUCCESS``) and returns the manifest as a dict; without it, returns a

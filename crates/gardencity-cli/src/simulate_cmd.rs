@@ -104,6 +104,13 @@ pub struct SimulateArgs {
     /// Replace a previous gardencity run in --out.
     #[arg(long)]
     overwrite: bool,
+    /// Continue the interrupted run in --out from its last checkpoint (give the same
+    /// options; the dataset equals an uninterrupted run's, file for file).
+    #[arg(long, conflicts_with = "overwrite")]
+    resume: bool,
+    /// Agents between checkpoints, from which --resume continues [default: 100000; 0: none].
+    #[arg(long)]
+    checkpoint_agents: Option<u64>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -155,6 +162,10 @@ pub fn spec_of(args: &SimulateArgs) -> Result<RunSpec> {
         spec.shard = Some(s.parse::<Shard>().map_err(flag_error)?);
     }
     spec.overwrite |= args.overwrite;
+    spec.resume |= args.resume;
+    if let Some(c) = args.checkpoint_agents {
+        spec.checkpoint_agents = Some(c);
+    }
     if let Some(dt) = args.dt {
         spec.mobility.dt = dt;
     }
@@ -237,11 +248,19 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             bar.finish_and_clear();
             let signal = if terminated.load(Ordering::Relaxed) { SIGTERM } else { SIGINT };
             let out = spec.out.clone().unwrap_or_default();
-            let what = format!(
-                "the run stopped and removed its partial files; {} holds no complete dataset (run it again, \
-                 with --overwrite if a previous run is there)",
-                out.display()
-            );
+            let what = match gardencity_io::dataset::Checkpoint::read(&out).ok().flatten() {
+                Some(cp) => format!(
+                    "the run stopped; {} holds no complete dataset, but its first {} agents are checkpointed: \
+                     the same command with --resume continues from there",
+                    out.display(),
+                    cp.counts.agents
+                ),
+                None => format!(
+                    "the run stopped and removed its partial files; {} holds no complete dataset (run it again, \
+                     with --overwrite if a previous run is there)",
+                    out.display()
+                ),
+            };
             return Err(crate::output::Interrupted { signal, what }.into());
         }
         other => other.map_err(flag_error)?,

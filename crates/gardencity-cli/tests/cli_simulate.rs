@@ -379,7 +379,7 @@ fn signals_stop_a_run_and_leave_no_files() {
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let out = tmp.path().join(signal);
         let child = common::gardencity()
-            .args(["simulate", "--agents", "2000000", "--out", out.to_str().unwrap(), "-q"])
+            .args(["simulate", "--agents", "2000000", "--checkpoint-agents", "0", "--out", out.to_str().unwrap(), "-q"])
             .env_remove("CI")
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -517,4 +517,83 @@ fn default_phone_is_sparse_and_recorded() {
         &["simulate", "--one-burst", "--beta-start", "100", "-q", "--out", tmp.path().join("x").to_str().unwrap()],
         "--beta-start",
     );
+}
+
+/// `--resume`: a run killed (SIGKILL) or stopped (SIGINT) after a checkpoint continues
+/// from it, and the dataset equals an uninterrupted run's file for file (the manifest
+/// but its timings); a plain re-run is pointed at `--resume`, a resume with other
+/// parameters is refused naming the first one, a complete run has nothing to resume.
+#[test]
+fn an_interrupted_run_resumes_to_the_same_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = |seed: &str, out: &Path| -> Vec<String> {
+        ["simulate", "--agents", "20000", "--days", "2", "--seed", seed, "-q", "--outputs", "sparse,diaries,homes"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["--checkpoint-agents".into(), "2000".into(), "--out".into(), out.display().to_string()])
+            .collect()
+    };
+    let run = |args: &[String]| common::gardencity().args(args).env_remove("CI").output().unwrap();
+    let whole = tmp.path().join("whole");
+    assert!(run(&base("4", &whole)).status.success());
+    let without_manifest = |dir: &Path| {
+        let mut f = common::files_under(dir);
+        f.remove(Path::new("manifest.json"));
+        f
+    };
+    let expected = without_manifest(&whole);
+    assert!(expected.keys().filter(|p| p.starts_with("sparse")).count() >= 10, "files cut at checkpoints");
+    let m_whole: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(whole.join("manifest.json")).unwrap()).unwrap();
+    for signal in ["KILL", "INT"] {
+        let out = tmp.path().join(signal);
+        let child = common::gardencity()
+            .args(base("4", &out))
+            .env_remove("CI")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let journal = out.join(".gardencity-resume.json");
+        let t0 = std::time::Instant::now();
+        loop {
+            let agents = std::fs::read(&journal)
+                .ok()
+                .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["counts"]["agents"].as_u64())
+                .unwrap_or(0);
+            if agents >= 4000 || t0.elapsed().as_secs() > 60 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        std::process::Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(!o.status.success(), "{signal}: the run ended before it was interrupted");
+        if signal == "INT" {
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains("checkpointed") && err.contains("--resume"), "{err}");
+        }
+        assert!(!out.join("_SUCCESS").exists() && journal.is_file());
+        let plain = run(&base("4", &out));
+        let err = String::from_utf8_lossy(&plain.stderr);
+        assert!(!plain.status.success() && err.contains("--resume"), "{err}");
+        let mut other = base("5", &out);
+        other.push("--resume".into());
+        let o = run(&other);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains("differ in seed (4 vs 5)"), "{err}");
+        let mut again = base("4", &out);
+        again.push("--resume".into());
+        let o = run(&again);
+        assert!(o.status.success(), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
+        let got = without_manifest(&out);
+        assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{signal}: file names");
+        assert!(got == expected, "{signal}: the resumed files differ from the uninterrupted run's");
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(m["counts"], m_whole["counts"], "{signal}");
+        assert_eq!(m["dataset"], m_whole["dataset"], "{signal}");
+        // A complete run has nothing to resume.
+        let o = run(&again);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to resume"));
+    }
 }

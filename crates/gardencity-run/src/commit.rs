@@ -36,7 +36,7 @@ fn refuse(reason: impl Into<String>) -> RunError {
 /// The manifest entries that must be equal in every shard of one run (everything but
 /// what is the shard's own: its index, agent range, counts, timings, threads, files,
 /// and the path the city was read from).
-fn run_identity(m: &RunManifest) -> Result<serde_json::Map<String, Value>, RunError> {
+pub(crate) fn run_identity(m: &RunManifest) -> Result<serde_json::Map<String, Value>, RunError> {
     let Value::Object(mut v) = m.to_json()? else { return Err(refuse("a manifest is not an object")) };
     for key in ["shard", "first_agent", "shard_agents", "counts", "timings_s", "threads", "dataset", "tasks"] {
         v.remove(key);
@@ -71,6 +71,12 @@ fn first_difference(a: &serde_json::Map<String, Value>, b: &serde_json::Map<Stri
         }
     }
     "nothing".into()
+}
+
+/// The first difference between two run keys (JSON objects of [`run_identity`]).
+pub(crate) fn key_difference(a: &str, b: &str) -> String {
+    let parse = |t: &str| serde_json::from_str::<serde_json::Map<String, Value>>(t).unwrap_or_default();
+    first_difference(&parse(a), &parse(b))
 }
 
 impl ShardSet {

@@ -147,6 +147,7 @@ impl PreparedRun {
         let out = self.spec.out.as_ref().ok_or_else(|| RunError::spec("out", "an output directory is required"))?;
         let w = &self.window;
         let start_date = w.tz.timestamp_opt(w.start, 0).single().map(|d| d.date_naive()).unwrap_or_default();
+        let run_key = self.run_key()?;
         let opts = DatasetOptions {
             format: self.spec.format,
             outputs: self.spec.outputs,
@@ -155,14 +156,43 @@ impl PreparedRun {
             start_date,
             overwrite: self.spec.overwrite,
             sweep: self.sweep.iter().map(|c| c.name.clone()).collect(),
+            checkpoint_agents: self.spec.checkpoint_agents.unwrap_or(DatasetOptions::default().checkpoint_agents),
+            run_key: run_key.clone(),
             ..DatasetOptions::default()
         };
         // Checked before the directory is touched.
-        let pop = self.population()?;
         let pool = self.pool()?;
-        let mut writer = DatasetWriter::create(out, self.city.city.clone(), opts)?;
+        let (mut writer, before) = if self.spec.resume {
+            if let Some(cp) = gardencity_io::dataset::Checkpoint::read(out)? {
+                if cp.run_key != run_key {
+                    let diff = crate::commit::key_difference(&cp.run_key, &run_key);
+                    return Err(RunError::spec(
+                        "resume",
+                        format!(
+                            "{} holds an interrupted run with other parameters (they differ in {diff}); resume it \
+                             with the same ones, or start again with overwrite",
+                            out.display()
+                        ),
+                    ));
+                }
+            }
+            let (writer, cp) = DatasetWriter::resume(out, self.city.city.clone(), opts)?;
+            (writer, cp.counts)
+        } else {
+            (DatasetWriter::create(out, self.city.city.clone(), opts)?, Default::default())
+        };
+        let mut cfg = self.config();
+        cfg.first_agent += before.agents;
+        cfg.n_agents -= before.agents.min(cfg.n_agents);
+        let c = &self.city;
+        let pop = Population::new(&c.city, &c.router, c.gravity.as_ref(), cfg)?;
         let t = Instant::now();
-        let stats = pool.install(|| pop.run_cancellable(&mut writer, control.progress, control.cancel))?;
+        let mut stats = pool.install(|| pop.run_cancellable(&mut writer, control.progress, control.cancel))?;
+        stats.agents += before.agents;
+        stats.sparse_pings += before.sparse_pings;
+        stats.dense_pings += before.dense_pings;
+        stats.diary_entries += before.diary_entries;
+        stats.destination_entries += before.destination_entries;
         let mut manifest = self.manifest(stats, pool.current_num_threads(), t.elapsed().as_secs_f64());
         manifest.sweep = self
             .sweep
@@ -173,6 +203,18 @@ impl PreparedRun {
         let summary = writer.finish(manifest.to_json()?)?;
         manifest.dataset = Some(summary.manifest_entry.clone());
         Ok(RunReport { manifest, dataset: Some(summary) })
+    }
+
+    /// The identity of this run as checkpoints record it: its manifest without what a
+    /// run measures (counts, timings, threads), as canonical JSON.
+    fn run_key(&self) -> Result<String, RunError> {
+        let mut id = crate::commit::run_identity(&self.manifest(RunStats::default(), 0, 0.0))?;
+        id.insert(
+            "shard".into(),
+            serde_json::to_value(self.spec.shard).map_err(|e| RunError::Manifest(e.to_string()))?,
+        );
+        id.insert("checkpoint_agents".into(), self.spec.checkpoint_agents.into());
+        serde_json::to_string(&id).map_err(|e| RunError::Manifest(e.to_string()))
     }
 
     /// The manifest of this run after it produced `stats`.

@@ -60,6 +60,12 @@ pub struct RunSpec {
     pub shard: Option<Shard>,
     /// Replace a previous gardencity dataset in `out`.
     pub overwrite: bool,
+    /// Continue the interrupted run in `out` from its last checkpoint (the same
+    /// specification; the dataset equals an uninterrupted run's, file for file).
+    pub resume: bool,
+    /// Agents between checkpoints of a dataset (`None`: 100,000; 0: none). The part
+    /// files are cut at checkpoints, so a run resumed must use the same value.
+    pub checkpoint_agents: Option<u64>,
     /// Mean horizontal accuracy in metres: sets `sampling.ha` to this over the city's
     /// block side.
     pub ha_m: Option<f64>,
@@ -95,6 +101,8 @@ impl Default for RunSpec {
             anchors: None,
             shard: None,
             overwrite: false,
+            resume: false,
+            checkpoint_agents: None,
             ha_m: None,
             origin: None,
             mobility: MobilityParams::default(),
@@ -269,6 +277,12 @@ impl RunSpec {
                     format!("{t}: expected 1 to {most} ({cores} cores here; omit it to use every core)"),
                 ));
             }
+        }
+        if self.resume && self.overwrite {
+            return Err(RunError::spec(
+                "resume",
+                "cannot be combined with overwrite (resume keeps the files, overwrite deletes them)",
+            ));
         }
         if let Some(h) = self.ha_m {
             if !(h >= 0.0 && h.is_finite()) {

@@ -58,6 +58,47 @@ fn is_part_name(name: &str) -> bool {
     shard.len() >= 5 && shard.bytes().all(|b| b.is_ascii_digit()) && parse_part_name(&format!("part-{part}")).is_some()
 }
 
+/// Before a resume: removes the hidden part files of an interrupted run that its last
+/// checkpoint does not list (written after it), after checking that every listed one
+/// is there and that nothing else is in the output directories.
+pub(crate) fn remove_uncommitted(out: &Path, keep: &[PathBuf]) -> Result<(), DatasetError> {
+    for k in keep {
+        if !k.is_file() {
+            return Err(DatasetError::invalid(
+                k,
+                "a part file of the checkpoint is missing; the run cannot be resumed (start again with overwrite)",
+            ));
+        }
+    }
+    let keep: std::collections::BTreeSet<&PathBuf> = keep.iter().collect();
+    let mut stack: Vec<PathBuf> =
+        OutputKind::ALL.iter().map(|k| out.join(k.dir_name())).filter(|d| d.is_dir()).collect();
+    let mut remove = Vec::new();
+    while let Some(d) = stack.pop() {
+        for (name, ft) in entries(&d)? {
+            let p = d.join(&name);
+            if ft.is_dir() {
+                stack.push(p);
+            } else if name.starts_with('.') && name.ends_with(TMP_SUFFIX) && is_part_name(&name) {
+                if !keep.contains(&p) {
+                    remove.push(p);
+                }
+            } else {
+                return Err(DatasetError::Foreign {
+                    path: out.into(),
+                    entry: p.strip_prefix(out).unwrap_or(&p).display().to_string(),
+                    reason: "an interrupted run holds only hidden part files".into(),
+                });
+            }
+        }
+    }
+    for p in remove {
+        fs::remove_file(&p).map_err(|e| DatasetError::io("removing", &p, e))?;
+    }
+    let _ = fs::remove_file(out.join(MANIFEST_TMP));
+    Ok(())
+}
+
 /// Writes a whole file (fsynced when `sync`).
 pub(crate) fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), DatasetError> {
     let mut f = fs::File::create(path).map_err(|e| DatasetError::io("creating", path, e))?;
@@ -134,7 +175,14 @@ pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<DirLock, Da
     if !overwrite {
         let ours = top.iter().any(|(n, _)| OutputKind::from_dir_name(n).is_some() || n == MANIFEST);
         let complete = top.iter().any(|(n, _)| n == SUCCESS);
-        let entry = if top.iter().any(|(n, _)| n == STAGING_DIR) {
+        let checkpoint = super::checkpoint::Checkpoint::read(out).ok().flatten();
+        let entry = if let Some(cp) = checkpoint {
+            format!(
+                "an interrupted gardencity run, checkpointed after {} agents: resume it with the same parameters and \
+                 --resume (Python: resume=True), or start again with overwrite",
+                cp.counts.agents
+            )
+        } else if top.iter().any(|(n, _)| n == STAGING_DIR) {
             format!("{STAGING_DIR}, the shards of an interrupted or failed distributed run")
         } else if ours && !complete {
             "an interrupted or failed gardencity run: no _SUCCESS".to_string()
@@ -181,6 +229,11 @@ pub(crate) fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<DirLock, Da
         } else if name == STAGING_DIR && ft.is_dir() {
             // The shards of an interrupted distributed run (each a dataset of its own).
             remove_dirs.push(out.join(name));
+        } else if (name == super::checkpoint::CHECKPOINT
+            || name == format!("{}.inprogress", super::checkpoint::CHECKPOINT))
+            && ft.is_file()
+        {
+            remove_files.push(out.join(name));
         } else if name == MANIFEST || name == MANIFEST_TMP || name == SUCCESS {
             if !ft.is_file() {
                 return Err(foreign(name, "expected a file"));

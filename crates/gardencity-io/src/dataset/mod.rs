@@ -33,6 +33,7 @@
 //! named `part-KKKKK-NNNNN.ext` (part `NNNNN` of shard `KKKKK`).
 
 mod assemble;
+mod checkpoint;
 mod columns;
 mod days;
 mod error;
@@ -43,6 +44,7 @@ mod table;
 mod writer;
 
 pub use assemble::{OutReservation, ShardDataset};
+pub use checkpoint::{Checkpoint, CheckpointCounts, CHECKPOINT};
 pub use error::DatasetError;
 /// The output list is the library's own, shared by the runner, the writer and the CLI.
 pub use gardencity::records::{OutputKind, OutputSelection};
@@ -208,12 +210,20 @@ pub struct DatasetOptions {
     /// `sparse/config=NAME/date=YYYY-MM-DD/` (empty: no sweep, `sparse/date=...`).
     /// Names must be non-empty, distinct, and made of letters, digits, `-`, `_`, `.`.
     pub sweep: Vec<String>,
+    /// Every this many agents, every open part file is closed and the files so far are
+    /// recorded in a checkpoint (`.gardencity-resume.json`), from which an interrupted
+    /// run is resumed ([`DatasetWriter::resume`]); 0: never. Files are cut at the same
+    /// agents whether a run is interrupted or not.
+    pub checkpoint_agents: u64,
+    /// The run's identity, stored in checkpoints: a resume must give the same.
+    pub run_key: String,
 }
 
 impl Default for DatasetOptions {
     /// Parquet, default outputs, Web Mercator, America/New_York, start date 2024-01-01
     /// (set it to the run's), batches of 65,536 rows, at most 1,000,000 rows buffered,
-    /// 10,000,000 rows per file, 1024 open files, no overwrite, fsync before `_SUCCESS`.
+    /// 10,000,000 rows per file, 1024 open files, no overwrite, fsync before `_SUCCESS`,
+    /// a checkpoint every 100,000 agents.
     fn default() -> Self {
         DatasetOptions {
             format: DatasetFormat::Parquet,
@@ -228,6 +238,8 @@ impl Default for DatasetOptions {
             overwrite: false,
             sync: true,
             sweep: Vec::new(),
+            checkpoint_agents: 100_000,
+            run_key: String::new(),
         }
     }
 }

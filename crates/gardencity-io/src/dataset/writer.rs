@@ -1,5 +1,6 @@
 //! [`DatasetWriter`]: the hive-partitioned Parquet/CSV output sink.
 
+use super::checkpoint::{Checkpoint, CheckpointCounts, FileState, PartState, CHECKPOINT};
 use super::columns::{schema, write_csv_header, write_csv_rows, RowBuffer};
 use super::days::DayCache;
 use super::layout::{self, MANIFEST_TMP};
@@ -98,6 +99,10 @@ pub struct DatasetWriter {
     agents: u64,
     failed: Option<String>,
     done: bool,
+    /// The run's counts so far (kept in checkpoints).
+    counts: CheckpointCounts,
+    /// Entries of `closed` recorded by the last checkpoint (kept if the run stops).
+    committed: Option<usize>,
     /// Held for the whole run; released (after `_SUCCESS`, or after cleaning up) on drop.
     _lock: super::lock::DirLock,
 }
@@ -150,6 +155,64 @@ impl DatasetWriter {
         }
         let out_dir = out_dir.as_ref().to_path_buf();
         let lock = layout::prepare_out_dir(&out_dir, opts.overwrite)?;
+        Ok(Self::with_lock(out_dir, city, opts, lock))
+    }
+
+    /// Continues the interrupted run in `out_dir` from its last checkpoint (see
+    /// [`Checkpoint`]): `opts` must be those of the interrupted run (its `run_key` is
+    /// checked), and the caller then writes the agents after
+    /// [`Checkpoint::counts`]`.agents`. Files the interrupted run wrote after its
+    /// checkpoint are removed.
+    pub fn resume(
+        out_dir: impl AsRef<Path>,
+        city: Arc<City>,
+        opts: DatasetOptions,
+    ) -> Result<(Self, Checkpoint), DatasetError> {
+        let out_dir = out_dir.as_ref().to_path_buf();
+        if !out_dir.is_dir() {
+            return Err(DatasetError::invalid(&out_dir, "no such directory: there is no interrupted run to resume"));
+        }
+        let lock = super::lock::DirLock::acquire(&out_dir)?;
+        let cp = Checkpoint::read(&out_dir)?.ok_or_else(|| {
+            let why = if out_dir.join(layout::SUCCESS).exists() {
+                "the run there is complete (it has _SUCCESS); there is nothing to resume"
+            } else {
+                "it holds no checkpoint (.gardencity-resume.json) of an interrupted run to resume"
+            };
+            DatasetError::invalid(&out_dir, why)
+        })?;
+        if cp.run_key != opts.run_key {
+            return Err(DatasetError::invalid(
+                out_dir.join(CHECKPOINT),
+                "the interrupted run had other parameters; resume it with the same ones",
+            ));
+        }
+        layout::remove_uncommitted(&out_dir, &cp.tmp_paths(&out_dir))?;
+        let mut w = Self::with_lock(out_dir.clone(), city, opts, lock);
+        for p in &cp.parts {
+            let kind = OutputKind::from_dir_name(&p.output);
+            let date = NaiveDate::parse_from_str(&p.date, "%Y-%m-%d").ok();
+            let (Some(kind), Some(date)) = (kind, date) else {
+                return Err(DatasetError::invalid(out_dir.join(CHECKPOINT), format!("partition entry {p:?}")));
+            };
+            w.partition((kind, p.config, date)).next_part = p.next_part;
+        }
+        for f in &cp.files {
+            let kind = OutputKind::from_dir_name(&f.output).unwrap_or(OutputKind::Sparse);
+            w.closed.push(ClosedFile { kind, tmp: out_dir.join(&f.tmp), rel: f.rel.clone() });
+        }
+        if cp.sweep_rows.len() != w.sweep_rows.len() {
+            return Err(DatasetError::invalid(out_dir.join(CHECKPOINT), "its sweep configurations differ"));
+        }
+        w.committed = Some(w.closed.len());
+        w.rows = cp.rows;
+        w.sweep_rows = cp.sweep_rows.clone();
+        w.agents = cp.counts.agents;
+        w.counts = cp.counts;
+        Ok((w, cp))
+    }
+
+    fn with_lock(out_dir: PathBuf, city: Arc<City>, opts: DatasetOptions, lock: super::lock::DirLock) -> Self {
         let mut opts = opts;
         if let Some(limit) = open_file_limit() {
             // Leave half of the process's descriptors to everything else.
@@ -169,7 +232,7 @@ impl DatasetWriter {
             .set_created_by(format!("gardencity-io {}", env!("CARGO_PKG_VERSION")))
             .build();
         let n_sweep = opts.sweep.len();
-        Ok(DatasetWriter {
+        DatasetWriter {
             out_dir,
             city,
             days: DayCache::new(opts.time_zone),
@@ -188,8 +251,10 @@ impl DatasetWriter {
             agents: 0,
             failed: None,
             done: false,
+            counts: CheckpointCounts::default(),
+            committed: None,
             _lock: lock,
-        })
+        }
     }
 
     /// The output directory.
@@ -484,6 +549,49 @@ impl DatasetWriter {
         Ok(())
     }
 
+    /// Writes every buffer, closes every file and records the files in the journal.
+    fn checkpoint(&mut self) -> Result<(), DatasetError> {
+        let keys: Vec<_> = self.parts.keys().copied().collect();
+        for &k in &keys {
+            self.flush_partition(k)?;
+        }
+        for &k in &keys {
+            self.close_file(k)?;
+        }
+        let rel_of = |p: &Path| p.strip_prefix(&self.out_dir).map(|r| r.to_string_lossy().into_owned());
+        let mut files = Vec::with_capacity(self.closed.len());
+        for c in &self.closed {
+            let tmp = rel_of(&c.tmp).map_err(|_| DatasetError::invalid(&c.tmp, "a part file outside the output"))?;
+            files.push(FileState { output: c.kind.dir_name().into(), tmp, rel: c.rel.clone() });
+        }
+        let parts = self
+            .parts
+            .iter()
+            .map(|(&(kind, config, date), p)| PartState {
+                output: kind.dir_name().into(),
+                config,
+                date: date.format("%Y-%m-%d").to_string(),
+                next_part: p.next_part,
+            })
+            .collect();
+        let cp = Checkpoint {
+            run_key: self.opts.run_key.clone(),
+            counts: self.counts,
+            rows: self.rows,
+            sweep_rows: self.sweep_rows.clone(),
+            parts,
+            files,
+        };
+        cp.write(&self.out_dir, self.opts.sync)?;
+        self.committed = Some(self.closed.len());
+        Ok(())
+    }
+
+    /// The run's counts so far (as checkpoints record them).
+    pub fn counts(&self) -> CheckpointCounts {
+        self.counts
+    }
+
     /// Writes every buffer, closes every file, renames them to their visible names,
     /// writes `manifest.json` (the given run manifest, an object or null, with a
     /// `dataset` entry added: format, coordinates, time zone, georeference, rows and
@@ -536,6 +644,12 @@ impl DatasetWriter {
             files.entry(c.kind).or_default().push(c.rel.clone());
         }
         self.closed.clear();
+        // Nothing is left to resume once every file is visible.
+        let journal = self.out_dir.join(CHECKPOINT);
+        if journal.exists() {
+            fs::remove_file(&journal).map_err(|e| DatasetError::io("removing", &journal, e))?;
+        }
+        self.committed = None;
 
         let g = self.city.georef();
         let mut outputs = Map::new();
@@ -591,7 +705,9 @@ impl DatasetWriter {
                 let _ = fs::remove_file(&f.tmp);
             }
         }
-        for c in self.closed.drain(..) {
+        // Files recorded by the last checkpoint stay, for a resume; the rest go.
+        let keep = self.committed.unwrap_or(0);
+        for c in self.closed.drain(..).skip(keep) {
             let _ = fs::remove_file(&c.tmp);
         }
         let _ = fs::remove_file(self.out_dir.join(MANIFEST_TMP));
@@ -622,7 +738,19 @@ impl OutputSink for DatasetWriter {
         self.check_ok()?;
         self.validate(out)?;
         let r = self.write_agent_inner(out);
-        self.poison(r)
+        self.poison(r)?;
+        let c = &mut self.counts;
+        c.agents += 1;
+        c.sparse_pings += out.sparse.len() as u64 + out.sweep.iter().map(|v| v.len() as u64).sum::<u64>();
+        c.dense_pings += out.ticks;
+        c.diary_entries += out.diary.len() as u64;
+        c.destination_entries += out.destinations.len() as u64;
+        let every = self.opts.checkpoint_agents;
+        if every > 0 && self.agents.is_multiple_of(every) {
+            let r = self.checkpoint();
+            self.poison(r)?;
+        }
+        Ok(())
     }
 }
 
