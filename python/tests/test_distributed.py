@@ -242,3 +242,15 @@ def test_commit_assembles_shards_run_separately(tmp_path, small_city) -> None:
     with pytest.raises(gardencity.ParameterError, match="a single path"):
         gardencity.commit(tmp_path / "out2", str(dirs[0]))  # type: ignore[arg-type]
     assert not (tmp_path / "out2").exists()
+
+
+def test_a_sweep_runs_distributed(tmp_path, dask_client, small_city) -> None:
+    """A sampling sweep's config= partitions stay inside every shard and commit whole."""
+    sweep = {"grid": {"beta_ping": [5.0, 8.0]}}
+    local = tmp_path / "local"
+    m_local = gardencity.simulate(city=small_city, out=local, progress=False, sweep=sweep, **RUN)
+    out = tmp_path / "dist"
+    m = distributed.simulate(out, engine="dask", client=dask_client, tasks=3, city=small_city, sweep=sweep, **RUN)
+    assert m["sweep"] == m_local["sweep"]
+    _assert_same_rows(local, out, ["sparse", "diaries"])
+    assert (out / "sparse" / "config=beta_ping-5").is_dir()

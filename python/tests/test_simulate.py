@@ -234,3 +234,18 @@ def test_a_sweep_writes_one_phone_per_configuration_equal_to_runs_alone(tmp_path
     with pytest.raises(gardencity.ParameterError, match="beta_pong"):
         gardencity.simulate(out=tmp_path / "bad", sweep={"grid": {"beta_pong": [1.0]}}, **common)
     assert not (tmp_path / "bad").exists()
+
+
+def test_resume_needs_an_interrupted_run(tmp_path, small_city) -> None:
+    """resume=True continues only an interrupted run: a complete one has nothing to
+    resume, an empty directory none; resume and overwrite exclude each other."""
+    out = tmp_path / "run"
+    gardencity.simulate(city=small_city, out=out, progress=False, **WORKLOAD)
+    with pytest.raises(gardencity.GardencityError, match="nothing to resume"):
+        gardencity.simulate(city=small_city, out=out, progress=False, resume=True, **WORKLOAD)
+    with pytest.raises(gardencity.ParameterError, match="resume"):
+        gardencity.simulate(city=small_city, out=out, progress=False, resume=True, overwrite=True, **WORKLOAD)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(gardencity.GardencityError, match="no checkpoint"):
+        gardencity.simulate(city=small_city, out=empty, progress=False, resume=True, **WORKLOAD)
