@@ -18,7 +18,7 @@ use std::time::Instant;
 pub struct Control<'a> {
     /// Called with the number of agents done, after each chunk.
     pub progress: &'a (dyn Fn(u64) + Sync),
-    /// Set it to stop the run ([`RunError::Cancelled`]) within a chunk's time.
+    /// Set it to stop the run (a cancelled [`RunError`], see [`RunError::is_cancelled`]) within a chunk's time.
     pub cancel: &'a AtomicBool,
 }
 

@@ -179,6 +179,31 @@ impl Drop for PooledWorker<'_, '_, '_> {
 }
 
 /// A population simulation over one immutable city.
+///
+/// ```
+/// use gardencity::city::random::{random_city, RandomCityParams};
+/// use gardencity::gravity::{Gravity, GravityParams};
+/// use gardencity::population::{Population, PopulationConfig};
+/// use gardencity::records::{AgentOutput, OutputSink};
+/// use gardencity::routing::Router;
+/// /// A sink that counts sparse pings.
+/// struct Count(usize);
+/// impl OutputSink for Count {
+///     type Error = std::convert::Infallible;
+///     fn write_agent(&mut self, out: &AgentOutput) -> Result<(), Self::Error> {
+///         self.0 += out.sparse.len();
+///         Ok(())
+///     }
+/// }
+/// let city = random_city(&RandomCityParams { width: 30, height: 30, seed: 1, ..Default::default() }).unwrap();
+/// let (router, gravity) = (Router::new(&city), Gravity::hub_proxy(&city, GravityParams::default()).unwrap());
+/// let start = 1_704_085_200; // 2024-01-01 00:00 in New York
+/// let config = PopulationConfig::new(42, 5, start, start + 86_400, chrono_tz::America::New_York);
+/// let population = Population::new(&city, &router, &gravity, config).unwrap();
+/// let mut sink = Count(0);
+/// let stats = population.run(&mut sink, &|_| {}).unwrap();
+/// assert_eq!((stats.agents, stats.sparse_pings as usize), (5, sink.0));
+/// ```
 pub struct Population<'a> {
     city: &'a City,
     router: &'a Router,

@@ -44,6 +44,19 @@ pub enum RoutingError {
 }
 
 /// Shortest-path oracle over the street graph of one city. Plain data, `Send + Sync`.
+///
+/// ```
+/// use gardencity::city::random::{random_city, RandomCityParams};
+/// use gardencity::routing::{RouteScratch, Router};
+/// let city = random_city(&RandomCityParams { width: 30, height: 30, seed: 1, ..Default::default() }).unwrap();
+/// let router = Router::new(&city);
+/// let mut scratch = RouteScratch::new(&router);
+/// let (a, b) = (city.door_street(0), city.door_street(1));
+/// let mut path = Vec::new();
+/// let len = router.path(a, b, &mut scratch, &mut path).unwrap();
+/// assert_eq!(len, router.distance(a, b, &mut scratch).unwrap());
+/// assert_eq!((path.first(), path.last(), path.len() as u32), (Some(&a), Some(&b), len + 1));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Router {
     /// Per street cell: its coordinates and neighbours, packed for locality.

@@ -78,6 +78,26 @@ struct ClosedFile {
 /// Call [`OutputSink::write_agent`] once per agent, in agent order, then
 /// [`DatasetWriter::finish`]. Dropped without `finish` (or after an error), it removes
 /// its hidden part files and never writes `_SUCCESS`.
+///
+/// ```
+/// use gardencity::city::random::{random_city, RandomCityParams};
+/// use gardencity::gravity::{Gravity, GravityParams};
+/// use gardencity::population::{Population, PopulationConfig};
+/// use gardencity::routing::Router;
+/// use gardencity_io::dataset::{read_manifest, DatasetOptions, DatasetWriter, OutputKind};
+/// use std::sync::Arc;
+/// let city = Arc::new(random_city(&RandomCityParams { width: 30, height: 30, seed: 1, ..Default::default() }).unwrap());
+/// let (router, gravity) = (Router::new(&city), Gravity::hub_proxy(&city, GravityParams::default()).unwrap());
+/// let start = 1_704_085_200;
+/// let config = PopulationConfig::new(1, 4, start, start + 86_400, chrono_tz::America::New_York);
+/// let out = tempfile::tempdir().unwrap();
+/// let mut writer = DatasetWriter::create(out.path().join("run"), city.clone(), DatasetOptions::default()).unwrap();
+/// Population::new(&city, &router, &gravity, config).unwrap().run(&mut writer, &|_| {}).unwrap();
+/// let summary = writer.finish(serde_json::json!({ "note": "a doc example" })).unwrap();
+/// let m = read_manifest(out.path().join("run")).unwrap();
+/// assert_eq!((m.agents, m.outputs[&OutputKind::Homes].rows), (4, 4));
+/// assert_eq!(summary.rows[&OutputKind::Sparse], m.outputs[&OutputKind::Sparse].rows);
+/// ```
 pub struct DatasetWriter {
     out_dir: PathBuf,
     city: Arc<City>,

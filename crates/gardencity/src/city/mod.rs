@@ -138,6 +138,18 @@ pub struct CityParts {
 }
 
 /// An immutable grid city with fast lookups. Cheap to share (`&City` or `Arc<City>`).
+///
+/// ```
+/// use gardencity::city::random::{random_city, RandomCityParams};
+/// use gardencity::BuildingType;
+/// let city = random_city(&RandomCityParams { width: 30, height: 30, seed: 1, ..Default::default() }).unwrap();
+/// assert_eq!((city.width(), city.height()), (30, 30));
+/// let b = &city.buildings()[0];
+/// // Every building's door is a street cell beside it, found again by its id.
+/// assert_eq!(city.building_by_id(&b.id), Some(0));
+/// assert!(city.street_at(b.door).is_some());
+/// assert!(!city.buildings_of_type(BuildingType::Home).is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct City {
     name: String,

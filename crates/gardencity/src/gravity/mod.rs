@@ -156,6 +156,20 @@ pub struct HubProxyParts {
 }
 
 /// The gravity model of one city: weights and the weighted destination draw.
+///
+/// ```
+/// use gardencity::city::random::{random_city, RandomCityParams};
+/// use gardencity::gravity::{Gravity, GravityParams};
+/// use gardencity::{BuildingType, TypeSet};
+/// use rand::SeedableRng;
+/// let city = random_city(&RandomCityParams { width: 30, height: 30, seed: 1, ..Default::default() }).unwrap();
+/// let g = Gravity::hub_proxy(&city, GravityParams::default()).unwrap();
+/// let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+/// let retail = TypeSet::of(&[BuildingType::Retail]);
+/// let to = g.sample(0, retail, &|_| false, &mut rng).expect("the city has shops");
+/// assert_eq!(city.building(to).kind, BuildingType::Retail);
+/// assert!(g.weight(0, to) > 0.0);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gravity {
     exponent: f64,

@@ -67,7 +67,7 @@ const DIRECTION_BACKOFF: f64 = 0.001;
 
 /// A trip's polyline with its cumulative lengths, and the path coordinates of the
 /// reference (shapely's `project` and `interpolate`, the direction of travel taken
-/// [`DIRECTION_BACKOFF`] before a point).
+/// 0.001 block before a point).
 ///
 /// ```
 /// use gardencity::mobility::movement::Polyline;
