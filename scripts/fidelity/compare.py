@@ -119,7 +119,7 @@ def load_sample(path: Path, label: str) -> Sample:
 def trim_to_window(s: Sample) -> Sample:
     """Restrict a sample to the window both generators cover: ``[start + tick, end)``.
 
-    The reference's window differs from gardencity's (SPEC section 5, end):
+    The reference's window differs from gardencity's (MODEL.md section 5, end):
     NOMAD writes a dense ping at the start that no diary entry covers (its
     diary begins at the first tick, ``start + dt``) and its last diary entry
     runs one tick past the end; gardencity's window is ``[start, end)``, with

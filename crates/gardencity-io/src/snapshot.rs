@@ -15,7 +15,7 @@
 //! The payload holds the city (name, grid, georeference, boundary, streets as
 //! delta-coded varints, buildings with rectangles stored as two corners) and, when
 //! present, the gravity's persistent parts (hub-proxy layers; nearby pairs only when they
-//! do not follow the SPEC rule, since a 25,000-building city has millions of them and
+//! do not follow the rule of docs/MODEL.md section 3, since a 25,000-building city has millions of them and
 //! deriving them is faster than decoding them; exact mode stores only its parameters
 //! and recomputes the door distances on loading). The router is not stored:
 //! `Router::new` rebuilds it in milliseconds. Truncated, tampered, foreign and
@@ -23,7 +23,6 @@
 
 use gardencity::gravity::{Gravity, GravityError, GravityMode, GravityParams, HubProxyParts};
 use gardencity::{BuildingSpec, BuildingType, Cell, City, CityError, CityParts, Georeference, Point};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The magic bytes opening every snapshot.
@@ -302,20 +301,8 @@ pub fn encode_snapshot(city: &City, gravity: Option<&Gravity>) -> Vec<u8> {
 pub fn write_snapshot(path: impl AsRef<Path>, city: &City, gravity: Option<&Gravity>) -> Result<u64, SnapshotError> {
     let path = path.as_ref();
     let bytes = encode_snapshot(city, gravity);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "snapshot".into());
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let io = |source| SnapshotError::Io { path: path.to_path_buf(), source };
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
+    crate::atomic::write_atomic(path, "snapshot", &bytes, true)
+        .map_err(|source| SnapshotError::Io { path: path.to_path_buf(), source })?;
     Ok(bytes.len() as u64)
 }
 

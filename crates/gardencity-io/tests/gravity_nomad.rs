@@ -1,6 +1,6 @@
 //! Gravity layers and the reference (NOMAD): its own file loads here with the gravity
 //! gardencity computes on its hubs, and our layers load the way its
-//! `City.from_geopackage(path, load_gravity=True)` loads them (geopandas, SPEC section 7).
+//! `City.from_geopackage(path, load_gravity=True)` loads them (geopandas, MODEL.md section 7).
 
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::gravity::{Gravity, GravityParams};

@@ -1,4 +1,4 @@
-//! OpenStreetMap tag tables: tag value -> subtype -> garden-city category (SPEC section 8).
+//! OpenStreetMap tag tables: tag value -> subtype -> garden-city category (MODEL.md section 8).
 //!
 //! The default tables are `shared/osm-categories.toml`, embedded in the crate; a user may
 //! supply their own file with the same layout.
@@ -80,9 +80,9 @@ pub struct StreetRules {
     pub excluded_service: Vec<String>,
     /// `surface` values excluded.
     pub excluded_surface: Vec<String>,
-    /// Exclude `tunnel` ways (other than `tunnel=no`).
+    /// Exclude `tunnel=yes` ways (other values, such as `building_passage`, are kept).
     pub exclude_tunnels: bool,
-    /// Exclude `covered` ways (other than `covered=no`).
+    /// Exclude `covered=yes` ways (other values are kept).
     pub exclude_covered: bool,
     /// The reference drops segments shorter than this (metres).
     pub min_length_m: f64,
@@ -154,7 +154,7 @@ impl Categories {
         self.category.get(subtype).copied().unwrap_or(BuildingType::Other)
     }
 
-    /// The subtype of a feature from its tags (SPEC section 8, first rule that applies);
+    /// The subtype of a feature from its tags (MODEL.md section 8, first rule that applies);
     /// `None` is "unknown". `infer_residential` enables the optional residential inference.
     pub fn subtype<'a, 't>(
         &'a self,

@@ -3,8 +3,8 @@
 //! - [`read_raster_input_gpkg`] reads building, street and boundary layers of a
 //!   GeoPackage (EPSG:3857, or EPSG:4326 reprojected to Web Mercator);
 //! - [`read_osm_pbf`] selects and classifies buildings, parks and streets of an
-//!   `.osm.pbf` extract (SPEC section 8);
-//! - [`rasterize`] turns either into a grid [`gardencity::City`] (SPEC section 2), with a
+//!   `.osm.pbf` extract (MODEL.md section 8);
+//! - [`rasterize`] turns either into a grid [`gardencity::City`] (MODEL.md section 2), with a
 //!   [`RasterReport`] of everything dropped and why.
 //!
 //! The library never prints and never exits.

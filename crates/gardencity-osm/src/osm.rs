@@ -1,4 +1,4 @@
-//! Rasterizer input from an `.osm.pbf` extract (SPEC section 8).
+//! Rasterizer input from an `.osm.pbf` extract (MODEL.md section 8).
 //!
 //! Three passes over the file (relations, ways, nodes) keep only what is needed:
 //! buildings (ways and multipolygon relations with `building`, plus `amenity=parking`

@@ -1,4 +1,4 @@
-//! The rasterizer (SPEC section 2): real building polygons and street lines in Web
+//! The rasterizer (MODEL.md section 2): real building polygons and street lines in Web
 //! Mercator metres to a grid [`City`].
 
 use crate::error::RasterError;
@@ -248,7 +248,7 @@ pub fn auto_rotation_deg(streets: &[StreetLine]) -> f64 {
     -0.25 * acc.0.atan2(acc.1).to_degrees()
 }
 
-/// Rasterizes buildings and streets to a [`City`] (SPEC section 2).
+/// Rasterizes buildings and streets to a [`City`] (MODEL.md section 2).
 ///
 /// The grid origin is `(floor(minx / L), floor(miny / L))` of the (rotated) boundary's
 /// bounds; only blocks intersecting the boundary exist. Street cells are the blocks

@@ -1,4 +1,4 @@
-//! The reference's street clean-up before rasterizing (SPEC section 8): a simplified
+//! The reference's street clean-up before rasterizing (MODEL.md section 8): a simplified
 //! street graph whose intersections closer than a tolerance are merged, without dead-end
 //! nodes, and without edges shorter than a minimum length.
 //!

@@ -132,18 +132,10 @@ pub fn save(scene: &Scene, path: impl AsRef<Path>) -> Result<(), PlotError> {
     let path = path.as_ref();
     let format = ImageFormat::from_path(path)?;
     let bytes = render(scene, format)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    fn io<'a>(op: &'static str, p: &'a Path) -> impl FnOnce(std::io::Error) -> PlotError + 'a {
-        move |source| PlotError::Io { op, path: p.to_path_buf(), source }
-    }
-    if let Err(e) = std::fs::write(&tmp, &bytes).map_err(io("writing", &tmp)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if let Err(e) = std::fs::rename(&tmp, path).map_err(io("renaming to", path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+    gardencity_io::atomic::write_atomic(path, "plot", &bytes, false).map_err(|source| PlotError::Io {
+        op: "writing",
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(())
 }

@@ -131,7 +131,7 @@ impl PyCity {
         })?)
     }
 
-    /// A random city (SPEC section 1) of `width` x `height` blocks.
+    /// A random city (MODEL.md section 1) of `width` x `height` blocks.
     #[staticmethod]
     #[pyo3(signature = (width, height, seed = 0, origin = None, street_spacing = 5, block_side = 15.0))]
     fn random(
@@ -201,7 +201,7 @@ impl PyCity {
         rasterized(py, "City.rasterize", &path, params, || read_raster_input_gpkg(&path, &opts).map_err(fail))
     }
 
-    /// Reads a `.osm.pbf` extract (SPEC section 8) inside `bbox` = (west, south, east,
+    /// Reads a `.osm.pbf` extract (MODEL.md section 8) inside `bbox` = (west, south, east,
     /// north) in degrees (default: the extract's extent) and rasterizes it.
     #[staticmethod]
     #[pyo3(signature = (path, bbox = None, block_side = 15.0, resolve_overlaps = true, keep_other = false,

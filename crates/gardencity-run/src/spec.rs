@@ -72,9 +72,9 @@ pub struct RunSpec {
     /// `[longitude, latitude]` in degrees: re-places the city (the built-in one
     /// included) with its centre there; `None` keeps its georeference.
     pub origin: Option<[f64; 2]>,
-    /// Mobility model (SPEC sections 4 and 5).
+    /// Mobility model (MODEL.md sections 4 and 5).
     pub mobility: MobilityParams,
-    /// Sparse sampling (SPEC section 6).
+    /// Sparse sampling (MODEL.md section 6).
     pub sampling: SamplingConfig,
     /// A sampling sweep: sparse pings of several configurations over one simulation
     /// (`sparse/config=NAME/date=...`); `None`: one phone, `sampling`.

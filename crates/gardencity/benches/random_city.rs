@@ -1,4 +1,4 @@
-//! Random city generation (SPEC section 1) at 200 x 200 and 2000 x 2000 blocks.
+//! Random city generation (MODEL.md section 1) at 200 x 200 and 2000 x 2000 blocks.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use gardencity::city::random::{random_city, RandomCityParams};

@@ -1,6 +1,6 @@
 //! gardencity: synthetic human-mobility data with ground truth.
 //!
-//! The crate follows the pipeline of the reference model (NOMAD, see `SPEC.md`):
+//! The crate follows the pipeline of the reference model (NOMAD), written out in `docs/MODEL.md`:
 //!
 //! 1. [`city`]: the grid city model (streets, buildings, doors) and its random builder
 //!    (GeoPackage and OpenStreetMap builders live in sibling crates).

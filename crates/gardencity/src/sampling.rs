@@ -1,4 +1,4 @@
-//! Sparse sampling: what a phone would record (SPEC section 6).
+//! Sparse sampling: what a phone would record (MODEL.md section 6).
 //!
 //! Bursts start at cumulative sums of Exponential(mean `beta_start`) inside the
 //! trajectory's window and last Exponential(mean `beta_durations`), cut at the next start
@@ -104,9 +104,9 @@ pub struct SamplingConfig {
     pub beta_start: Option<ParamSpec>,
     /// Mean burst duration in minutes.
     pub beta_durations: Option<ParamSpec>,
-    /// Mean minutes between pings inside a burst (5).
+    /// Mean minutes between pings inside a burst (7 once [`SamplingConfig::resolved`]).
     pub beta_ping: Option<ParamSpec>,
-    /// Mean horizontal accuracy in blocks (0.75); 0 means no noise.
+    /// Mean horizontal accuracy in blocks (11.5/15, i.e. 11.5 m on 15 m blocks); 0 means no noise.
     pub ha: ParamSpec,
     /// Draw each ping's accuracy from the Pareto prior (true) or use `ha` as is.
     pub pareto_ha: bool,

@@ -1,4 +1,4 @@
-//! SPEC section 4: the EPR destination diary.
+//! MODEL.md section 4: the EPR destination diary.
 
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::city::{BuildingType, City, TypeSet};

@@ -1,4 +1,4 @@
-//! SPEC section 5: the dense trajectory and its ground-truth diary.
+//! MODEL.md section 5: the dense trajectory and its ground-truth diary.
 
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::city::{BuildingType, City};

@@ -1,4 +1,4 @@
-//! Every parameter has the reference's name and default (SPEC sections 4-6).
+//! Every parameter has the reference's name and default (MODEL.md sections 4-6).
 
 use gardencity::city::{BuildingType, TypeSet};
 use gardencity::mobility::params::MobilityParams;

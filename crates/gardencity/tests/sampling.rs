@@ -1,4 +1,4 @@
-//! SPEC section 6: bursts, ping times, deduplication, horizontal accuracy, q/f targets.
+//! MODEL.md section 6: bursts, ping times, deduplication, horizontal accuracy, q/f targets.
 
 use gardencity::mobility::rng::{agent_rng, SimRng, Stream};
 use gardencity::records::Ping;

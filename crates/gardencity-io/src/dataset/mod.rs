@@ -1,4 +1,4 @@
-//! Simulation output datasets (SPEC section 7): hive-partitioned Parquet or CSV.
+//! Simulation output datasets (MODEL.md section 7): hive-partitioned Parquet or CSV.
 //!
 //! A [`DatasetWriter`] receives one [`gardencity::records::AgentOutput`] per agent and
 //! writes, under the output directory,

@@ -1,4 +1,4 @@
-//! Reading and writing a city as a NOMAD-style GeoPackage (SPEC section 7).
+//! Reading and writing a city as a NOMAD-style GeoPackage (MODEL.md section 7).
 
 use super::error::{GpkgError, GpkgErrorKind};
 use super::geom::GeometryType;

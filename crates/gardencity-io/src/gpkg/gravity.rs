@@ -1,4 +1,4 @@
-//! Gravity layers of a city GeoPackage (SPEC section 7).
+//! Gravity layers of a city GeoPackage (MODEL.md section 7).
 //!
 //! The reference's four layers, written the way its `City.save_geopackage(...,
 //! persist_gravity_data=True)` writes them so that its `City.from_geopackage(path,
@@ -116,10 +116,6 @@ fn temp_prefix(path: &Path) -> String {
     format!(".{name}.gravity-")
 }
 
-fn temp_path(path: &Path) -> PathBuf {
-    path.with_file_name(format!("{}{}.tmp", temp_prefix(path), std::process::id()))
-}
-
 /// Removes the temporary copies (and SQLite journals) that killed writers of this file
 /// left beside it: `.NAME.gravity-PID.tmp` whose process no longer runs (Linux).
 fn remove_stale_temps(path: &Path) {
@@ -141,19 +137,6 @@ fn remove_stale_temps(path: &Path) {
             if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
                 let _ = std::fs::remove_file(e.path());
             }
-        }
-    }
-}
-
-/// Deletes the temporary copy (and its journal) unless disarmed.
-struct TempGuard(Option<PathBuf>);
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(&p);
-            let mut journal = p.into_os_string();
-            journal.push("-journal");
-            let _ = std::fs::remove_file(journal);
         }
     }
 }
@@ -192,10 +175,11 @@ pub fn write_gravity_cancellable(
             },
         });
     }
-    let tmp = temp_path(path);
+    // `.NAME.gravity-PID.tmp`, the name `remove_stale_temps` looks for.
+    let atomic = crate::atomic::AtomicPath::new(path, "gravity");
+    let tmp = atomic.tmp().to_path_buf();
     let io = |source| GpkgError::from(GpkgErrorKind::Io { path: path.to_path_buf(), source });
     std::fs::copy(path, &tmp).map_err(io)?;
-    let mut guard = TempGuard(Some(tmp.clone()));
     {
         let mut conn = Connection::open(&tmp).ctx(path, || "opening a copy for writing".into())?;
         let tx = conn.transaction().ctx(path, || "starting a transaction".into())?;
@@ -233,8 +217,7 @@ pub fn write_gravity_cancellable(
             })
         })?;
     }
-    std::fs::rename(&tmp, path).map_err(io)?;
-    guard.0 = None;
+    atomic.commit().map_err(io)?;
     Ok(())
 }
 
@@ -650,7 +633,7 @@ pub fn read_gravity(path: impl AsRef<Path>, city: &City) -> Result<Option<Gravit
             let j = building_of(row, city, "bid_j")?;
             let d = u32_of(row, "dist")?;
             let m = city.building(i).door.manhattan(city.building(j).door);
-            // The reference stores 1 for distinct buildings sharing a door cell (SPEC 3).
+            // The reference stores 1 for distinct buildings sharing a door cell (MODEL.md section 3).
             if d != m && !(m == 0 && d == 1 && i != j) {
                 let expected = if m == 0 {
                     "0 or 1 (the doors share a street cell)".to_string()

@@ -1,4 +1,4 @@
-//! City GeoPackages (SPEC section 7): NOMAD's `buildings` / `streets` /
+//! City GeoPackages (MODEL.md section 7): NOMAD's `buildings` / `streets` /
 //! `city_properties` layers in block units, plus a small general reader and writer
 //! that other layers (e.g. the gravity tables) can reuse.
 //!

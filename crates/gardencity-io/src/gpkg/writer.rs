@@ -185,16 +185,9 @@ struct TableInfo {
 pub struct GpkgWriter {
     conn: Option<Connection>,
     path: PathBuf,
-    tmp: PathBuf,
+    tmp: Option<crate::atomic::AtomicPath>,
     overwrite: bool,
     tables: HashMap<String, TableInfo>,
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out.gpkg".into());
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    path.with_file_name(format!(".{name}.{}-{nanos}.tmp", std::process::id()))
 }
 
 impl GpkgWriter {
@@ -206,18 +199,15 @@ impl GpkgWriter {
         if !overwrite && path.exists() {
             return Err(GpkgErrorKind::Exists { path }.into());
         }
-        let tmp = temp_path(&path);
-        if tmp.exists() {
-            std::fs::remove_file(&tmp).map_err(|source| GpkgErrorKind::Io { path: tmp.clone(), source })?;
-        }
-        let conn = Connection::open(&tmp).map_err(|source| match source {
+        let tmp = crate::atomic::AtomicPath::new(&path, "gpkg");
+        let conn = Connection::open(tmp.tmp()).map_err(|source| match source {
             rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::CannotOpen => {
                 GpkgErrorKind::Io { path: path.clone(), source: std::io::Error::other("cannot create the file") }
             }
             source => GpkgErrorKind::Sqlite { path: path.clone(), context: "creating the file".into(), source },
         })?;
         // From here on Drop removes the temporary file on error.
-        let mut w = GpkgWriter { conn: Some(conn), path, tmp, overwrite, tables: HashMap::new() };
+        let mut w = GpkgWriter { conn: Some(conn), path, tmp: Some(tmp), overwrite, tables: HashMap::new() };
         let schema = format!(
             "PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {USER_VERSION};
@@ -514,16 +504,17 @@ impl GpkgWriter {
         if !self.overwrite && self.path.exists() {
             return Err(GpkgErrorKind::Exists { path: self.path.clone() }.into());
         }
-        std::fs::rename(&self.tmp, &self.path)
-            .map_err(|source| GpkgErrorKind::Io { path: self.path.clone(), source })?;
+        if let Some(tmp) = self.tmp.take() {
+            tmp.commit().map_err(|source| GpkgErrorKind::Io { path: self.path.clone(), source })?;
+        }
         Ok(())
     }
 }
 
 impl Drop for GpkgWriter {
     fn drop(&mut self) {
-        // Close before deleting; a committed writer has already renamed its file.
+        // Close before the temporary file is deleted (a committed writer renamed it).
         drop(self.conn.take());
-        let _ = std::fs::remove_file(&self.tmp);
+        drop(self.tmp.take());
     }
 }

@@ -5,7 +5,7 @@ use crate::error::CityError;
 use std::fmt;
 use std::str::FromStr;
 
-/// The type of a building (SPEC section 1). `Other` only comes from rasterized input.
+/// The type of a building (MODEL.md section 1). `Other` only comes from rasterized input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum BuildingType {

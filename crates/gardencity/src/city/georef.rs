@@ -1,4 +1,4 @@
-//! Georeference: where the block grid sits on the map (SPEC section 2, "Output coordinates").
+//! Georeference: where the block grid sits on the map (MODEL.md section 2, "Output coordinates").
 
 use crate::city::Point;
 

@@ -1,4 +1,4 @@
-//! The grid city (SPEC section 1): plain, immutable data shared by every thread.
+//! The grid city (MODEL.md section 1): plain, immutable data shared by every thread.
 //!
 //! A [`City`] is a `width x height` grid of unit blocks. Every block is a street
 //! cell, part of exactly one [`Building`], or empty. Streets form a 4-connected

@@ -1,4 +1,4 @@
-//! Random grid cities (SPEC section 1, "Random cities").
+//! Random grid cities (MODEL.md section 1, "Random cities").
 //!
 //! Streets run along every `street_spacing`-th row and column (and so always form one
 //! connected network, unlike the reference). Each super-block between streets gets a

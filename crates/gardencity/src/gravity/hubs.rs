@@ -1,4 +1,4 @@
-//! Hub selection (SPEC section 3): pandas `qcut` quantile buckets of street coordinates.
+//! Hub selection (MODEL.md section 3): pandas `qcut` quantile buckets of street coordinates.
 
 use crate::city::{Cell, City};
 

@@ -1,4 +1,4 @@
-//! Gravity between buildings (SPEC section 3) and the weighted destination draw of EPR.
+//! Gravity between buildings (MODEL.md section 3) and the weighted destination draw of EPR.
 //!
 //! `weight(i, j) = 1 / d(i, j)^exponent`, `weight(i, i) = 0`, `d = 1` for distinct
 //! buildings sharing a door cell. Two distances:
@@ -137,7 +137,7 @@ pub enum GravityError {
     },
 }
 
-/// The persistent parts of a hub-proxy gravity (the GeoPackage layers of SPEC section 7).
+/// The persistent parts of a hub-proxy gravity (the GeoPackage layers of MODEL.md section 7).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HubProxyParts {
     /// The distance exponent.
@@ -393,7 +393,7 @@ impl Gravity {
     }
 
     /// As [`Gravity::from_hub_parts`], but `parts.nearby` is ignored and the nearby pairs
-    /// are derived from the doors and `dist_to_hub` by the SPEC rule (faster than reading
+    /// are derived from the doors and `dist_to_hub` by the rule of docs/MODEL.md section 3 (faster than reading
     /// millions of stored pairs; see [`Gravity::nearby_follows_rule`]).
     pub fn from_hub_parts_derive_nearby(city: &City, parts: HubProxyParts) -> Result<Gravity, GravityError> {
         Gravity::from_hub_parts_impl(city, parts, true)
@@ -474,7 +474,7 @@ impl Gravity {
         Ok(g)
     }
 
-    /// True when the nearby pairs are exactly those the SPEC rule gives for the doors and
+    /// True when the nearby pairs are exactly those the rule of docs/MODEL.md section 3 gives for the doors and
     /// `dist_to_hub` (always so for a model built by [`Gravity::hub_proxy`]).
     pub fn nearby_follows_rule(&self) -> bool {
         // Given lists are kept only when they differ from the rule's.

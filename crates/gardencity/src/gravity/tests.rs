@@ -46,7 +46,7 @@ fn garden_city_hubs_match_the_reference() {
     assert_eq!(got, expected);
 }
 
-/// Direct O(n^2) definitions of SPEC section 3.
+/// Direct O(n^2) definitions of MODEL.md section 3.
 fn brute(city: &City, g: &Gravity) {
     let hubs = g.hubs();
     let nh = hubs.len();

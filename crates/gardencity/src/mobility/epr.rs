@@ -1,4 +1,4 @@
-//! The Exploration and Preferential Return destination diary (SPEC section 4).
+//! The Exploration and Preferential Return destination diary (MODEL.md section 4).
 
 use super::params::MobilityParams;
 use super::rng::SimRng;

@@ -1,4 +1,4 @@
-//! The mobility model (SPEC sections 4 and 5): agents, the EPR destination diary and
+//! The mobility model (MODEL.md sections 4 and 5): agents, the EPR destination diary and
 //! minute-level movement with its ground-truth diary.
 
 pub mod agent;

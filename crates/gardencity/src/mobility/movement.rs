@@ -1,4 +1,4 @@
-//! Minute-level movement: the dense trajectory and its ground-truth diary (SPEC section 5).
+//! Minute-level movement: the dense trajectory and its ground-truth diary (MODEL.md section 5).
 //!
 //! Inside its destination an agent stays put with the type's still probability, else
 //! takes a Gaussian step redrawn until it lands inside the building. Otherwise it

@@ -115,7 +115,7 @@ impl Schedule {
     }
 }
 
-/// Parameters of the EPR destination diary and of movement (SPEC sections 4 and 5).
+/// Parameters of the EPR destination diary and of movement (MODEL.md sections 4 and 5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MobilityParams {
