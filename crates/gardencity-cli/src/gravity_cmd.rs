@@ -87,7 +87,7 @@ pub fn run_snapshot(a: SnapshotArgs) -> anyhow::Result<()> {
     let gravity = match read_gravity(&a.city, &city)? {
         Some(r) => {
             for w in &r.warnings {
-                eprintln!("warning: {w}");
+                crate::output::errln!("warning: {w}");
             }
             Some(r.gravity)
         }

@@ -184,7 +184,7 @@ pub fn run_from_osm(a: FromOsmArgs) -> anyhow::Result<()> {
         }
         (None, None) => {
             let extent = extract_extent(&a.extract).context("cannot read the extract")?;
-            eprintln!("no --bbox or --boundary: reading the whole extract, {extent}");
+            crate::output::errln!("no --bbox or --boundary: reading the whole extract, {extent}");
             extent.to_boundary()
         }
     };

@@ -52,6 +52,21 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
+/// Writes a line of notes (warnings, summaries) to standard error; an unwritable
+/// standard error (`2>/dev/full`) loses the note instead of failing the command.
+pub fn note(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
+}
+
+/// `eprintln!` that never panics: `errln!("warning: {w}")`.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::note(format_args!($($arg)*))
+    };
+}
+pub(crate) use errln;
+
 /// True when both paths exist and are the same file (same device and inode, so also
 /// through hard links and symbolic links, or the same canonical path).
 fn same_file(a: &Path, b: &Path) -> bool {

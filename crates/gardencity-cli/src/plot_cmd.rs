@@ -222,7 +222,11 @@ fn open_run(data: &Path) -> Result<(PathBuf, Manifest)> {
     if let (Some(kind), Some(parent)) = (OutputKind::from_dir_name(name), data.parent()) {
         let run = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
         if let Ok(m) = read_manifest(run) {
-            eprintln!("note: {} is the {kind} table of the run {}; plotting that run", data.display(), run.display());
+            crate::output::errln!(
+                "note: {} is the {kind} table of the run {}; plotting that run",
+                data.display(),
+                run.display()
+            );
             return Ok((run.to_path_buf(), m));
         }
     }
@@ -266,7 +270,7 @@ fn run_pings(a: PingsArgs) -> Result<()> {
         let n = a.max_users.max(1);
         let users: Vec<String> = seen.iter().take(n).cloned().collect();
         if seen.len() > n {
-            eprintln!(
+            crate::output::errln!(
                 "plotting the first {n} of {} users with pings in the window ({}); choose others with --user",
                 seen.len(),
                 users.join(", ")

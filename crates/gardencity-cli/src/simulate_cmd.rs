@@ -214,7 +214,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     }
     let prepared = PreparedRun::new(&spec, None).map_err(flag_error)?;
     for w in &prepared.city.warnings {
-        eprintln!("warning: {w}");
+        crate::output::errln!("warning: {w}");
     }
     let shard_agents = prepared.window.shard_agents;
     let show = !args.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
@@ -271,7 +271,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     let weeks = (m.end - m.start) as f64 / (7.0 * 86_400.0);
     let agent_weeks = m.counts.agents as f64 * weeks;
     let secs = run_secs.max(1e-9);
-    eprintln!(
+    crate::output::errln!(
         "simulated {} agents ({agent_weeks:.1} agent-weeks) on {} threads in {run_secs:.2} s: {:.0} agent-weeks/s, \
          {:.0} dense pings/s, {:.0} sparse pings/s ({} sparse pings, {} diary entries); peak RSS {}; -> {} ({})",
         m.counts.agents,

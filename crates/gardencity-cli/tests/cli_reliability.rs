@@ -315,6 +315,7 @@ fn impossible_georeferences_and_map_crs_are_refused() {
         ("UPDATE city_properties SET web_mercator_origin_x = 9e999", "web_mercator_origin_x", "a finite number"),
         ("UPDATE city_properties SET rotation_deg = -9e999", "rotation_deg", "a finite number"),
         ("UPDATE city_properties SET block_side_length = 1e300", "beyond the Web Mercator extent", "1e300"),
+        ("UPDATE city_properties SET block_side_length = 1e-300", "expected at least 0.01 m", "block_side"),
         ("UPDATE city_properties SET web_mercator_origin_y = 3e7", "beyond the Web Mercator extent", "30000450"),
         (
             "INSERT OR IGNORE INTO gpkg_spatial_ref_sys (srs_name, srs_id, organization, organization_coordsys_id, \
@@ -341,4 +342,21 @@ fn impossible_georeferences_and_map_crs_are_refused() {
         let e = run_err(gardencity().args(["city", "info"]).arg(&p));
         assert!(e.contains(first), "city info, {sql}: {e}");
     }
+}
+
+/// A standard error that cannot be written (`2>/dev/full`) loses the notes, not the run.
+#[test]
+fn an_unwritable_stderr_loses_only_the_notes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let o = gardencity()
+        .args(["simulate", "--agents", "3", "--days", "1", "--out"])
+        .arg(&out)
+        .env_remove("CI")
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "status {:?}", o.status);
+    assert!(out.join("_SUCCESS").is_file());
 }

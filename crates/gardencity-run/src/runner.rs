@@ -213,7 +213,8 @@ impl PreparedRun {
             "shard".into(),
             serde_json::to_value(self.spec.shard).map_err(|e| RunError::Manifest(e.to_string()))?,
         );
-        id.insert("checkpoint_agents".into(), self.spec.checkpoint_agents.into());
+        let every = self.spec.checkpoint_agents.unwrap_or(DatasetOptions::default().checkpoint_agents);
+        id.insert("checkpoint_agents".into(), every.into());
         serde_json::to_string(&id).map_err(|e| RunError::Manifest(e.to_string()))
     }
 

@@ -34,6 +34,33 @@ fn alive(pid: u32) -> bool {
     }
 }
 
+/// When process `pid` started, in Unix seconds (Linux: `/proc/PID/stat` field 22, in
+/// clock ticks after boot, plus the boot time of `/proc/stat`); `None` when unknown.
+fn started_at(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name (which may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let ticks: u64 = rest.split_whitespace().nth(19)?.parse().ok()?;
+    let boot: u64 =
+        fs::read_to_string("/proc/stat").ok()?.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
+    // USER_HZ is 100 on every Linux platform Rust targets.
+    Some(boot + ticks / 100)
+}
+
+/// True when the lock's process still runs: its pid is alive and (when both are
+/// known) started no later than the lock was taken, so a pid reused by another
+/// process after the writer died does not hold the directory.
+fn holder_runs(pid: u32, lock_started: Option<u64>) -> bool {
+    if !alive(pid) {
+        return false;
+    }
+    match (started_at(pid), lock_started) {
+        // A second of slack for rounding.
+        (Some(p), Some(l)) => p <= l + 1,
+        _ => true,
+    }
+}
+
 impl DirLock {
     /// Takes the lock of `dir` (which exists), or says which process holds it.
     pub(crate) fn acquire(dir: &Path) -> Result<DirLock, DatasetError> {
@@ -53,8 +80,10 @@ impl DirLock {
                     let pid = text.lines().find_map(|l| l.strip_prefix("pid=")).and_then(|p| p.trim().parse().ok());
                     let host = text.lines().find_map(|l| l.strip_prefix("host=")).map(str::trim);
                     let here = host.is_none_or(|h| h == host_name());
+                    let started =
+                        text.lines().find_map(|l| l.strip_prefix("started=")).and_then(|s| s.trim().parse().ok());
                     match pid {
-                        Some(pid) if here && !alive(pid) => {
+                        Some(pid) if here && !holder_runs(pid, started) => {
                             // Left by a killed run: take it over.
                             let _ = fs::remove_file(&path);
                         }
@@ -97,6 +126,12 @@ mod tests {
         fs::write(dir.path().join(LOCK), "pid=4000000000\nstarted=0\n").unwrap();
         let lock = DirLock::acquire(dir.path()).unwrap();
         drop(lock);
+        // A lock whose pid now belongs to a process started later (pid 1 started at boot,
+        // so a lock "taken" at time 1 by pid 1) is stale too.
+        fs::write(dir.path().join(LOCK), format!("pid=1\nstarted=1\nhost={}\n", host_name())).unwrap();
+        if started_at(1).is_some() {
+            drop(DirLock::acquire(dir.path()).expect("a reused pid does not hold the lock"));
+        }
         // A lock of another host is never taken over (its process cannot be looked up here).
         fs::write(dir.path().join(LOCK), "pid=4000000000\nstarted=0\nhost=elsewhere-xyz\n").unwrap();
         let err = DirLock::acquire(dir.path()).unwrap_err().to_string();

@@ -33,6 +33,9 @@ pub const DEFAULT_CENTRE_LONLAT: (f64, f64) = (-75.1636, 39.9524);
 /// Radius of the Web Mercator sphere (EPSG:3857), metres.
 pub const EARTH_RADIUS_M: f64 = 6_378_137.0;
 
+/// The smallest block side accepted, metres.
+pub const MIN_BLOCK_SIDE_M: f64 = 0.01;
+
 /// Half the width of the Web Mercator map (`pi * EARTH_RADIUS_M`), metres.
 pub const WEB_MERCATOR_EXTENT_M: f64 = std::f64::consts::PI * EARTH_RADIUS_M;
 
@@ -68,7 +71,7 @@ impl Georeference {
     }
 
     /// Checks that a `width x height` grid placed by this georeference lies on the Web
-    /// Mercator map: every number finite, the block side positive and the grid's
+    /// Mercator map: every number finite, the block side at least [`MIN_BLOCK_SIDE_M`] and the grid's
     /// corners within the projection's extent (±20,037,508 m, with a block of margin).
     ///
     /// ```
@@ -89,8 +92,12 @@ impl Georeference {
         if let Some((name, v)) = named.iter().find(|(_, v)| !v.is_finite()) {
             return Err(format!("georeference {name} is {v}: expected a finite number"));
         }
-        if self.block_side <= 0.0 {
-            return Err(format!("georeference block_side is {}: expected positive metres", self.block_side));
+        if self.block_side < MIN_BLOCK_SIDE_M {
+            return Err(format!(
+                "georeference block_side is {} m: expected at least {MIN_BLOCK_SIDE_M} m (a smaller block puts every \
+                 output coordinate on the origin)",
+                self.block_side
+            ));
         }
         let limit = WEB_MERCATOR_EXTENT_M + self.block_side;
         let (x1, y1) =
