@@ -597,3 +597,26 @@ fn an_interrupted_run_resumes_to_the_same_files() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to resume"));
     }
 }
+
+/// A signal stops even a run of a few long-lived agents (one chunk) within moments:
+/// the cancel is checked inside each agent's simulation, not only between chunks.
+#[test]
+fn a_signal_stops_long_agents_promptly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("long");
+    let child = common::gardencity()
+        .args(["simulate", "--agents", "20", "--days", "2500", "--checkpoint-agents", "0", "-q", "--out"])
+        .arg(&out)
+        .env_remove("CI")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let t = std::time::Instant::now();
+    let o = child.wait_with_output().unwrap();
+    let waited = t.elapsed();
+    assert_eq!(o.status.code(), Some(143), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(waited.as_secs_f64() < 3.0, "took {waited:?} to stop");
+    assert!(!out.join("_SUCCESS").exists() && !out.join(".gardencity.lock").exists());
+}

@@ -270,7 +270,12 @@ impl<'a> Population<'a> {
     }
 
     /// Simulates agent `index` with the worker's buffers.
-    fn simulate_agent(&self, w: &mut Worker, index: u64) -> Result<AgentOutput, SimError> {
+    fn simulate_agent(
+        &self,
+        w: &mut Worker,
+        index: u64,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<AgentOutput, SimError> {
         let c = &self.config;
         let anchors = c.anchors.get(index as usize).copied().unwrap_or_default();
         let agent = Agent::new(self.city, c.seed, index, anchors.home, anchors.workplace)?;
@@ -291,7 +296,7 @@ impl<'a> Population<'a> {
         );
         let mut rng = agent_rng(c.seed, index, Stream::Movement);
         w.movement
-            .simulate(
+            .simulate_cancellable(
                 self.city,
                 self.router,
                 &c.mobility,
@@ -301,8 +306,12 @@ impl<'a> Population<'a> {
                 c.end,
                 &mut rng,
                 &mut w.trajectory,
+                cancel,
             )
-            .map_err(|source| SimError::Movement { agent: agent.id.clone(), source })?;
+            .map_err(|source| match source {
+                MovementError::Cancelled => SimError::Cancelled { agents: index - c.first_agent },
+                source => SimError::Movement { agent: agent.id.clone(), source },
+            })?;
         let mut out = AgentOutput { ticks: w.trajectory.pings.len() as u64, ..AgentOutput::default() };
         if c.outputs.sparse {
             // The same streams for every configuration: each sees the agent as a run
@@ -367,7 +376,12 @@ impl<'a> Population<'a> {
                 let mut stats = RunStats::default();
                 for outs in rx {
                     let outs = outs?;
-                    for o in &outs {
+                    for (k, o) in outs.iter().enumerate() {
+                        // Writing an agent can take long too (a long run has many
+                        // partitions): the cancel is checked between agents here as well.
+                        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Err(SimError::Cancelled { agents: stats.agents + k as u64 });
+                        }
                         stats.sparse_pings +=
                             o.sparse.len() as u64 + o.sweep.iter().map(|v| v.len() as u64).sum::<u64>();
                         stats.dense_pings += o.ticks;
@@ -398,7 +412,7 @@ impl<'a> Population<'a> {
                     .into_par_iter()
                     .map_init(
                         || pool.take(),
-                        |w, i| self.simulate_agent(w.worker.as_mut().expect("taken until dropped"), i),
+                        |w, i| self.simulate_agent(w.worker.as_mut().expect("taken until dropped"), i, cancel),
                     )
                     .collect();
                 let failed = outs.is_err();

@@ -321,6 +321,9 @@ pub enum MovementError {
         /// The routing failure.
         source: RoutingError,
     },
+    /// The run was cancelled while this agent was being simulated.
+    #[error("cancelled")]
+    Cancelled,
     /// The agent is on no street cell and in no building.
     #[error("position ({x}, {y}) is neither in a building nor on a street cell")]
     Lost {
@@ -376,6 +379,27 @@ impl TrajectoryBuilder {
         rng: &mut SimRng,
         out: &mut Trajectory,
     ) -> Result<(), MovementError> {
+        let never = std::sync::atomic::AtomicBool::new(false);
+        self.simulate_cancellable(city, router, p, destinations, start, t0, t_end, rng, out, &never)
+    }
+
+    /// [`TrajectoryBuilder::simulate`] that stops with [`MovementError::Cancelled`] when
+    /// `cancel` is set (checked once per destination entry, so a long run stops within
+    /// one stay or trip of simulated time).
+    #[allow(clippy::too_many_arguments)]
+    pub fn simulate_cancellable(
+        &mut self,
+        city: &City,
+        router: &Router,
+        p: &MobilityParams,
+        destinations: &[DiaryEntry],
+        start: Point,
+        t0: i64,
+        t_end: i64,
+        rng: &mut SimRng,
+        out: &mut Trajectory,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<(), MovementError> {
         out.pings.clear();
         out.diary.clear();
         self.routes.clear();
@@ -398,6 +422,9 @@ impl TrajectoryBuilder {
         // which spares the containment test on most ticks.
         let mut inside: Option<BuildingIdx> = None;
         'entries: for entry in destinations {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(MovementError::Cancelled);
+            }
             let Some(dest) = entry.location else { continue };
             let n_ticks = (entry.duration / dt).floor() as i64;
             let b = city.building(dest);
