@@ -15,7 +15,8 @@ pub use building::{Building, BuildingType, TypeSet};
 pub use cell::{Cell, Point};
 pub use georef::Georeference;
 pub use georef::{
-    lonlat_to_mercator, mercator_to_lonlat, DEFAULT_CENTRE_LONLAT, EARTH_RADIUS_M, WEB_MERCATOR_EXTENT_M,
+    lonlat_to_mercator, mercator_to_lonlat, DEFAULT_CENTRE_LONLAT, EARTH_RADIUS_M, MIN_BLOCK_SIDE_M,
+    WEB_MERCATOR_EXTENT_M,
 };
 
 use crate::error::CityError;
