@@ -203,19 +203,26 @@ fn run_and_sweep_specifications() {
     });
 }
 
-/// The dataset reader `plot` uses: a real small run whose manifest or one part file is
-/// replaced by a mutated copy.
-#[test]
-fn dataset_reader() {
-    let run = work_dir("dataset-run").join("run");
+/// A small real run of the binary (`simulate ARGS --out DIR/run`); returns `DIR/run`.
+fn small_run(reader: &str, args: &[&str]) -> PathBuf {
+    let run = work_dir(reader).join("run");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gardencity"))
-        .args(["simulate", "--agents", "6", "--days", "1", "--seed", "2", "-q", "--outputs", "sparse,diaries"])
-        .arg("--out")
+        .arg("simulate")
+        .args(args)
+        .args(["-q", "--out"])
         .arg(&run)
         .env_remove("CI")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    run
+}
+
+/// The dataset reader `plot` uses: a real small run whose manifest or one part file is
+/// replaced by a mutated copy.
+#[test]
+fn dataset_reader() {
+    let run = small_run("dataset-run", &["--agents", "6", "--days", "1", "--seed", "2", "--outputs", "sparse,diaries"]);
     let part = std::fs::read_dir(run.join("sparse/date=2024-01-01"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -246,16 +253,8 @@ fn dataset_reader() {
 #[test]
 fn anchors_parquet_reader() {
     let Some((p, city)) = garden_city() else { return };
-    let run = work_dir("anchors-run").join("run");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gardencity"))
-        .args(["simulate", "--agents", "30", "--days", "1", "-q", "--outputs", "homes", "--city"])
-        .arg(&p)
-        .arg("--out")
-        .arg(&run)
-        .env_remove("CI")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let city_arg = p.to_str().unwrap();
+    let run = small_run("anchors-run", &["--agents", "30", "--days", "1", "--outputs", "homes", "--city", city_arg]);
     let part = std::fs::read_dir(run.join("homes/date=2024-01-01")).unwrap().next().unwrap().unwrap().path();
     assert!(gardencity_io::anchors::read_anchor_table(&part, &city).is_ok());
     let base = std::fs::read(&part).unwrap();

@@ -296,7 +296,7 @@ impl<'a> Population<'a> {
         );
         let mut rng = agent_rng(c.seed, index, Stream::Movement);
         w.movement
-            .simulate_cancellable(
+            .simulate(
                 self.city,
                 self.router,
                 &c.mobility,

@@ -43,6 +43,7 @@ fn simulate(p: &MobilityParams, agents: u64, days: i64) -> Run {
             START + days * 86_400,
             &mut agent_rng(3, a, Stream::Movement),
             &mut tr,
+            &std::sync::atomic::AtomicBool::new(false),
         )
         .unwrap();
         trajectories.push((dest, tr));

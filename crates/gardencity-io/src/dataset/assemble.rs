@@ -95,10 +95,9 @@ impl OutReservation {
         let mut files: BTreeMap<OutputKind, Vec<String>> = BTreeMap::new();
         let mut rows: BTreeMap<OutputKind, u64> = BTreeMap::new();
         let mut agents = 0;
-        let mut sweep_rows: Vec<(String, u64)> = sweep_rows(base);
-        for r in &mut sweep_rows {
-            r.1 = 0;
-        }
+        // The configurations of the first shard, their rows summed over every shard.
+        let mut sweep_rows: Vec<(String, u64)> =
+            sweep_rows_of(base, first.dir)?.into_iter().map(|(name, _)| (name, 0)).collect();
         for (s, m) in shards.iter().zip(&manifests) {
             agents += m.agents;
             for (name, n) in sweep_rows.iter_mut().zip(sweep_rows_of(m, s.dir)?) {
@@ -186,10 +185,6 @@ fn link_or_copy(src: &Path, dest: &Path) -> Result<(), DatasetError> {
 }
 
 /// The configurations and sparse rows of a manifest's sweep (empty without one).
-fn sweep_rows(m: &Manifest) -> Vec<(String, u64)> {
-    sweep_rows_of(m, Path::new("")).unwrap_or_default()
-}
-
 fn sweep_rows_of(m: &Manifest, dir: &Path) -> Result<Vec<(String, u64)>, DatasetError> {
     let Some(list) = m.raw.get("dataset").and_then(|d| d.get("sweep")) else { return Ok(Vec::new()) };
     let bad = || DatasetError::invalid(dir.join("manifest.json"), "dataset.sweep is invalid");

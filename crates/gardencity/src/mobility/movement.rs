@@ -365,29 +365,10 @@ impl TrajectoryBuilder {
 
     /// Simulates ticks of `p.dt` minutes through the destination diary, from `start`
     /// at Unix time `t0` until (excluding) `t_end`, writing pings and the diary into
-    /// `out` (cleared first).
+    /// `out` (cleared first). Stops with [`MovementError::Cancelled`] when `cancel` is
+    /// set (checked once per destination entry: a long run stops within one stay or trip).
     #[allow(clippy::too_many_arguments)]
     pub fn simulate(
-        &mut self,
-        city: &City,
-        router: &Router,
-        p: &MobilityParams,
-        destinations: &[DiaryEntry],
-        start: Point,
-        t0: i64,
-        t_end: i64,
-        rng: &mut SimRng,
-        out: &mut Trajectory,
-    ) -> Result<(), MovementError> {
-        let never = std::sync::atomic::AtomicBool::new(false);
-        self.simulate_cancellable(city, router, p, destinations, start, t0, t_end, rng, out, &never)
-    }
-
-    /// [`TrajectoryBuilder::simulate`] that stops with [`MovementError::Cancelled`] when
-    /// `cancel` is set (checked once per destination entry, so a long run stops within
-    /// one stay or trip of simulated time).
-    #[allow(clippy::too_many_arguments)]
-    pub fn simulate_cancellable(
         &mut self,
         city: &City,
         router: &Router,
