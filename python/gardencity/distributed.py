@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import socket
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -86,8 +87,13 @@ def _run_shard(city: Any, k: int, n: int, staging: str, arguments: Dict[str, Any
     """
     out = os.path.join(staging, _shard_dir_name(k, n))
     t = time.perf_counter()
-    if not os.path.isdir(staging):
-        # The run was given up (another task failed) before this one started.
+    try:
+        # Created here, not by the run (which would create the staging directory again
+        # if the driver has already given the run up and removed it).
+        os.mkdir(out)
+    except FileExistsError:
+        pass  # a retried or duplicated attempt
+    except FileNotFoundError:
         return {"shard": k, "error": "the run was given up before this task started", "error_type": "Cancelled"}
     while True:
         try:
@@ -333,7 +339,10 @@ def simulate(
         except BaseException:
             # Cancelled tasks already running go on until they end: let them, so that
             # none writes into the staging directory after it is removed.
-            _wait_for_running_tasks(pathlib.Path(os.fspath(reservation.staging)))
+            staging = pathlib.Path(os.fspath(reservation.staging))
+            _wait_for_running_tasks(staging)
+            reservation.release()
+            _remove_when_quiet(staging)
             raise
         finally:
             reservation.release()
@@ -357,6 +366,21 @@ def _wait_for_running_tasks(staging: "pathlib.Path", timeout: float = 60.0) -> N
         if not running:
             return
         time.sleep(0.05)
+
+
+def _remove_when_quiet(staging: "pathlib.Path", timeout: float = 30.0) -> None:
+    """Removes the staging directory until no late task recreates it (a task that was
+    starting as the run was given up): gone on two checks half a second apart."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 2 and time.monotonic() < deadline:
+        if staging.exists():
+            quiet = 0
+            _wait_for_running_tasks(staging, timeout=max(0.0, deadline - time.monotonic()))
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            quiet += 1
+        time.sleep(0.5)
 
 
 def _city_for_workers(city: Any) -> Any:
