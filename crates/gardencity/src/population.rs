@@ -9,13 +9,14 @@
 use crate::city::{BuildingIdx, City, TypeSet};
 use crate::mobility::agent::{Agent, AgentError};
 use crate::mobility::epr::{destination_diary, EprState, Explorer, StepClock};
-use crate::mobility::movement::{building_anchor, MovementError, Trajectory, TrajectoryBuilder};
+use crate::mobility::movement::{building_anchor, MovementError, TrajectoryBuilder};
 use crate::mobility::params::{MobilityParams, ParamError};
 use crate::mobility::rng::{agent_rng, Stream};
+use crate::mobility::track::TrackSink;
 pub use crate::records::OutputSelection;
 use crate::records::{AgentOutput, AgentRecord, DiaryEntry, OutputSink, Ping};
 use crate::routing::Router;
-use crate::sampling::{sample_sparse, SamplingConfig};
+use crate::sampling::{SamplingConfig, SparseSampler};
 use rayon::prelude::*;
 
 /// Home and workplace given for one agent (either may be left to the random draw).
@@ -26,6 +27,10 @@ pub struct Anchors {
     /// The agent's workplace building.
     pub workplace: Option<BuildingIdx>,
 }
+
+/// The agent-days a chunk of agents spans at most (256 agents of a week): a run's memory
+/// holds a few chunks of outputs, so this bounds it whatever the run's length.
+pub const CHUNK_AGENT_DAYS: u64 = 256 * 7;
 
 /// Everything a population run needs besides the city, router and explorer.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +61,8 @@ pub struct PopulationConfig {
     /// Records to produce (the homes table needs nothing beyond the agent record, which
     /// every output carries).
     pub outputs: OutputSelection,
-    /// Agents simulated per chunk (memory is about two chunks of outputs).
+    /// Agents simulated per chunk, at most (memory is about two chunks of outputs): a
+    /// long run takes fewer, so that a chunk spans about [`CHUNK_AGENT_DAYS`] agent-days.
     pub chunk_size: usize,
     /// Given homes/workplaces by agent index (shorter than `n_agents`: the rest are drawn).
     pub anchors: Vec<Anchors>,
@@ -147,7 +153,26 @@ struct Worker {
     epr: EprState,
     movement: TrajectoryBuilder,
     destinations: Vec<DiaryEntry>,
-    trajectory: Trajectory,
+}
+
+/// Where an agent's dense trajectory goes as it is simulated: into each sampling
+/// configuration's sampler, and into the dense pings when they are kept.
+struct AgentTrack<'o> {
+    samplers: Vec<SparseSampler>,
+    sparse: Vec<Vec<Ping>>,
+    dense: Option<&'o mut Vec<Ping>>,
+}
+
+impl TrackSink for AgentTrack<'_> {
+    #[inline]
+    fn run(&mut self, first: u64, count: u64, tick: i64, ping: &Ping) {
+        for (s, out) in self.samplers.iter_mut().zip(&mut self.sparse) {
+            s.feed(first, count, ping, out);
+        }
+        if let Some(dense) = self.dense.as_deref_mut() {
+            dense.run(first, count, tick, ping);
+        }
+    }
 }
 
 /// Idle workers, so that buffers sized by the city (the trip stamp grid, visit counts)
@@ -265,7 +290,6 @@ impl<'a> Population<'a> {
             epr: EprState::new(self.city.buildings().len()),
             movement: TrajectoryBuilder::new(self.city, self.router),
             destinations: Vec::new(),
-            trajectory: Trajectory::default(),
         }
     }
 
@@ -294,8 +318,28 @@ impl<'a> Population<'a> {
             &mut rng,
             &mut w.destinations,
         );
+        let mut out = AgentOutput::default();
+        // Sampling draws from the agent's own streams, the same for every configuration
+        // of a sweep: each sees the agent as a run with it alone would.
+        let configs: &[SamplingConfig] = match (c.outputs.sparse, c.sweep.is_empty()) {
+            (false, _) => &[],
+            (true, true) => std::slice::from_ref(&c.sampling),
+            (true, false) => &c.sweep,
+        };
+        let mut samplers = Vec::with_capacity(configs.len());
+        for config in configs {
+            let params = config.draw(&mut agent_rng(c.seed, index, Stream::Params))?;
+            let rng = agent_rng(c.seed, index, Stream::Sampling);
+            samplers.push(SparseSampler::new(params, rng, c.start, c.mobility.tick_seconds(), c.end));
+        }
+        let mut track = AgentTrack {
+            sparse: vec![Vec::new(); samplers.len()],
+            samplers,
+            dense: c.outputs.dense.then_some(&mut out.dense),
+        };
         let mut rng = agent_rng(c.seed, index, Stream::Movement);
-        w.movement
+        out.ticks = w
+            .movement
             .simulate(
                 self.city,
                 self.router,
@@ -305,38 +349,24 @@ impl<'a> Population<'a> {
                 c.start,
                 c.end,
                 &mut rng,
-                &mut w.trajectory,
+                &mut out.diary,
+                &mut track,
                 cancel,
             )
             .map_err(|source| match source {
                 MovementError::Cancelled => SimError::Cancelled { agents: index - c.first_agent },
                 source => SimError::Movement { agent: agent.id.clone(), source },
             })?;
-        let mut out = AgentOutput { ticks: w.trajectory.pings.len() as u64, ..AgentOutput::default() };
-        if c.outputs.sparse {
-            // The same streams for every configuration: each sees the agent as a run
-            // with it alone would.
-            let sample = |config: &SamplingConfig, pings: &mut Vec<Ping>| -> Result<(), SimError> {
-                let params = config.draw(&mut agent_rng(c.seed, index, Stream::Params))?;
-                let mut srng = agent_rng(c.seed, index, Stream::Sampling);
-                sample_sparse(&w.trajectory.pings, c.end, &params, &mut srng, pings);
-                Ok(())
-            };
-            if c.sweep.is_empty() {
-                sample(&c.sampling, &mut out.sparse)?;
-            } else {
-                for config in &c.sweep {
-                    let mut pings = Vec::new();
-                    sample(config, &mut pings)?;
-                    out.sweep.push(pings);
-                }
-            }
+        for (s, pings) in track.samplers.iter_mut().zip(&mut track.sparse) {
+            s.finish(pings);
         }
-        if c.outputs.dense {
-            out.dense.extend_from_slice(&w.trajectory.pings);
+        if c.sweep.is_empty() {
+            out.sparse = track.sparse.pop().unwrap_or_default();
+        } else {
+            out.sweep = track.sparse;
         }
-        if c.outputs.diary {
-            out.diary.extend_from_slice(&w.trajectory.diary);
+        if !c.outputs.diary {
+            out.diary.clear();
         }
         if c.outputs.destinations {
             out.destinations.extend_from_slice(&w.destinations);
@@ -368,7 +398,8 @@ impl<'a> Population<'a> {
         let n = first
             .checked_add(self.config.n_agents)
             .ok_or_else(|| ParamError::new("first_agent", first, "a shard whose agent indices fit in 64 bits"))?;
-        let chunk = self.config.chunk_size as u64;
+        let days = ((self.config.end - self.config.start + 86_399) / 86_400).max(1) as u64;
+        let chunk = (self.config.chunk_size as u64).min((CHUNK_AGENT_DAYS / days).max(1));
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<AgentOutput>, SimError>>(1);
         std::thread::scope(|scope| -> Result<RunStats, SimError> {
             // Consumer, on its own thread: writes in agent order.

@@ -336,63 +336,174 @@ impl SamplingParams {
     }
 }
 
-/// Samples sparse pings from a dense trajectory (timestamps strictly increasing) over
-/// the window `[first ping, t_end)`, appending to `out`. Sparse pings keep the dense
-/// ping's timestamp, position (plus noise) and location.
-pub fn sample_sparse(dense: &[Ping], t_end: i64, p: &SamplingParams, rng: &mut SimRng, out: &mut Vec<Ping>) {
-    let Some(first) = dense.first() else { return };
-    let t0 = first.timestamp;
-    let window = (t_end - t0) as f64;
-    let ping_mean = p.beta_ping * 60.0;
-    let mut last_idx = usize::MAX;
-    let mut emit = |start: f64, end: f64, rng: &mut SimRng, out: &mut Vec<Ping>| {
-        let dur = end - start;
-        if dur <= 0.0 {
-            return;
-        }
-        let mut rel = 0.0;
+/// The sparse sampling of one agent's trajectory as it is simulated (a
+/// state machine fed the runs of a [`TrackSink`](crate::mobility::track::TrackSink)). Which ticks are sampled depends only on the
+/// window, the tick grid and the sampling stream, so the ping times are drawn ahead, and
+/// each sampled tick takes the position of the run it falls in: no dense trajectory is
+/// needed. A ping time takes the last tick at or before it; a tick sampled twice is
+/// kept once; pings after the trajectory's last tick take that tick.
+#[derive(Debug, Clone)]
+pub struct SparseSampler {
+    p: SamplingParams,
+    rng: SimRng,
+    t0: i64,
+    tick: i64,
+    /// Window length in seconds.
+    window: f64,
+    /// Bursts: the start of the next burst, in seconds from `t0`.
+    next_start: f64,
+    /// The current burst: its start and duration in seconds from `t0`.
+    burst: Option<(f64, f64)>,
+    /// Seconds from the burst's start to its last ping time.
+    rel: f64,
+    /// One burst over the window: whether it was started.
+    started: bool,
+    /// The last tick drawn (for repeated picks).
+    last_drawn: Option<u64>,
+    /// The last tick a ping was taken at.
+    last_taken: Option<u64>,
+    /// The next sampled tick, with its accuracy and noise, drawn ahead.
+    pending: Option<Pick>,
+    /// The last run fed: its end tick and ping.
+    last_run: Option<(u64, Ping)>,
+}
+
+/// A sampled tick with its accuracy and noise offsets.
+#[derive(Debug, Clone, Copy)]
+struct Pick {
+    tick: u64,
+    ha: f64,
+    dx: f64,
+    dy: f64,
+}
+
+impl SparseSampler {
+    /// A sampler of the window `[t0, t_end)` of ticks `tick` seconds apart, drawing from
+    /// `rng`.
+    pub fn new(p: SamplingParams, mut rng: SimRng, t0: i64, tick: i64, t_end: i64) -> SparseSampler {
+        let next_start = match (p.beta_start, p.beta_durations) {
+            (Some(bs), Some(_)) => rng.sample::<f64, _>(Exp1) * bs * 60.0,
+            _ => 0.0,
+        };
+        let mut s = SparseSampler {
+            p,
+            rng,
+            t0,
+            tick: tick.max(1),
+            window: (t_end - t0) as f64,
+            next_start,
+            burst: None,
+            rel: 0.0,
+            started: false,
+            last_drawn: None,
+            last_taken: None,
+            pending: None,
+            last_run: None,
+        };
+        s.advance();
+        s
+    }
+
+    /// Draws the next sampled tick (none once the window is done).
+    fn advance(&mut self) {
+        self.pending = None;
         loop {
-            let e: f64 = rng.sample(Exp1);
-            rel += e * ping_mean;
-            if rel >= dur {
+            if let Some((start, dur)) = self.burst {
+                let e: f64 = self.rng.sample(Exp1);
+                self.rel += e * self.p.beta_ping * 60.0;
+                if self.rel >= dur {
+                    self.burst = None;
+                    continue;
+                }
+                let t = (self.t0 as f64 + start + self.rel).floor() as i64;
+                let k = ((t - self.t0) / self.tick) as u64;
+                if self.last_drawn == Some(k) {
+                    continue;
+                }
+                self.last_drawn = Some(k);
+                let ha = self.p.draw_ha(&mut self.rng);
+                let (mut dx, mut dy) = (0.0, 0.0);
+                if ha > 0.0 {
+                    let sigma = ha / HA_TO_SIGMA;
+                    let zx: f64 = self.rng.sample(StandardNormal);
+                    let zy: f64 = self.rng.sample(StandardNormal);
+                    dx = (sigma * zx).clamp(-self.p.noise_clip, self.p.noise_clip);
+                    dy = (sigma * zy).clamp(-self.p.noise_clip, self.p.noise_clip);
+                }
+                self.pending = Some(Pick { tick: k, ha, dx, dy });
+                return;
+            }
+            match (self.p.beta_start, self.p.beta_durations) {
+                (Some(bs), Some(bd)) => {
+                    if self.next_start >= self.window {
+                        return;
+                    }
+                    let start = self.next_start;
+                    let dur = self.rng.sample::<f64, _>(Exp1) * bd * 60.0;
+                    self.next_start = start + self.rng.sample::<f64, _>(Exp1) * bs * 60.0;
+                    let end = (start + dur).min(self.next_start).min(self.window);
+                    if end - start > 0.0 {
+                        (self.burst, self.rel) = (Some((start, end - start)), 0.0);
+                    }
+                }
+                _ => {
+                    if self.started {
+                        return;
+                    }
+                    self.started = true;
+                    if self.window > 0.0 {
+                        (self.burst, self.rel) = (Some((0.0, self.window)), 0.0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the pending pick at tick `k` from `ping`.
+    #[inline]
+    fn take(&mut self, pick: Pick, k: u64, ping: &Ping, out: &mut Vec<Ping>) {
+        let mut q = *ping;
+        q.timestamp = self.t0 + k as i64 * self.tick;
+        q.ha = pick.ha;
+        q.x += pick.dx;
+        q.y += pick.dy;
+        out.push(q);
+        self.last_taken = Some(k);
+    }
+
+    /// Feeds ticks `first .. first + count` at `ping`, appending their sparse pings to `out`.
+    #[inline]
+    pub fn feed(&mut self, first: u64, count: u64, ping: &Ping, out: &mut Vec<Ping>) {
+        let end = first + count;
+        while let Some(pick) = self.pending {
+            if pick.tick >= end {
                 break;
             }
-            let t = (t0 as f64 + start + rel).floor() as i64;
-            // Last dense ping at or before t.
-            let idx = dense.partition_point(|q| q.timestamp <= t);
-            if idx == 0 {
-                continue;
-            }
-            let idx = idx - 1;
-            if idx == last_idx {
-                continue;
-            }
-            last_idx = idx;
-            let mut ping = dense[idx];
-            let ha = p.draw_ha(rng);
-            ping.ha = ha;
-            if ha > 0.0 {
-                let sigma = ha / HA_TO_SIGMA;
-                let zx: f64 = rng.sample(StandardNormal);
-                let zy: f64 = rng.sample(StandardNormal);
-                ping.x += (sigma * zx).clamp(-p.noise_clip, p.noise_clip);
-                ping.y += (sigma * zy).clamp(-p.noise_clip, p.noise_clip);
-            }
-            out.push(ping);
+            self.take(pick, pick.tick, ping, out);
+            self.advance();
         }
-    };
-    match (p.beta_start, p.beta_durations) {
-        (Some(bs), Some(bd)) => {
-            let (start_mean, dur_mean) = (bs * 60.0, bd * 60.0);
-            let mut next_start = rng.sample::<f64, _>(Exp1) * start_mean;
-            while next_start < window {
-                let start = next_start;
-                let dur = rng.sample::<f64, _>(Exp1) * dur_mean;
-                next_start = start + rng.sample::<f64, _>(Exp1) * start_mean;
-                let end = (start + dur).min(next_start).min(window);
-                emit(start, end, rng, out);
-            }
-        }
-        _ => emit(0.0, window, rng, out),
+        self.last_run = Some((end, *ping));
     }
+
+    /// Ends the trajectory after the runs fed: a ping time past its last tick takes that
+    /// tick (once).
+    pub fn finish(&mut self, out: &mut Vec<Ping>) {
+        if let (Some(pick), Some((end, ping))) = (self.pending.take(), self.last_run) {
+            if self.last_taken != Some(end - 1) {
+                self.take(pick, end - 1, &ping, out);
+            }
+        }
+    }
+}
+
+/// Samples sparse pings from dense pings `tick` seconds apart over the window
+/// `[first ping, t_end)`, appending to `out` (a [`SparseSampler`] fed one tick at a
+/// time). Sparse pings keep the dense ping's timestamp, position (plus noise) and location.
+pub fn sample_sparse(dense: &[Ping], tick: i64, t_end: i64, p: &SamplingParams, rng: SimRng, out: &mut Vec<Ping>) {
+    let Some(first) = dense.first() else { return };
+    let mut s = SparseSampler::new(*p, rng, first.timestamp, tick, t_end);
+    for (k, ping) in dense.iter().enumerate() {
+        s.feed(k as u64, 1, ping, out);
+    }
+    s.finish(out);
 }

@@ -4,12 +4,19 @@ use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::city::{BuildingType, City};
 use gardencity::gravity::{Gravity, GravityParams};
 use gardencity::mobility::epr::{destination_diary, EprState, StepClock};
-use gardencity::mobility::movement::{building_anchor, Trajectory, TrajectoryBuilder};
+use gardencity::mobility::movement::{building_anchor, TrajectoryBuilder};
 use gardencity::mobility::params::MobilityParams;
 use gardencity::mobility::rng::{agent_rng, Stream};
 use gardencity::routing::Router;
 
 const START: i64 = 1_704_085_200;
+
+/// One agent's dense pings and ground-truth diary.
+#[derive(Default)]
+struct Trajectory {
+    pings: Vec<gardencity::records::Ping>,
+    diary: Vec<gardencity::records::DiaryEntry>,
+}
 
 struct Run {
     city: City,
@@ -42,7 +49,8 @@ fn simulate(p: &MobilityParams, agents: u64, days: i64) -> Run {
             START,
             START + days * 86_400,
             &mut agent_rng(3, a, Stream::Movement),
-            &mut tr,
+            &mut tr.diary,
+            &mut tr.pings,
             &std::sync::atomic::AtomicBool::new(false),
         )
         .unwrap();
@@ -234,6 +242,59 @@ fn still_probability_inside_buildings() {
         assert!(n > 1000, "{t}: {n} ticks");
         assert!((f - q).abs() < 4.0 * (q * (1.0 - q) / n as f64).sqrt(), "{t}: still {f} vs {q} ({n} ticks)");
     }
+}
+
+/// Still ticks are independent from tick to tick (movement draws how many still ticks
+/// come before the next move, a geometric count): a tick after a move is still with the
+/// same probability as a tick after a still one, and still runs have geometric lengths
+/// (mean `q / (1 - q)` between moves).
+#[test]
+fn still_ticks_are_independent() {
+    let p = MobilityParams::default();
+    let run = simulate(&p, 20, 5);
+    let q = p.still_probs.get(BuildingType::Home);
+    // (still after a move, ticks after a move), (still after still, ticks after still).
+    let (mut after_move, mut after_still) = ((0u64, 0u64), (0u64, 0u64));
+    let (mut runs, mut still_in_runs) = (0u64, 0u64);
+    for (_, tr) in &run.trajectories {
+        let mut current: Option<u64> = None;
+        for w in tr.pings.windows(3) {
+            let same = w.iter().all(|x| x.location.is_some() && x.location == w[0].location);
+            let home = w[0].location.is_some_and(|b| run.city.building(b).kind == BuildingType::Home);
+            if !(same && home) {
+                current = None;
+                continue;
+            }
+            let still = |a: &gardencity::records::Ping, b: &gardencity::records::Ping| a.x == b.x && a.y == b.y;
+            let slot = if still(&w[0], &w[1]) { &mut after_still } else { &mut after_move };
+            slot.1 += 1;
+            slot.0 += still(&w[1], &w[2]) as u64;
+            // Still runs between two moves.
+            match (still(&w[0], &w[1]), still(&w[1], &w[2])) {
+                (false, true) => current = Some(1),
+                (true, true) => current = current.map(|c| c + 1),
+                (true, false) => {
+                    if let Some(c) = current.take() {
+                        runs += 1;
+                        still_in_runs += c;
+                    }
+                }
+                (false, false) => {
+                    runs += 1;
+                    current = None;
+                }
+            }
+        }
+    }
+    for (name, (k, n)) in [("after a move", after_move), ("after a still tick", after_still)] {
+        let f = k as f64 / n as f64;
+        assert!(n > 1000, "{name}: {n} ticks");
+        assert!((f - q).abs() < 4.0 * (q * (1.0 - q) / n as f64).sqrt(), "{name}: still {f} vs {q} ({n} ticks)");
+    }
+    // A geometric count of mean q / (1 - q), variance q / (1 - q)^2.
+    let mean = still_in_runs as f64 / runs as f64;
+    let sd = (q / (1.0 - q).powi(2) / runs as f64).sqrt();
+    assert!((mean - q / (1.0 - q)).abs() < 4.0 * sd, "still run mean {mean} vs {} ({runs} runs)", q / (1.0 - q));
 }
 
 /// Mean displacement per tick between travelling ticks whose neighbours travel too,

@@ -11,6 +11,15 @@ fn dense(n: usize, tick: i64) -> Vec<Ping> {
         .collect()
 }
 
+/// The tick of a dense test trajectory.
+fn tick(d: &[Ping]) -> i64 {
+    if d.len() > 1 {
+        d[1].timestamp - d[0].timestamp
+    } else {
+        60
+    }
+}
+
 /// The exclusive end of a dense test trajectory: one tick after its last ping.
 fn end(d: &[Ping]) -> i64 {
     let n = d.len();
@@ -35,7 +44,7 @@ fn params(bs: Option<f64>, bd: Option<f64>, bp: f64, ha: f64) -> SamplingParams 
 fn single_burst_ping_rate() {
     let d = dense(30 * 24 * 3600, 1); // 30 days of 1-second ticks
     let mut out = Vec::new();
-    sample_sparse(&d, end(&d), &params(None, None, 7.0, 0.0), &mut SimRng::seed_from_u64(1), &mut out);
+    sample_sparse(&d, tick(&d), end(&d), &params(None, None, 7.0, 0.0), SimRng::seed_from_u64(1), &mut out);
     let mean = d.len() as f64 / (7.0 * 60.0);
     let n = out.len() as f64;
     assert!((n - mean).abs() < 4.0 * mean.sqrt(), "pings {n} vs expected {mean}");
@@ -51,7 +60,7 @@ fn burst_coverage_and_ping_count() {
     let d = dense(60 * 24 * 3600, 1); // 60 days
     let (bs, bd, bp) = (300.0, 55.0, 7.0);
     let mut out = Vec::new();
-    sample_sparse(&d, end(&d), &params(Some(bs), Some(bd), bp, 0.0), &mut SimRng::seed_from_u64(2), &mut out);
+    sample_sparse(&d, tick(&d), end(&d), &params(Some(bs), Some(bd), bp, 0.0), SimRng::seed_from_u64(2), &mut out);
     let window_min = d.len() as f64 / 60.0;
     let expected = window_min * bd / (bd + bs) / bp;
     let n = out.len() as f64;
@@ -70,7 +79,7 @@ fn pings_snap_to_last_dense_tick_and_deduplicate() {
     let d = dense(24 * 60, 60); // one day of 1-minute ticks
     let mut out = Vec::new();
     // beta_ping of 0.2 minutes: several ping times per tick, all deduplicated.
-    sample_sparse(&d, end(&d), &params(None, None, 0.2, 0.0), &mut SimRng::seed_from_u64(3), &mut out);
+    sample_sparse(&d, tick(&d), end(&d), &params(None, None, 0.2, 0.0), SimRng::seed_from_u64(3), &mut out);
     assert!(out.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
     assert!(out.iter().all(|p| (p.timestamp - d[0].timestamp) % 60 == 0));
     // Nearly every tick is hit: P(no ping time within a minute) = exp(-5).
@@ -89,7 +98,7 @@ fn pareto_accuracy_and_noise() {
     let d = dense(200 * 24 * 3600 / 60, 60);
     let ha = 11.5 / 15.0;
     let mut out = Vec::new();
-    sample_sparse(&d, end(&d), &params(None, None, 1.0, ha), &mut SimRng::seed_from_u64(4), &mut out);
+    sample_sparse(&d, tick(&d), end(&d), &params(None, None, 1.0, ha), SimRng::seed_from_u64(4), &mut out);
     let n = out.len() as f64;
     assert!(n > 100_000.0);
     assert!(out.iter().all(|p| p.ha >= HA_MIN && p.ha <= 10.0));
@@ -112,12 +121,12 @@ fn pareto_accuracy_and_noise() {
 fn zero_ha_means_no_noise_and_constant_ha_without_prior() {
     let d = dense(1000, 60);
     let mut out = Vec::new();
-    sample_sparse(&d, end(&d), &params(None, None, 1.0, 0.0), &mut SimRng::seed_from_u64(5), &mut out);
+    sample_sparse(&d, tick(&d), end(&d), &params(None, None, 1.0, 0.0), SimRng::seed_from_u64(5), &mut out);
     assert!(out.iter().all(|p| p.ha == 0.0 && p.y == 0.0));
     let mut p = params(None, None, 1.0, 2.0);
     p.pareto_ha = false;
     out.clear();
-    sample_sparse(&d, end(&d), &p, &mut SimRng::seed_from_u64(5), &mut out);
+    sample_sparse(&d, tick(&d), end(&d), &p, SimRng::seed_from_u64(5), &mut out);
     assert!(out.iter().all(|q| q.ha == 2.0));
 }
 
@@ -127,7 +136,7 @@ fn noise_is_clipped() {
     let mut p = params(None, None, 1.0, 9.0);
     p.noise_clip = 0.5;
     let mut out = Vec::new();
-    sample_sparse(&d, end(&d), &p, &mut SimRng::seed_from_u64(6), &mut out);
+    sample_sparse(&d, tick(&d), end(&d), &p, SimRng::seed_from_u64(6), &mut out);
     assert!(out.iter().all(|q| q.y.abs() <= 0.5));
     assert!(out.iter().any(|q| q.y.abs() == 0.5), "large noise must hit the clip");
 }
@@ -231,7 +240,7 @@ fn the_last_tick_of_the_window_is_sampled() {
     let mut hits = 0;
     for seed in 0..50 {
         let mut out = Vec::new();
-        sample_sparse(&d, end(&d), &params(None, None, 0.5, 0.0), &mut SimRng::seed_from_u64(seed), &mut out);
+        sample_sparse(&d, tick(&d), end(&d), &params(None, None, 0.5, 0.0), SimRng::seed_from_u64(seed), &mut out);
         assert!(out.len() <= 1 && out.iter().all(|p| p.timestamp == d[0].timestamp));
         hits += out.len();
     }

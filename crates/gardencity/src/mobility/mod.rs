@@ -6,9 +6,11 @@ pub mod epr;
 pub mod movement;
 pub mod params;
 pub mod rng;
+pub mod track;
 mod words;
 
 pub use agent::{agent_id, Agent};
 pub use epr::{destination_diary, EprState};
-pub use movement::{Trajectory, TrajectoryBuilder};
+pub use movement::TrajectoryBuilder;
 pub use params::{MobilityParams, Schedule, TypeTable};
+pub use track::TrackSink;

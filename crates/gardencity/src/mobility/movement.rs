@@ -1,7 +1,9 @@
 //! Minute-level movement: the dense trajectory and its ground-truth diary (MODEL.md section 5).
 //!
 //! Inside its destination an agent stays put with the type's still probability, else
-//! takes a Gaussian step redrawn until it lands inside the building. Otherwise it
+//! takes a Gaussian step redrawn until it lands inside the building. Stays are
+//! event-driven: the still ticks before the next move are one geometric draw, and the
+//! trajectory is handed on as runs of ticks (see [`super::track`]), never tick by tick. Otherwise it
 //! travels along a polyline planned once per destination: from its position, through
 //! the door point of the building it leaves, along street-cell centres of a shortest
 //! street path to the destination's door cell, ending at the door point (a trip
@@ -19,6 +21,7 @@
 use super::epr::push_merged;
 use super::params::MobilityParams;
 use super::rng::SimRng;
+use super::track::TrackSink;
 use crate::city::{BuildingIdx, Cell, City, Point, StreetIdx};
 use crate::records::{DiaryEntry, Ping};
 use crate::routing::{RouteScratch, Router, RoutingError};
@@ -44,15 +47,6 @@ pub struct TrajectoryBuilder {
 
 /// Routes remembered per agent.
 const ROUTE_CACHE: usize = 64;
-
-/// The dense pings and ground-truth diary of one agent.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Trajectory {
-    /// One ping per tick from the start (the start ping included), before the end.
-    pub pings: Vec<Ping>,
-    /// Stays and trips merged from the ticks.
-    pub diary: Vec<DiaryEntry>,
-}
 
 /// The trip in progress (its polyline and path cells are in the builder's buffers).
 #[derive(Debug, Clone, Copy)]
@@ -364,9 +358,10 @@ impl TrajectoryBuilder {
     }
 
     /// Simulates ticks of `p.dt` minutes through the destination diary, from `start`
-    /// at Unix time `t0` until (excluding) `t_end`, writing pings and the diary into
-    /// `out` (cleared first). Stops with [`MovementError::Cancelled`] when `cancel` is
-    /// set (checked once per destination entry: a long run stops within one stay or trip).
+    /// at Unix time `t0` until (excluding) `t_end`: the ground-truth diary into `diary`
+    /// (cleared first) and the dense trajectory, as runs of ticks, into `track`. Returns
+    /// the number of ticks. Stops with [`MovementError::Cancelled`] when `cancel` is set
+    /// (checked once per destination entry: a long run stops within one stay or trip).
     #[allow(clippy::too_many_arguments)]
     pub fn simulate(
         &mut self,
@@ -378,11 +373,11 @@ impl TrajectoryBuilder {
         t0: i64,
         t_end: i64,
         rng: &mut SimRng,
-        out: &mut Trajectory,
+        diary: &mut Vec<DiaryEntry>,
+        track: &mut impl TrackSink,
         cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<(), MovementError> {
-        out.pings.clear();
-        out.diary.clear();
+    ) -> Result<u64, MovementError> {
+        diary.clear();
         self.routes.clear();
         self.route_cells.clear();
         let tick = p.tick_seconds();
@@ -393,11 +388,16 @@ impl TrajectoryBuilder {
         let mut pos = start;
         let mut t = t0;
         if t >= t_end {
-            return Ok(());
+            return Ok(0);
         }
+        // The index of the tick at `t`.
+        let mut k: u64 = 0;
+        let mut emit = |first: u64, count: u64, ping: Ping| {
+            track.run(first, count, tick, &ping);
+            push_merged(diary, ping.timestamp, count as f64 * dt, ping.location);
+        };
         let here = city.building_at_point(pos);
-        out.pings.push(Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: here });
-        push_merged(&mut out.diary, t, dt, here);
+        emit(0, 1, Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: here });
         let mut trip: Option<Trip> = None;
         // The building `pos` is known to lie in (every in-building step stays inside it),
         // which spares the containment test on most ticks.
@@ -411,29 +411,42 @@ impl TrajectoryBuilder {
             let b = city.building(dest);
             let still = p.still_probs.get(b.kind);
             let sd_stay = p.speeds.get(b.kind) * sqrt_dt;
-            for _ in 0..n_ticks {
-                t += tick;
-                if t >= t_end {
+            let ln_still = still.ln();
+            let mut left = n_ticks.max(0) as u64;
+            while left > 0 {
+                if t + tick >= t_end {
                     break 'entries;
                 }
-                let location;
                 if inside == Some(dest) || city.building_contains(dest, pos) {
                     inside = Some(dest);
                     trip = None;
-                    location = Some(dest);
-                    if rng.random::<f64>() >= still {
-                        loop {
-                            let zx: f64 = rng.sample(StandardNormal);
-                            let zy: f64 = rng.sample(StandardNormal);
-                            let cand = Point::new(pos.x + sd_stay * zx, pos.y + sd_stay * zy);
-                            if city.building_contains(dest, cand) {
-                                pos = cand;
-                                break;
-                            }
+                    // Event-driven stay: each tick is still with probability `still`
+                    // independently, so the still ticks before the next move are a
+                    // geometric count, drawn at once and handed on as one run.
+                    let room = left.min(((t_end - 1 - t) / tick) as u64);
+                    let still_ticks = still_count(rng, still, ln_still).min(room);
+                    if still_ticks > 0 {
+                        let ping = Ping { timestamp: t + tick, x: pos.x, y: pos.y, ha: 0.0, location: Some(dest) };
+                        emit(k + 1, still_ticks, ping);
+                        (k, t, left) = (k + still_ticks, t + still_ticks as i64 * tick, left - still_ticks);
+                    }
+                    if still_ticks == room {
+                        continue;
+                    }
+                    // The move: a Gaussian step, redrawn until it lands inside.
+                    (k, t, left) = (k + 1, t + tick, left - 1);
+                    loop {
+                        let zx: f64 = rng.sample(StandardNormal);
+                        let zy: f64 = rng.sample(StandardNormal);
+                        let cand = Point::new(pos.x + sd_stay * zx, pos.y + sd_stay * zy);
+                        if city.building_contains(dest, cand) {
+                            pos = cand;
+                            break;
                         }
                     }
+                    emit(k, 1, Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: Some(dest) });
                 } else {
-                    location = None;
+                    (k, t, left) = (k + 1, t + tick, left - 1);
                     inside = None;
                     let tr = match trip {
                         Some(tr) if tr.dest == dest => tr,
@@ -441,16 +454,15 @@ impl TrajectoryBuilder {
                     };
                     pos = self.travel_tick(city, pos, &tr, b.door_point, drift, sd_travel, rng);
                     trip = Some(tr);
+                    emit(k, 1, Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: None });
                 }
-                out.pings.push(Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location });
-                push_merged(&mut out.diary, t, dt, location);
             }
         }
         // A window that is not a whole number of ticks: the last tick's entry stops at the end.
-        if let Some(last) = out.diary.last_mut() {
+        if let Some(last) = diary.last_mut() {
             last.duration = last.duration.min((t_end - last.timestamp) as f64 / 60.0);
         }
-        Ok(())
+        Ok(k + 1)
     }
 
     /// One travel tick from `pos` along the current trip: path coordinates of the point,
@@ -579,6 +591,22 @@ impl TrajectoryBuilder {
         self.start_trip(city, router, pos, dest)?;
         Ok(&self.line)
     }
+}
+
+/// The number of still ticks before the next move when each tick is still with
+/// probability `still` (`ln_still` its logarithm) independently: a geometric count,
+/// `P(count >= n) = still^n`, by inversion (`u64::MAX` when the agent never moves).
+#[inline]
+fn still_count(rng: &mut SimRng, still: f64, ln_still: f64) -> u64 {
+    if still <= 0.0 {
+        return 0;
+    }
+    if still >= 1.0 {
+        return u64::MAX;
+    }
+    // 1 - u lies in (0, 1]: its logarithm is finite and not positive.
+    let u = 1.0 - rng.random::<f64>();
+    (u.ln() / ln_still) as u64
 }
 
 /// A street cell touching `p`, preferring the block containing it.
