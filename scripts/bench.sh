@@ -5,6 +5,13 @@
 # Prints agent-weeks/s, dense and sparse pings/s and peak RSS for each run.
 #
 #   bash scripts/bench.sh [AGENT_COUNTS...]        (default: 1000 10000 100000)
+#   OLD_BIN=/path/to/old/gardencity bash scripts/bench.sh ...
+#       runs every case with the old binary too, right after the new one, and prints
+#       the ratio new/old (this machine is shared and noisy: compare within one run)
+#   BENCH_SCALE=1 bash scripts/bench.sh ...
+#       adds the scale cases: a random 350 x 350 city, cost per agent-week for 1 and
+#       52 weeks per agent, dense pings written per second, and peak RSS for
+#       1,000,000 agents x 1 week, 1 agent x 100 years and 10,000 agents x 1 year
 #
 # The city is the NOMAD garden city when ../shared/data is present, else the
 # built-in default city.
@@ -13,6 +20,7 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p gardencity-cli
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 bin="$target/release/gardencity"
+old="${OLD_BIN:-}"
 city=()
 if [ -f ../shared/data/garden-city.gpkg ]; then
   city=(--city ../shared/data/garden-city.gpkg)
@@ -22,13 +30,64 @@ else
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+sampling=(--beta-start 300 --beta-durations 55 --beta-ping 7 --ha 0.76667)
+
+# one BIN LABEL ARGS...: one run, its summary line shortened to the figures.
+one() {
+  local b=$1 label=$2
+  shift 2
+  local line
+  line=$("$b" simulate "$@" --out "$out/run" --overwrite -q 2>&1 | tail -n 1)
+  rm -rf "$out/run"
+  local aw rss dense
+  aw=$(sed -n 's/.*: \([0-9]*\) agent-weeks\/s.*/\1/p' <<<"$line")
+  dense=$(sed -n 's/.* \([0-9]*\) dense pings\/s.*/\1/p' <<<"$line")
+  rss=$(sed -n 's/.*peak RSS \([0-9]* [KMG]B\).*/\1/p' <<<"$line")
+  [ -n "$aw" ] || { echo "$label: $line" >&2; return 1; }
+  printf '%s %s %s\n' "$aw" "$rss" "$dense"
+}
+
+# case LABEL ARGS...: the new binary, then the old one when given, side by side.
+case_() {
+  local label=$1
+  shift
+  local n o
+  n=$(one "$bin" "$label" "$@")
+  read -r naw nrss nunit ndense <<<"$n"
+  if [ -n "$old" ]; then
+    o=$(one "$old" "$label" "$@")
+    read -r oaw orss ounit odense <<<"$o"
+    printf '%-34s new %6s agent-weeks/s %5s %s | old %6s agent-weeks/s %5s %s | new/old %s\n' "$label" \
+      "$naw" "$nrss" "$nunit" "$oaw" "$orss" "$ounit" "$(awk -v a="$naw" -v b="$oaw" 'BEGIN { printf "%.2f", a / b }')"
+  else
+    printf '%-34s %6s agent-weeks/s  peak RSS %5s %s  %s dense pings/s\n' "$label" "$naw" "$nrss" "$nunit" "$ndense"
+  fi
+}
+
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1000 10000 100000)
 for n in "${counts[@]}"; do
   for t in 1 2; do
-    printf 'agents=%-7s threads=%s  ' "$n" "$t"
-    "$bin" simulate "${city[@]}" --agents "$n" --days 7 --threads "$t" \
-      --beta-start 300 --beta-durations 55 --beta-ping 7 --ha 0.76667 \
-      --outputs sparse,diaries,homes --out "$out/run" --overwrite -q 2>&1 | tail -n 1
+    case_ "agents=$n threads=$t" "${city[@]}" --agents "$n" --days 7 --threads "$t" "${sampling[@]}" \
+      --outputs sparse,diaries,homes
   done
 done
+
+if [ -n "${BENCH_SCALE:-}" ]; then
+  "$bin" city random --width 350 --height 350 --seed 1 --out "$out/r350.gpkg" >/dev/null
+  case_ "random 350x350, 10000 agents" --city "$out/r350.gpkg" --agents 10000 --days 7 "${sampling[@]}" \
+    --outputs sparse,diaries,homes
+  case_ "1 week per agent, 5200 agents" "${city[@]}" --agents 5200 --days 7 "${sampling[@]}" \
+    --outputs sparse,diaries,homes
+  case_ "52 weeks per agent, 100 agents" "${city[@]}" --agents 100 --days 364 "${sampling[@]}" \
+    --outputs sparse,diaries,homes
+  bin_dense() { "$1" simulate "${city[@]}" --agents 2000 --days 7 --outputs dense --out "$out/run" --overwrite -q 2>&1 | tail -n 1; rm -rf "$out/run"; }
+  echo "dense output, 2000 agents x 1 week:"
+  echo "  new: $(bin_dense "$bin" | sed -n 's/.*s: \(.*dense pings\/s\).*peak RSS \([0-9]* [KMG]B\).*/\1, peak RSS \2/p')"
+  [ -z "$old" ] || echo "  old: $(bin_dense "$old" | sed -n 's/.*s: \(.*dense pings\/s\).*peak RSS \([0-9]* [KMG]B\).*/\1, peak RSS \2/p')"
+  echo "peak RSS of long and large runs (new binary only):"
+  for spec in "1000000 7" "1 36500" "10000 365"; do
+    read -r a d <<<"$spec"
+    case_ "  agents=$a days=$d" "${city[@]}" --agents "$a" --days "$d" "${sampling[@]}" --outputs sparse,diaries,homes
+  done
+fi
