@@ -386,18 +386,19 @@ impl TrajectoryBuilder {
         let drift = p.travel_speed * dt;
         let sd_travel = 0.5 * dt / 1.96 * sqrt_dt;
         let mut pos = start;
-        let mut t = t0;
-        if t >= t_end {
+        if t0 >= t_end {
             return Ok(0);
         }
-        // The index of the tick at `t`.
+        // Tick `k` is at `t0 + k * tick`; `last` is the last tick before `t_end`.
+        let last = ((t_end - 1 - t0) / tick) as u64;
+        let at = |k: u64| t0 + k as i64 * tick;
         let mut k: u64 = 0;
         let mut emit = |first: u64, count: u64, ping: Ping| {
             track.run(first, count, tick, &ping);
             push_merged(diary, ping.timestamp, count as f64 * dt, ping.location);
         };
         let here = city.building_at_point(pos);
-        emit(0, 1, Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: here });
+        emit(0, 1, Ping { timestamp: t0, x: pos.x, y: pos.y, ha: 0.0, location: here });
         let mut trip: Option<Trip> = None;
         // The building `pos` is known to lie in (every in-building step stays inside it),
         // which spares the containment test on most ticks.
@@ -414,7 +415,7 @@ impl TrajectoryBuilder {
             let ln_still = still.ln();
             let mut left = n_ticks.max(0) as u64;
             while left > 0 {
-                if t + tick >= t_end {
+                if k >= last {
                     break 'entries;
                 }
                 if inside == Some(dest) || city.building_contains(dest, pos) {
@@ -423,18 +424,18 @@ impl TrajectoryBuilder {
                     // Event-driven stay: each tick is still with probability `still`
                     // independently, so the still ticks before the next move are a
                     // geometric count, drawn at once and handed on as one run.
-                    let room = left.min(((t_end - 1 - t) / tick) as u64);
+                    let room = left.min(last - k);
                     let still_ticks = still_count(rng, still, ln_still).min(room);
                     if still_ticks > 0 {
-                        let ping = Ping { timestamp: t + tick, x: pos.x, y: pos.y, ha: 0.0, location: Some(dest) };
+                        let ping = Ping { timestamp: at(k + 1), x: pos.x, y: pos.y, ha: 0.0, location: Some(dest) };
                         emit(k + 1, still_ticks, ping);
-                        (k, t, left) = (k + still_ticks, t + still_ticks as i64 * tick, left - still_ticks);
+                        (k, left) = (k + still_ticks, left - still_ticks);
                     }
                     if still_ticks == room {
                         continue;
                     }
                     // The move: a Gaussian step, redrawn until it lands inside.
-                    (k, t, left) = (k + 1, t + tick, left - 1);
+                    (k, left) = (k + 1, left - 1);
                     loop {
                         let zx: f64 = rng.sample(StandardNormal);
                         let zy: f64 = rng.sample(StandardNormal);
@@ -444,9 +445,9 @@ impl TrajectoryBuilder {
                             break;
                         }
                     }
-                    emit(k, 1, Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: Some(dest) });
+                    emit(k, 1, Ping { timestamp: at(k), x: pos.x, y: pos.y, ha: 0.0, location: Some(dest) });
                 } else {
-                    (k, t, left) = (k + 1, t + tick, left - 1);
+                    (k, left) = (k + 1, left - 1);
                     inside = None;
                     let tr = match trip {
                         Some(tr) if tr.dest == dest => tr,
@@ -454,7 +455,7 @@ impl TrajectoryBuilder {
                     };
                     pos = self.travel_tick(city, pos, &tr, b.door_point, drift, sd_travel, rng);
                     trip = Some(tr);
-                    emit(k, 1, Ping { timestamp: t, x: pos.x, y: pos.y, ha: 0.0, location: None });
+                    emit(k, 1, Ping { timestamp: at(k), x: pos.x, y: pos.y, ha: 0.0, location: None });
                 }
             }
         }
