@@ -148,6 +148,8 @@ impl PreparedRun {
         let w = &self.window;
         let start_date = w.tz.timestamp_opt(w.start, 0).single().map(|d| d.date_naive()).unwrap_or_default();
         let run_key = self.run_key()?;
+        // Checked before the directory is touched.
+        let pool = self.pool()?;
         let opts = DatasetOptions {
             format: self.spec.format,
             outputs: self.spec.outputs,
@@ -158,10 +160,10 @@ impl PreparedRun {
             sweep: self.sweep.iter().map(|c| c.name.clone()).collect(),
             checkpoint_agents: self.spec.checkpoint_agents.unwrap_or(DatasetOptions::default().checkpoint_agents),
             run_key: run_key.clone(),
+            // As many encoding threads as simulating ones.
+            encode_threads: pool.current_num_threads(),
             ..DatasetOptions::default()
         };
-        // Checked before the directory is touched.
-        let pool = self.pool()?;
         let (mut writer, before) = if self.spec.resume {
             if let Some(cp) = gardencity_io::dataset::Checkpoint::read(out)? {
                 if cp.run_key != run_key {

@@ -161,14 +161,47 @@ struct AgentTrack<'o> {
     samplers: Vec<SparseSampler>,
     sparse: Vec<Vec<Ping>>,
     dense: Option<&'o mut Vec<Ping>>,
+    /// The earliest tick any sampler takes a ping at: runs ending at or before it feed
+    /// no sampler (most runs, outside the bursts).
+    due: u64,
+    /// The last run seen, fed to every sampler before it finishes.
+    last: Option<(u64, u64, Ping)>,
+}
+
+impl<'o> AgentTrack<'o> {
+    fn new(samplers: Vec<SparseSampler>, dense: Option<&'o mut Vec<Ping>>) -> Self {
+        let due = samplers.iter().map(SparseSampler::next_tick).min().unwrap_or(u64::MAX);
+        AgentTrack { sparse: vec![Vec::new(); samplers.len()], samplers, dense, due, last: None }
+    }
+
+    fn feed(&mut self, first: u64, count: u64, ping: &Ping) {
+        let mut due = u64::MAX;
+        for (s, out) in self.samplers.iter_mut().zip(&mut self.sparse) {
+            s.feed(first, count, ping, out);
+            due = due.min(s.next_tick());
+        }
+        self.due = due;
+    }
+
+    /// Ends the trajectory: the sparse pings of each configuration, in order.
+    fn finish(mut self) -> Vec<Vec<Ping>> {
+        if let Some((first, count, ping)) = self.last {
+            self.feed(first, count, &ping);
+        }
+        for (s, pings) in self.samplers.iter_mut().zip(&mut self.sparse) {
+            s.finish(pings);
+        }
+        self.sparse
+    }
 }
 
 impl TrackSink for AgentTrack<'_> {
     #[inline]
     fn run(&mut self, first: u64, count: u64, tick: i64, ping: &Ping) {
-        for (s, out) in self.samplers.iter_mut().zip(&mut self.sparse) {
-            s.feed(first, count, ping, out);
+        if first + count > self.due {
+            self.feed(first, count, ping);
         }
+        self.last = Some((first, count, *ping));
         if let Some(dense) = self.dense.as_deref_mut() {
             dense.run(first, count, tick, ping);
         }
@@ -332,11 +365,7 @@ impl<'a> Population<'a> {
             let rng = agent_rng(c.seed, index, Stream::Sampling);
             samplers.push(SparseSampler::new(params, rng, c.start, c.mobility.tick_seconds(), c.end));
         }
-        let mut track = AgentTrack {
-            sparse: vec![Vec::new(); samplers.len()],
-            samplers,
-            dense: c.outputs.dense.then_some(&mut out.dense),
-        };
+        let mut track = AgentTrack::new(samplers, c.outputs.dense.then_some(&mut out.dense));
         let mut rng = agent_rng(c.seed, index, Stream::Movement);
         out.ticks = w
             .movement
@@ -357,13 +386,11 @@ impl<'a> Population<'a> {
                 MovementError::Cancelled => SimError::Cancelled { agents: index - c.first_agent },
                 source => SimError::Movement { agent: agent.id.clone(), source },
             })?;
-        for (s, pings) in track.samplers.iter_mut().zip(&mut track.sparse) {
-            s.finish(pings);
-        }
+        let mut sparse = track.finish();
         if c.sweep.is_empty() {
-            out.sparse = track.sparse.pop().unwrap_or_default();
+            out.sparse = sparse.pop().unwrap_or_default();
         } else {
-            out.sweep = track.sparse;
+            out.sweep = sparse;
         }
         if !c.outputs.diary {
             out.diary.clear();

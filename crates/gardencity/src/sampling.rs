@@ -415,7 +415,7 @@ impl SparseSampler {
                     self.burst = None;
                     continue;
                 }
-                let t = (self.t0 as f64 + start + self.rel).floor() as i64;
+                let t = floor_i64(self.t0 as f64 + start + self.rel);
                 let k = ((t - self.t0) / self.tick) as u64;
                 if self.last_drawn == Some(k) {
                     continue;
@@ -459,6 +459,14 @@ impl SparseSampler {
         }
     }
 
+    /// The next tick this sampler takes a ping at (`u64::MAX` when none is left): a run
+    /// ending at or before it can skip [`SparseSampler::feed`], provided the last run is
+    /// fed before [`SparseSampler::finish`] (feeding a run twice changes nothing).
+    #[inline]
+    pub fn next_tick(&self) -> u64 {
+        self.pending.map_or(u64::MAX, |p| p.tick)
+    }
+
     /// Takes the pending pick at tick `k` from `ping`.
     #[inline]
     fn take(&mut self, pick: Pick, k: u64, ping: &Ping, out: &mut Vec<Ping>) {
@@ -494,6 +502,14 @@ impl SparseSampler {
             }
         }
     }
+}
+
+/// `v.floor() as i64` without the call to libm's `floor` (baseline x86-64 has no
+/// rounding instruction): the same value for every `f64`, NaN and infinities included.
+#[inline]
+fn floor_i64(v: f64) -> i64 {
+    let i = v as i64;
+    i - ((i as f64) > v) as i64
 }
 
 /// Samples sparse pings from dense pings `tick` seconds apart over the window

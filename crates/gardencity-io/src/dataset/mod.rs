@@ -22,7 +22,8 @@
 //!
 //! Column types (Parquet): ids and buildings utf8 (`location` null for trips and
 //! travelling pings), `x`, `y`, `ha`, `duration` float64, `timestamp` int64 Unix
-//! seconds, `datetime` timestamp(ms) with the time zone. CSV has the same columns,
+//! seconds, `datetime` timestamp(ms) with the time zone; zstd-compressed, one row
+//! group per batch (encoded on [`DatasetOptions::encode_threads`] threads). CSV has the same columns,
 //! `datetime` as ISO 8601 with offset (`2024-01-01T23:59:30-05:00`), nulls empty.
 //! `manifest.json` is the run's own JSON object with a `dataset` entry: format,
 //! coordinates, `ha` unit, time zone, start date, city name and georeference, agents,
@@ -36,6 +37,7 @@ mod assemble;
 mod checkpoint;
 mod columns;
 mod days;
+mod encode;
 mod error;
 mod layout;
 mod lock;
@@ -217,13 +219,17 @@ pub struct DatasetOptions {
     pub checkpoint_agents: u64,
     /// The run's identity, stored in checkpoints: a resume must give the same.
     pub run_key: String,
+    /// Threads that encode and compress Parquet row groups, beside the thread calling
+    /// the writer (0: that thread encodes them). The files are the same whatever the
+    /// number.
+    pub encode_threads: usize,
 }
 
 impl Default for DatasetOptions {
     /// Parquet, default outputs, Web Mercator, America/New_York, start date 2024-01-01
     /// (set it to the run's), batches of 65,536 rows, at most 1,000,000 rows buffered,
     /// 10,000,000 rows per file, 1024 open files, no overwrite, fsync before `_SUCCESS`,
-    /// a checkpoint every 100,000 agents.
+    /// a checkpoint every 100,000 agents, one encoding thread per core.
     fn default() -> Self {
         DatasetOptions {
             format: DatasetFormat::Parquet,
@@ -240,6 +246,7 @@ impl Default for DatasetOptions {
             sweep: Vec::new(),
             checkpoint_agents: 100_000,
             run_key: String::new(),
+            encode_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }

@@ -3,19 +3,18 @@
 use super::checkpoint::{Checkpoint, CheckpointCounts, FileState, PartState, CHECKPOINT};
 use super::columns::{schema, write_csv_header, write_csv_rows, RowBuffer};
 use super::days::DayCache;
+use super::encode::{Encoder, ParquetPart};
 use super::layout::{self, MANIFEST_TMP};
 use super::{Coordinates, DatasetError, DatasetFormat, DatasetOptions, OutputKind, OutputSelection};
-use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use chrono::NaiveDate;
 use gardencity::records::{AgentOutput, DiaryEntry, OutputSink, Ping};
 use gardencity::{City, Georeference, Point};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -49,7 +48,7 @@ impl DatasetSummary {
 }
 
 enum Sink {
-    Parquet(Box<ArrowWriter<File>>),
+    Parquet(Box<ParquetPart>),
     Csv(BufWriter<File>),
 }
 
@@ -104,6 +103,13 @@ pub struct DatasetWriter {
     opts: DatasetOptions,
     schemas: [SchemaRef; 5],
     props: WriterProperties,
+    /// Encodes and compresses the Parquet row groups.
+    encoder: Encoder,
+    /// Partitions in the order their row groups went to the encoder (for waiting on
+    /// the oldest when too many are pending).
+    submitted: VecDeque<PartKey>,
+    /// Row groups with the encoder, not yet appended to their file.
+    pending: usize,
     parts: BTreeMap<PartKey, Partition>,
     /// Sparse rows per sweep configuration.
     sweep_rows: Vec<u64>,
@@ -252,6 +258,7 @@ impl DatasetWriter {
             .set_created_by(format!("gardencity-io {}", env!("CARGO_PKG_VERSION")))
             .build();
         let n_sweep = opts.sweep.len();
+        let encode_threads = opts.encode_threads;
         DatasetWriter {
             out_dir,
             city,
@@ -260,6 +267,9 @@ impl DatasetWriter {
             opts,
             schemas,
             props,
+            encoder: Encoder::new(encode_threads),
+            submitted: VecDeque::new(),
+            pending: 0,
             parts: BTreeMap::new(),
             sweep_rows: vec![0; n_sweep],
             buffered: 0,
@@ -503,13 +513,42 @@ impl DatasetWriter {
             let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.as_mut()) else { break };
             let take = (rows_per_file - file.rows).min(n - offset);
             let slice = batch.slice(offset, take);
-            write_batch(file, &slice, &mut self.csv_days)?;
+            match &mut file.sink {
+                Sink::Parquet(w) => {
+                    let pooled =
+                        w.submit(&self.encoder, &slice).map_err(|e| DatasetError::parquet("writing", &file.tmp, e))?;
+                    self.pending += pooled;
+                    self.submitted.extend(std::iter::repeat_n(key, pooled));
+                }
+                Sink::Csv(w) => write_csv_rows(w, &slice, &mut self.csv_days)
+                    .map_err(|e| DatasetError::io("writing", &file.tmp, e))?,
+            }
             file.rows += take;
             file.last_use = clock;
             offset += take;
             if file.rows >= rows_per_file {
                 self.close_file(key)?;
             }
+            self.wait_for_encoder(self.encoder.max_pending())?;
+        }
+        Ok(())
+    }
+
+    /// Appends the oldest pending row groups until at most `max` remain.
+    fn wait_for_encoder(&mut self, max: usize) -> Result<(), DatasetError> {
+        while self.pending > max {
+            let Some(key) = self.submitted.pop_front() else { break };
+            // A closed file appended its row groups; its entries are stale.
+            if let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.as_mut()) {
+                if let Sink::Parquet(w) = &mut file.sink {
+                    if w.append_oldest().map_err(|e| DatasetError::parquet("writing", &file.tmp, e))? {
+                        self.pending -= 1;
+                    }
+                }
+            }
+        }
+        if self.pending == 0 {
+            self.submitted.clear();
         }
         Ok(())
     }
@@ -529,7 +568,7 @@ impl DatasetWriter {
         let f = File::create(&tmp).map_err(|e| DatasetError::io("creating", &tmp, e))?;
         let sink = match format {
             DatasetFormat::Parquet => Sink::Parquet(
-                ArrowWriter::try_new(f, schema, Some(props))
+                ParquetPart::create(f, schema, props)
                     .map(Box::new)
                     .map_err(|e| DatasetError::parquet("starting", &tmp, e))?,
             ),
@@ -559,7 +598,10 @@ impl DatasetWriter {
         self.open_files -= 1;
         let OpenFile { sink, tmp, rel, .. } = file;
         let f = match sink {
-            Sink::Parquet(w) => w.into_inner().map_err(|e| DatasetError::parquet("finishing", &tmp, e))?,
+            Sink::Parquet(w) => {
+                self.pending -= w.pending();
+                w.finish().map_err(|e| DatasetError::parquet("finishing", &tmp, e))?
+            }
             Sink::Csv(w) => w.into_inner().map_err(|e| DatasetError::io("writing", &tmp, e.into_error()))?,
         };
         if self.opts.sync {
@@ -779,17 +821,6 @@ impl Drop for DatasetWriter {
         if !self.done {
             self.discard();
         }
-    }
-}
-
-fn write_batch(file: &mut OpenFile, batch: &RecordBatch, days: &mut DayCache) -> Result<(), DatasetError> {
-    match &mut file.sink {
-        Sink::Parquet(w) => {
-            w.write(batch).map_err(|e| DatasetError::parquet("writing", &file.tmp, e))?;
-            // One row group per batch: nothing stays buffered inside the Parquet writer.
-            w.flush().map_err(|e| DatasetError::parquet("writing", &file.tmp, e))
-        }
-        Sink::Csv(w) => write_csv_rows(w, batch, days).map_err(|e| DatasetError::io("writing", &file.tmp, e)),
     }
 }
 
