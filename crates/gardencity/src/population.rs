@@ -164,8 +164,8 @@ struct AgentTrack<'o> {
     /// The earliest tick any sampler takes a ping at: runs ending at or before it feed
     /// no sampler (most runs, outside the bursts).
     due: u64,
-    /// The last run seen, fed to every sampler before it finishes.
-    last: Option<(u64, u64, Ping)>,
+    /// The trajectory's last tick so far and its ping (where the samplers finish).
+    last: Option<(u64, Ping)>,
 }
 
 impl<'o> AgentTrack<'o> {
@@ -185,11 +185,10 @@ impl<'o> AgentTrack<'o> {
 
     /// Ends the trajectory: the sparse pings of each configuration, in order.
     fn finish(mut self) -> Vec<Vec<Ping>> {
-        if let Some((first, count, ping)) = self.last {
-            self.feed(first, count, &ping);
-        }
-        for (s, pings) in self.samplers.iter_mut().zip(&mut self.sparse) {
-            s.finish(pings);
+        if let Some((last, ping)) = self.last {
+            for (s, pings) in self.samplers.iter_mut().zip(&mut self.sparse) {
+                s.finish(last, &ping, pings);
+            }
         }
         self.sparse
     }
@@ -201,7 +200,7 @@ impl TrackSink for AgentTrack<'_> {
         if first + count > self.due {
             self.feed(first, count, ping);
         }
-        self.last = Some((first, count, *ping));
+        self.last = Some((first + count - 1, *ping));
         if let Some(dense) = self.dense.as_deref_mut() {
             dense.run(first, count, tick, ping);
         }

@@ -364,8 +364,6 @@ pub struct SparseSampler {
     last_taken: Option<u64>,
     /// The next sampled tick, with its accuracy and noise, drawn ahead.
     pending: Option<Pick>,
-    /// The last run fed: its end tick and ping.
-    last_run: Option<(u64, Ping)>,
 }
 
 /// A sampled tick with its accuracy and noise offsets.
@@ -398,7 +396,6 @@ impl SparseSampler {
             last_drawn: None,
             last_taken: None,
             pending: None,
-            last_run: None,
         };
         s.advance();
         s
@@ -460,8 +457,7 @@ impl SparseSampler {
     }
 
     /// The next tick this sampler takes a ping at (`u64::MAX` when none is left): a run
-    /// ending at or before it can skip [`SparseSampler::feed`], provided the last run is
-    /// fed before [`SparseSampler::finish`] (feeding a run twice changes nothing).
+    /// ending at or before it need not be fed.
     #[inline]
     pub fn next_tick(&self) -> u64 {
         self.pending.map_or(u64::MAX, |p| p.tick)
@@ -490,15 +486,14 @@ impl SparseSampler {
             self.take(pick, pick.tick, ping, out);
             self.advance();
         }
-        self.last_run = Some((end, *ping));
     }
 
-    /// Ends the trajectory after the runs fed: a ping time past its last tick takes that
-    /// tick (once).
-    pub fn finish(&mut self, out: &mut Vec<Ping>) {
-        if let (Some(pick), Some((end, ping))) = (self.pending.take(), self.last_run) {
-            if self.last_taken != Some(end - 1) {
-                self.take(pick, end - 1, &ping, out);
+    /// Ends the trajectory, whose last tick is `last` at `ping`, once every run holding
+    /// a sampled tick was fed: a ping time past it takes that tick (once).
+    pub fn finish(&mut self, last: u64, ping: &Ping, out: &mut Vec<Ping>) {
+        if let Some(pick) = self.pending.take() {
+            if self.last_taken != Some(last) {
+                self.take(pick, last, ping, out);
             }
         }
     }
@@ -509,7 +504,7 @@ impl SparseSampler {
 #[inline]
 fn floor_i64(v: f64) -> i64 {
     let i = v as i64;
-    i - ((i as f64) > v) as i64
+    i.saturating_sub(((i as f64) > v) as i64)
 }
 
 /// Samples sparse pings from dense pings `tick` seconds apart over the window
@@ -521,5 +516,44 @@ pub fn sample_sparse(dense: &[Ping], tick: i64, t_end: i64, p: &SamplingParams, 
     for (k, ping) in dense.iter().enumerate() {
         s.feed(k as u64, 1, ping, out);
     }
-    s.finish(out);
+    if let Some(last) = dense.last() {
+        s.finish(dense.len() as u64 - 1, last, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::floor_i64;
+
+    #[test]
+    fn floor_i64_is_floor() {
+        let cases = [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            1_704_085_200.999_999_9,
+            -1_704_085_200.25,
+            9.3e18,
+            -9.3e18,
+            1e300,
+            -1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+        ];
+        for v in cases {
+            assert_eq!(floor_i64(v), v.floor() as i64, "{v}");
+        }
+    }
 }

@@ -38,19 +38,11 @@ impl Encoder {
     /// The pool; `None` without threads, or if the system refused to start them (the
     /// row groups are then encoded on the calling thread: the same bytes, slower).
     fn pool(&self) -> Option<&rayon::ThreadPool> {
-        self.pool
-            .get_or_init(|| {
-                (self.threads > 0)
-                    .then(|| {
-                        rayon::ThreadPoolBuilder::new()
-                            .num_threads(self.threads)
-                            .thread_name(|i| format!("gardencity-parquet-{i}"))
-                            .build()
-                            .ok()
-                    })
-                    .flatten()
-            })
-            .as_ref()
+        let build = || {
+            let b = rayon::ThreadPoolBuilder::new().num_threads(self.threads);
+            b.thread_name(|i| format!("gardencity-parquet-{i}")).build().ok()
+        };
+        self.pool.get_or_init(|| if self.threads == 0 { None } else { build() }).as_ref()
     }
 }
 
@@ -107,11 +99,6 @@ impl ParquetPart {
                 Ok(false)
             }
         }
-    }
-
-    /// Row groups given to the pool and not yet appended.
-    pub fn pending(&self) -> usize {
-        self.pending.len()
     }
 
     /// Waits for the oldest pending row group and appends it; `false` if none was pending.

@@ -105,11 +105,9 @@ pub struct DatasetWriter {
     props: WriterProperties,
     /// Encodes and compresses the Parquet row groups.
     encoder: Encoder,
-    /// Partitions in the order their row groups went to the encoder (for waiting on
-    /// the oldest when too many are pending).
-    submitted: VecDeque<PartKey>,
-    /// Row groups with the encoder, not yet appended to their file.
-    pending: usize,
+    /// The partition of each row group with the encoder and not yet appended to its
+    /// open file, oldest first.
+    pending: VecDeque<PartKey>,
     parts: BTreeMap<PartKey, Partition>,
     /// Sparse rows per sweep configuration.
     sweep_rows: Vec<u64>,
@@ -258,18 +256,16 @@ impl DatasetWriter {
             .set_created_by(format!("gardencity-io {}", env!("CARGO_PKG_VERSION")))
             .build();
         let n_sweep = opts.sweep.len();
-        let encode_threads = opts.encode_threads;
         DatasetWriter {
             out_dir,
             city,
             days: DayCache::new(opts.time_zone),
             csv_days: DayCache::new(opts.time_zone),
+            encoder: Encoder::new(opts.encode_threads),
+            pending: VecDeque::new(),
             opts,
             schemas,
             props,
-            encoder: Encoder::new(encode_threads),
-            submitted: VecDeque::new(),
-            pending: 0,
             parts: BTreeMap::new(),
             sweep_rows: vec![0; n_sweep],
             buffered: 0,
@@ -517,8 +513,7 @@ impl DatasetWriter {
                 Sink::Parquet(w) => {
                     let pooled =
                         w.submit(&self.encoder, &slice).map_err(|e| DatasetError::parquet("writing", &file.tmp, e))?;
-                    self.pending += pooled;
-                    self.submitted.extend(std::iter::repeat_n(key, pooled));
+                    self.pending.extend(std::iter::repeat_n(key, pooled));
                 }
                 Sink::Csv(w) => write_csv_rows(w, &slice, &mut self.csv_days)
                     .map_err(|e| DatasetError::io("writing", &file.tmp, e))?,
@@ -529,26 +524,21 @@ impl DatasetWriter {
             if file.rows >= rows_per_file {
                 self.close_file(key)?;
             }
-            self.wait_for_encoder(self.encoder.max_pending())?;
+            self.wait_for_encoder()?;
         }
         Ok(())
     }
 
-    /// Appends the oldest pending row groups until at most `max` remain.
-    fn wait_for_encoder(&mut self, max: usize) -> Result<(), DatasetError> {
-        while self.pending > max {
-            let Some(key) = self.submitted.pop_front() else { break };
-            // A closed file appended its row groups; its entries are stale.
-            if let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.as_mut()) {
-                if let Sink::Parquet(w) = &mut file.sink {
-                    if w.append_oldest().map_err(|e| DatasetError::parquet("writing", &file.tmp, e))? {
-                        self.pending -= 1;
-                    }
-                }
+    /// Appends the oldest pending row groups to their files until no more than the
+    /// encoder's bound remain.
+    fn wait_for_encoder(&mut self) -> Result<(), DatasetError> {
+        while self.pending.len() > self.encoder.max_pending() {
+            let Some(key) = self.pending.pop_front() else { break };
+            if let Some(OpenFile { sink: Sink::Parquet(w), tmp, .. }) =
+                self.parts.get_mut(&key).and_then(|p| p.file.as_mut())
+            {
+                w.append_oldest().map_err(|e| DatasetError::parquet("writing", &*tmp, e))?;
             }
-        }
-        if self.pending == 0 {
-            self.submitted.clear();
         }
         Ok(())
     }
@@ -599,7 +589,8 @@ impl DatasetWriter {
         let OpenFile { sink, tmp, rel, .. } = file;
         let f = match sink {
             Sink::Parquet(w) => {
-                self.pending -= w.pending();
+                // Its row groups are appended now.
+                self.pending.retain(|k| *k != key);
                 w.finish().map_err(|e| DatasetError::parquet("finishing", &tmp, e))?
             }
             Sink::Csv(w) => w.into_inner().map_err(|e| DatasetError::io("writing", &tmp, e.into_error()))?,

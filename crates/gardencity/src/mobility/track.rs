@@ -9,8 +9,8 @@ use crate::records::Ping;
 
 /// A consumer of a dense trajectory given as runs, in tick order, the first from tick 0.
 pub trait TrackSink {
-    /// Ticks `first .. first + count`, `tick` seconds apart, all at `ping` (whose
-    /// timestamp is that of tick `first`).
+    /// Ticks `first .. first + count` (`count` at least 1), `tick` seconds apart, all at
+    /// `ping` (whose timestamp is that of tick `first`).
     fn run(&mut self, first: u64, count: u64, tick: i64, ping: &Ping);
 }
 
