@@ -171,7 +171,8 @@ struct AgentTrack<'o> {
 impl<'o> AgentTrack<'o> {
     fn new(samplers: Vec<SparseSampler>, dense: Option<&'o mut Vec<Ping>>) -> Self {
         let due = samplers.iter().map(SparseSampler::next_tick).min().unwrap_or(u64::MAX);
-        AgentTrack { sparse: vec![Vec::new(); samplers.len()], samplers, dense, due, last: None }
+        let sparse = samplers.iter().map(|s| Vec::with_capacity(s.expected_pings())).collect();
+        AgentTrack { sparse, samplers, dense, due, last: None }
     }
 
     fn feed(&mut self, first: u64, count: u64, ping: &Ping) {

@@ -104,7 +104,11 @@ impl RowBuffer {
             Ok(DataType::Timestamp(_, tz)) => tz,
             _ => None,
         };
-        let user: ArrayRef = Arc::new(self.user.finish());
+        // The next batch of a partition is most often as long as this one: its buffers
+        // are reserved at once rather than grown.
+        let user = self.user.finish();
+        self.user = StringBuilder::with_capacity(user.len(), user.values().len());
+        let user: ArrayRef = Arc::new(user);
         let ids = |v: &[u32]| -> ArrayRef {
             Arc::new(StringArray::from_iter_values(v.iter().map(|&b| city.building(b).id.as_str())))
         };
@@ -116,12 +120,12 @@ impl RowBuffer {
                 TimestampMillisecondArray::from_iter_values(ts.iter().map(|&t| t * 1000)).with_timezone_opt(tz.clone()),
             )
         };
-        let f64a = |v: &mut Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(std::mem::take(v))) };
+        let f64a = |v: &mut Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(take_reserved(v))) };
         let columns: Vec<ArrayRef> = match kind {
             OutputKind::Sparse | OutputKind::Dense => {
                 let dt = datetime(&self.ts);
                 let mut c = vec![user, f64a(&mut self.x), f64a(&mut self.y), dt];
-                c.push(Arc::new(Int64Array::from(std::mem::take(&mut self.ts))));
+                c.push(Arc::new(Int64Array::from(take_reserved(&mut self.ts))));
                 c.push(f64a(&mut self.ha));
                 if kind == OutputKind::Dense {
                     c.push(locs(&self.loc));
@@ -131,7 +135,7 @@ impl RowBuffer {
             OutputKind::Diary | OutputKind::Destinations => {
                 vec![
                     datetime(&self.ts),
-                    Arc::new(Int64Array::from(std::mem::take(&mut self.ts))),
+                    Arc::new(Int64Array::from(take_reserved(&mut self.ts))),
                     f64a(&mut self.duration),
                     locs(&self.loc),
                     user,
@@ -145,6 +149,12 @@ impl RowBuffer {
         self.len = 0;
         RecordBatch::try_new(schema.clone(), columns)
     }
+}
+
+/// Takes `v`'s values, leaving room for as many.
+fn take_reserved<T>(v: &mut Vec<T>) -> Vec<T> {
+    let n = v.len();
+    std::mem::replace(v, Vec::with_capacity(n))
 }
 
 /// Writes the CSV header line of a schema.

@@ -22,8 +22,11 @@
 //!
 //! Column types (Parquet): ids and buildings utf8 (`location` null for trips and
 //! travelling pings), `x`, `y`, `ha`, `duration` float64, `timestamp` int64 Unix
-//! seconds, `datetime` timestamp(ms) with the time zone; zstd-compressed, one row
-//! group per batch (encoded on [`DatasetOptions::encode_threads`] threads). CSV has the same columns,
+//! seconds, `datetime` timestamp(ms) with the time zone; zstd-compressed, times
+//! delta-encoded, a sparse ping's `x`, `y` and `ha` split into byte streams, one row
+//! group per batch (encoded on [`DatasetOptions::encode_threads`] threads). Files
+//! are synced when closed, several at once, after an early writeback while the run
+//! goes on. CSV has the same columns,
 //! `datetime` as ISO 8601 with offset (`2024-01-01T23:59:30-05:00`), nulls empty.
 //! `manifest.json` is the run's own JSON object with a `dataset` entry: format,
 //! coordinates, `ha` unit, time zone, start date, city name and georeference, agents,
@@ -43,6 +46,7 @@ mod layout;
 mod lock;
 mod read;
 mod table;
+mod writeback;
 mod writer;
 
 pub use assemble::{OutReservation, ShardDataset};

@@ -5,12 +5,13 @@ use super::columns::{schema, write_csv_header, write_csv_rows, RowBuffer};
 use super::days::DayCache;
 use super::encode::{Encoder, ParquetPart};
 use super::layout::{self, MANIFEST_TMP};
+use super::writeback::{self, Tracked, Writeback};
 use super::{Coordinates, DatasetError, DatasetFormat, DatasetOptions, OutputKind, OutputSelection};
 use arrow_schema::SchemaRef;
 use chrono::NaiveDate;
 use gardencity::records::{AgentOutput, DiaryEntry, OutputSink, Ping};
 use gardencity::{City, Georeference, Point};
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use serde_json::{json, Map, Value};
@@ -58,6 +59,8 @@ struct OpenFile {
     rel: String,
     rows: usize,
     last_use: u64,
+    /// The file's handle for early writeback (when the dataset is synced).
+    writeback: Option<Tracked>,
 }
 
 struct Partition {
@@ -102,9 +105,12 @@ pub struct DatasetWriter {
     city: Arc<City>,
     opts: DatasetOptions,
     schemas: [SchemaRef; 5],
-    props: WriterProperties,
+    /// Parquet properties of each output.
+    props: [WriterProperties; 5],
     /// Encodes and compresses the Parquet row groups.
     encoder: Encoder,
+    /// Asks for part files to be written to disk while the run goes on.
+    writeback: Writeback,
     /// The partition of each row group with the encoder and not yet appended to its
     /// open file, oldest first.
     pending: VecDeque<PartKey>,
@@ -244,17 +250,7 @@ impl DatasetWriter {
         }
         let tz = opts.time_zone.name();
         let schemas = OutputKind::ALL.map(|k| schema(k, tz));
-        let mut props = WriterProperties::builder();
-        // Dictionaries pay off for the repeated ids only; for coordinates and times they
-        // are built and then abandoned (half of the write time in the benchmark).
-        for col in ["x", "y", "ha", "duration", "timestamp", "datetime"] {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(col), false);
-        }
-        let props = props
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_max_row_group_row_count(Some(opts.batch_rows))
-            .set_created_by(format!("gardencity-io {}", env!("CARGO_PKG_VERSION")))
-            .build();
+        let props = OutputKind::ALL.map(|k| writer_properties(k, opts.batch_rows));
         let n_sweep = opts.sweep.len();
         DatasetWriter {
             out_dir,
@@ -262,6 +258,7 @@ impl DatasetWriter {
             days: DayCache::new(opts.time_zone),
             csv_days: DayCache::new(opts.time_zone),
             encoder: Encoder::new(opts.encode_threads),
+            writeback: Writeback::default(),
             pending: VecDeque::new(),
             opts,
             schemas,
@@ -518,6 +515,9 @@ impl DatasetWriter {
                 Sink::Csv(w) => write_csv_rows(w, &slice, &mut self.csv_days)
                     .map_err(|e| DatasetError::io("writing", &file.tmp, e))?,
             }
+            if let Some(t) = &mut file.writeback {
+                self.writeback.poll(t);
+            }
             file.rows += take;
             file.last_use = clock;
             offset += take;
@@ -534,10 +534,13 @@ impl DatasetWriter {
     fn wait_for_encoder(&mut self) -> Result<(), DatasetError> {
         while self.pending.len() > self.encoder.max_pending() {
             let Some(key) = self.pending.pop_front() else { break };
-            if let Some(OpenFile { sink: Sink::Parquet(w), tmp, .. }) =
+            if let Some(OpenFile { sink: Sink::Parquet(w), tmp, writeback, .. }) =
                 self.parts.get_mut(&key).and_then(|p| p.file.as_mut())
             {
                 w.append_oldest().map_err(|e| DatasetError::parquet("writing", &*tmp, e))?;
+                if let Some(t) = writeback {
+                    self.writeback.poll(t);
+                }
             }
         }
         Ok(())
@@ -548,7 +551,7 @@ impl DatasetWriter {
         let rel_dir = self.partition_rel(key);
         let ext = self.opts.format.extension();
         let schema = self.schemas[kind.index()].clone();
-        let props = self.props.clone();
+        let props = self.props[kind.index()].clone();
         let format = self.opts.format;
         let Some(part) = self.parts.get_mut(&key) else { return Ok(()) };
         fs::create_dir_all(dir).map_err(|e| DatasetError::io("creating directory", dir, e))?;
@@ -556,6 +559,7 @@ impl DatasetWriter {
         let tmp = dir.join(layout::tmp_part_name(n, ext));
         let rel = format!("{rel_dir}/{}", layout::part_name(n, ext));
         let f = File::create(&tmp).map_err(|e| DatasetError::io("creating", &tmp, e))?;
+        let writeback = if self.opts.sync { Writeback::track(&f) } else { None };
         let sink = match format {
             DatasetFormat::Parquet => Sink::Parquet(
                 ParquetPart::create(f, schema, props)
@@ -569,7 +573,7 @@ impl DatasetWriter {
             }
         };
         part.next_part += 1;
-        part.file = Some(OpenFile { sink, tmp, rel, rows: 0, last_use: 0 });
+        part.file = Some(OpenFile { sink, tmp, rel, rows: 0, last_use: 0, writeback });
         self.open_files += 1;
         Ok(())
     }
@@ -584,21 +588,33 @@ impl DatasetWriter {
     }
 
     fn close_file(&mut self, key: PartKey) -> Result<(), DatasetError> {
-        let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { return Ok(()) };
-        self.open_files -= 1;
-        let OpenFile { sink, tmp, rel, .. } = file;
-        let f = match sink {
-            Sink::Parquet(w) => {
-                // Its row groups are appended now.
-                self.pending.retain(|k| *k != key);
-                w.finish().map_err(|e| DatasetError::parquet("finishing", &tmp, e))?
-            }
-            Sink::Csv(w) => w.into_inner().map_err(|e| DatasetError::io("writing", &tmp, e.into_error()))?,
-        };
-        if self.opts.sync {
-            f.sync_all().map_err(|e| DatasetError::io("syncing", &tmp, e))?;
+        self.close_files(&[key])
+    }
+
+    /// Finishes the open files of `keys`, makes them durable (several at once) and
+    /// records them as closed.
+    fn close_files(&mut self, keys: &[PartKey]) -> Result<(), DatasetError> {
+        let mut finished = Vec::new();
+        let mut closed = Vec::new();
+        for &key in keys {
+            let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { continue };
+            self.open_files -= 1;
+            let OpenFile { sink, tmp, rel, .. } = file;
+            let f = match sink {
+                Sink::Parquet(w) => {
+                    // Its row groups are appended now.
+                    self.pending.retain(|k| *k != key);
+                    w.finish().map_err(|e| DatasetError::parquet("finishing", &tmp, e))?
+                }
+                Sink::Csv(w) => w.into_inner().map_err(|e| DatasetError::io("writing", &tmp, e.into_error()))?,
+            };
+            finished.push((f, tmp.clone()));
+            closed.push(ClosedFile { kind: key.0, tmp, rel });
         }
-        self.closed.push(ClosedFile { kind: key.0, tmp, rel });
+        if self.opts.sync {
+            writeback::sync_files(finished)?;
+        }
+        self.closed.extend(closed);
         Ok(())
     }
 
@@ -608,9 +624,7 @@ impl DatasetWriter {
         for &k in &keys {
             self.flush_partition(k)?;
         }
-        for &k in &keys {
-            self.close_file(k)?;
-        }
+        self.close_files(&keys)?;
         let rel_of = |p: &Path| p.strip_prefix(&self.out_dir).map(|r| r.to_string_lossy().into_owned());
         let mut files = Vec::with_capacity(self.closed.len());
         for c in &self.closed {
@@ -677,9 +691,7 @@ impl DatasetWriter {
         for &k in &keys {
             self.flush_partition(k)?;
         }
-        for &k in &keys {
-            self.close_file(k)?;
-        }
+        self.close_files(&keys)?;
         self.closed.sort_by(|a, b| a.rel.cmp(&b.rel));
         let mut files: BTreeMap<OutputKind, Vec<String>> = BTreeMap::new();
         let mut rows = BTreeMap::new();
@@ -911,6 +923,33 @@ fn open_file_limit() -> Option<usize> {
 /// for one that no longer converts.
 fn unreachable_ts() -> Result<std::convert::Infallible, DatasetError> {
     Err(DatasetError::Option { name: "time_zone", reason: "a validated timestamp failed to convert".into() })
+}
+
+/// The Parquet properties of one output's part files: zstd, one row group per batch.
+fn writer_properties(kind: OutputKind, batch_rows: usize) -> WriterProperties {
+    let mut props = WriterProperties::builder();
+    // Dictionaries pay off for the repeated ids only; for coordinates and times they
+    // are built and then abandoned (half of the write time in the benchmark).
+    for col in ["x", "y", "ha", "duration", "timestamp", "datetime"] {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(col), false);
+    }
+    // Times as deltas (rows are in time order per agent). A sparse ping's noisy
+    // coordinates and accuracy split into byte streams compress better and faster;
+    // dense and diary values repeat, which zstd finds best in plain values. Readers of
+    // Parquet 2.x decode both.
+    for col in ["timestamp", "datetime"] {
+        props = props.set_column_encoding(ColumnPath::from(col), Encoding::DELTA_BINARY_PACKED);
+    }
+    if kind == OutputKind::Sparse {
+        for col in ["x", "y", "ha"] {
+            props = props.set_column_encoding(ColumnPath::from(col), Encoding::BYTE_STREAM_SPLIT);
+        }
+    }
+    props
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(batch_rows))
+        .set_created_by(format!("gardencity-io {}", env!("CARGO_PKG_VERSION")))
+        .build()
 }
 
 #[cfg(test)]
