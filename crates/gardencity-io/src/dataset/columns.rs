@@ -5,6 +5,7 @@ use super::OutputKind;
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{Datelike, NaiveDate};
 use gardencity::City;
 use std::io::Write;
 use std::sync::Arc;
@@ -174,30 +175,21 @@ fn write_csv_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
     }
 }
 
+/// Days from 0001-01-01 (chrono's day 1) to 1970-01-01.
+const UNIX_EPOCH_DAYS: i64 = 719_163;
+
 /// Formats Unix seconds as ISO 8601 local time with offset, e.g. `2024-01-01T23:59:30-05:00`.
 pub(crate) fn write_iso_datetime(w: &mut impl Write, ts: i64, offset: i32) -> std::io::Result<()> {
     let local = ts + i64::from(offset);
     let days = local.div_euclid(86_400);
     let secs = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let date = NaiveDate::from_num_days_from_ce_opt(i32::try_from(days + UNIX_EPOCH_DAYS).unwrap_or(i32::MAX))
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("timestamp {ts} out of range")))?;
+    let (y, m, d) = (date.year(), date.month(), date.day());
     let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
     let sign = if offset < 0 { '-' } else { '+' };
     let off = offset.unsigned_abs();
     write!(w, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{sign}{:02}:{:02}", off / 3600, off / 60 % 60)
-}
-
-/// Proleptic Gregorian (year, month, day) of days since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Writes the rows of a batch (built by [`RowBuffer::take_batch`]) as CSV lines.
@@ -263,12 +255,16 @@ mod tests {
     }
 
     #[test]
-    fn civil_dates_match_chrono() {
-        for days in (-800_000_i64..800_000).step_by(997) {
-            let d = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(days);
-            use chrono::Datelike;
-            assert_eq!(civil_from_days(days), (i64::from(d.year()), d.month(), d.day()));
+    fn iso_datetimes_match_chrono_over_its_four_digit_years() {
+        let off = chrono::FixedOffset::east_opt(-4 * 3600 - 30 * 60).unwrap();
+        // 0001-01-02 .. 9999-12-30, about every 23 days and 7 hours.
+        for ts in (-62_135_500_000_i64..253_402_000_000).step_by(2_012_345_677) {
+            let mut s = Vec::new();
+            write_iso_datetime(&mut s, ts, off.local_minus_utc()).unwrap();
+            let want = chrono::DateTime::from_timestamp(ts, 0).unwrap().with_timezone(&off);
+            assert_eq!(String::from_utf8(s).unwrap(), want.format("%Y-%m-%dT%H:%M:%S%:z").to_string(), "{ts}");
         }
+        assert!(write_iso_datetime(&mut Vec::new(), i64::MAX / 2, 0).is_err());
     }
 
     #[test]
