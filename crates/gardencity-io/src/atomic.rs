@@ -2,8 +2,9 @@
 //! temporary name beside it (`.NAME.TAG-PID.tmp`, same directory, so the rename is
 //! atomic), renamed onto it at the end; removed (with an SQLite journal of it) when
 //! the write fails or is dropped. Snapshots, pictures, city GeoPackages and gravity
-//! layers are written through it; datasets rename their part files the same way at
-//! `finish`.
+//! layers are written through it, and so are a dataset's manifest, journal and copied
+//! part files (under the hidden names the dataset layout recognises, [`AtomicPath::at`]);
+//! datasets rename their part files the same way at `finish`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -31,6 +32,24 @@ impl AtomicPath {
         let tmp = temp_name(&dest, tag);
         let _ = std::fs::remove_file(&tmp);
         AtomicPath { tmp, dest, committed: false }
+    }
+
+    /// `dest` written through the given temporary path, for temporary names that other
+    /// code recognises (a dataset's hidden files). Nothing is created or removed yet.
+    pub fn at(dest: impl Into<PathBuf>, tmp: impl Into<PathBuf>) -> AtomicPath {
+        AtomicPath { tmp: tmp.into(), dest: dest.into(), committed: false }
+    }
+
+    /// Writes `bytes` as the whole temporary file (fsynced when `sync`), then renames
+    /// it onto the destination.
+    pub fn write(self, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&self.tmp)?;
+        f.write_all(bytes)?;
+        if sync {
+            f.sync_all()?;
+        }
+        drop(f);
+        self.commit()
     }
 
     /// Where to write.
@@ -64,14 +83,7 @@ impl Drop for AtomicPath {
 
 /// Writes `bytes` to `dest` atomically (fsynced before the rename when `sync`).
 pub fn write_atomic(dest: impl AsRef<Path>, tag: &str, bytes: &[u8], sync: bool) -> std::io::Result<()> {
-    let a = AtomicPath::new(dest, tag);
-    let mut f = std::fs::File::create(a.tmp())?;
-    f.write_all(bytes)?;
-    if sync {
-        f.sync_all()?;
-    }
-    drop(f);
-    a.commit()
+    AtomicPath::new(dest, tag).write(bytes, sync)
 }
 
 #[cfg(test)]
@@ -91,6 +103,15 @@ mod tests {
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temporary file and journal are gone");
         assert_eq!(std::fs::read(&dest).unwrap(), b"hello");
+        // A given temporary name: written, renamed, gone.
+        let tmp = dir.path().join(".x.bin.inprogress");
+        AtomicPath::at(&dest, &tmp).write(b"again", false).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"again");
+        assert!(!tmp.exists());
+        // Into a directory that is not there: an error, and nothing is left.
+        let blocked = dir.path().join("sub").join("z");
+        assert!(AtomicPath::at(&blocked, dir.path().join("sub").join(".z")).write(b"x", false).is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         let bad = dir.path().join("no-such-dir").join("y");
         assert!(write_atomic(&bad, "t", b"x", false).is_err());
     }

@@ -409,7 +409,7 @@ fn a_failing_finish_takes_back_the_files_it_published() {
         // The manifest's temporary name is taken by a directory: finish fails after renaming the parts.
         fs::create_dir(tmp.path().join(".manifest.json.inprogress")).unwrap();
         let err = w.finish(json!({})).unwrap_err();
-        assert!(matches!(&err, DatasetError::Io { op: "creating", .. }), "{err}");
+        assert!(matches!(&err, DatasetError::Io { op: "writing", .. }), "{err}");
         let visible: Vec<_> = all_files(tmp.path()).into_iter().filter(|f| !is_hidden(f)).collect();
         assert!(visible.is_empty(), "{format}: {visible:?}");
         assert!(!tmp.path().join("_SUCCESS").exists());

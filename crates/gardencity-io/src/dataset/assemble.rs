@@ -10,6 +10,7 @@ use super::layout::{self, STAGING_DIR, TMP_SUFFIX};
 use super::lock::DirLock;
 use super::read::{read_manifest, Manifest};
 use super::{DatasetError, DatasetSummary, OutputKind};
+use crate::atomic::AtomicPath;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fs;
@@ -180,8 +181,9 @@ fn link_or_copy(src: &Path, dest: &Path) -> Result<(), DatasetError> {
     }
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("part");
     let tmp = dest.with_file_name(format!(".{name}{TMP_SUFFIX}"));
+    let a = AtomicPath::at(dest, &tmp);
     fs::copy(src, &tmp).map_err(|e| DatasetError::io("copying", src, e))?;
-    fs::rename(&tmp, dest).map_err(|e| DatasetError::io("renaming", &tmp, e))
+    a.commit().map_err(|e| DatasetError::io("renaming", &tmp, e))
 }
 
 /// The configurations and sparse rows of a manifest's sweep (empty without one).

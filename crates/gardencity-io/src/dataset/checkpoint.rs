@@ -9,6 +9,7 @@
 //! dataset's files equal those of an uninterrupted run.
 
 use super::{DatasetError, OutputKind};
+use crate::atomic::AtomicPath;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -100,8 +101,7 @@ impl Checkpoint {
             path: path.clone(),
             source,
         })?;
-        super::layout::write_file(&tmp, &text, sync)?;
-        std::fs::rename(&tmp, &path).map_err(|e| DatasetError::io("renaming", &tmp, e))
+        AtomicPath::at(&path, &tmp).write(&text, sync).map_err(|e| DatasetError::io("writing", &tmp, e))
     }
 
     /// The hidden files it lists, as paths.

@@ -2,6 +2,7 @@
 
 use super::lock::{DirLock, LOCK};
 use super::{DatasetError, OutputKind};
+use crate::atomic::AtomicPath;
 use chrono::NaiveDate;
 use std::fs;
 use std::io::Write;
@@ -126,8 +127,7 @@ pub(crate) fn publish_manifest(
         source,
     })?;
     text.push(b'\n');
-    write_file(&tmp, &text, sync)?;
-    fs::rename(&tmp, &dest).map_err(|e| DatasetError::io("renaming", &tmp, e))?;
+    AtomicPath::at(&dest, &tmp).write(&text, sync).map_err(|e| DatasetError::io("writing", &tmp, e))?;
     published.push(dest);
     let marker = out.join(SUCCESS);
     published.push(marker.clone());
