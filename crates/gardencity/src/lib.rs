@@ -18,6 +18,7 @@ pub mod gravity;
 pub mod mobility;
 pub mod population;
 pub mod records;
+pub mod roulette;
 pub mod routing;
 pub mod sampling;
 

@@ -11,6 +11,7 @@
 use crate::mobility::params::ParamError;
 use crate::mobility::rng::SimRng;
 use crate::records::Ping;
+use crate::roulette::roulette;
 use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -83,14 +84,9 @@ impl ParamSpec {
             ParamSpec::Range([lo, hi]) => lo + (hi - lo) * rng.random::<f64>(),
             ParamSpec::Weighted { values, weights } => {
                 let total: f64 = weights.iter().sum();
-                let mut u = rng.random::<f64>() * total;
-                for (v, w) in values.iter().zip(weights) {
-                    if u < *w {
-                        return *v;
-                    }
-                    u -= w;
-                }
-                *values.last().expect("validated non-empty")
+                let u = rng.random::<f64>() * total;
+                // Validated: non-empty, with a positive weight.
+                roulette(u, values.iter().zip(weights), |(_, w)| **w).map_or(values[0], |p| *p.item.0)
             }
         }
     }

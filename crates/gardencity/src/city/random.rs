@@ -9,6 +9,7 @@ use crate::city::{
     filled_vec, grid_cells, human_bytes, BuildingSpec, BuildingType, Cell, City, CityParts, Georeference,
 };
 use crate::error::CityError;
+use crate::roulette::roulette;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -195,12 +196,6 @@ pub fn mixed_type(seed: u64, index: u64) -> BuildingType {
 }
 
 fn draw_type(rng: &mut Pcg64Mcg, probs: &[f64; 4], total: f64) -> BuildingType {
-    let mut u = rng.random::<f64>() * total;
-    for (i, &q) in probs.iter().enumerate() {
-        if u < q {
-            return BuildingType::ALL[i];
-        }
-        u -= q;
-    }
-    BuildingType::ALL[probs.iter().rposition(|&q| q > 0.0).unwrap_or(0)]
+    let u = rng.random::<f64>() * total;
+    BuildingType::ALL[roulette(u, 0..probs.len(), |&i| probs[i]).map_or(0, |p| p.item)]
 }

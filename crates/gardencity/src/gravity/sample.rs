@@ -20,6 +20,7 @@
 
 use super::{Gravity, GravityMode, T};
 use crate::city::{BuildingIdx, TypeSet};
+use crate::roulette::roulette;
 use rand::Rng;
 
 /// Exact mode: blocks whose closest door is at most this far are weighed exactly.
@@ -100,53 +101,32 @@ impl Gravity {
         for _ in 0..MAX_TRIES {
             let mut u = rng.random::<f64>() * total;
             if u < near_total {
-                let mut pick = None;
-                for &j in near.j.iter() {
-                    if !types[self.kinds[j as usize] as usize] {
-                        continue;
+                let near_weight = |&j: &BuildingIdx| {
+                    if types[self.kinds[j as usize] as usize] {
+                        self.inv(self.doors[i].manhattan(self.doors[j as usize]))
+                    } else {
+                        0.0
                     }
-                    pick = Some(j);
-                    u -= self.inv(self.doors[i].manhattan(self.doors[j as usize]));
-                    if u < 0.0 {
-                        break;
-                    }
-                }
-                match pick {
-                    Some(j) if !visited(j) => return Some(Some(j)),
+                };
+                match roulette(u, near.j.iter().copied(), near_weight) {
+                    Some(p) if !visited(p.item) => return Some(Some(p.item)),
                     _ => continue,
                 }
             }
             u -= near_total;
             // Hub and type.
-            let mut chosen = None;
-            'hubs: for (h, &hd) in hrow.iter().enumerate() {
-                if hd == u32::MAX {
-                    continue;
-                }
-                for &t in tl {
-                    let w = self.ht_w(h * T + t, di + hd);
-                    if w > 0.0 {
-                        chosen = Some((h * T + t, di + hd));
-                        u -= w;
-                        if u < 0.0 {
-                            break 'hubs;
-                        }
-                    }
-                }
-            }
-            let Some((ht, a)) = chosen else { continue };
-            // Class within (hub, type): u is now in [-w, 0).
+            let hub_types = hrow
+                .iter()
+                .enumerate()
+                .filter(|(_, &hd)| hd != u32::MAX)
+                .flat_map(|(h, &hd)| tl.iter().map(move |&t| (h * T + t, di + hd)));
+            let Some(hub_type) = roulette(u, hub_types, |&(ht, a)| self.ht_w(ht, a)) else { continue };
+            let (ht, a) = hub_type.item;
+            // Class within (hub, type).
             let (c0, c1) = (self.class_off[ht] as usize, self.class_off[ht + 1] as usize);
-            let mut v = u + self.ht_w(ht, a);
-            let mut class = c1 - 1;
-            for c in c0..c1 {
-                let n = (self.class_start[c + 1] - self.class_start[c]) as f64;
-                v -= n * self.inv(a + self.class_delta[c]);
-                if v < 0.0 {
-                    class = c;
-                    break;
-                }
-            }
+            let class_weight =
+                |&c: &usize| (self.class_start[c + 1] - self.class_start[c]) as f64 * self.inv(a + self.class_delta[c]);
+            let class = roulette(hub_type.within, c0..c1, class_weight).map_or(c1 - 1, |p| p.item);
             let (m0, m1) = (self.class_start[class] as usize, self.class_start[class + 1] as usize);
             let j = self.members[m0 + rng.random_range(0..m1 - m0)];
             if j == from || near.j.binary_search(&j).is_ok() || visited(j) {
@@ -195,35 +175,13 @@ impl Gravity {
             return Some(None);
         }
         for _ in 0..MAX_TRIES {
-            let mut u = rng.random::<f64>() * total;
-            let mut pick = None;
-            for b in ranges() {
-                let w = mass(b);
-                if w > 0.0 {
-                    pick = Some((b, w));
-                    u -= w;
-                    if u < 0.0 {
-                        break;
-                    }
-                }
-            }
-            let Some((b, w)) = pick else { continue };
+            let u = rng.random::<f64>() * total;
+            let Some(block) = roulette(u, ranges(), |&b| mass(b)) else { continue };
+            let b = block.item;
             let j = if mins[b] <= NEAR_BLOCK {
-                // Exact choice within the block: u is now in [-w, 0).
-                let mut v = u + w;
-                let mut chosen = None;
-                for &j in members(b) {
-                    let x = w_of(j);
-                    if x > 0.0 {
-                        chosen = Some(j);
-                        v -= x;
-                        if v < 0.0 {
-                            break;
-                        }
-                    }
-                }
-                match chosen {
-                    Some(j) => j,
+                // Exact choice within the block.
+                match roulette(block.within, members(b).iter().copied(), |&j| w_of(j)) {
+                    Some(p) => p.item,
                     None => continue,
                 }
             } else {
@@ -298,20 +256,8 @@ impl Gravity {
         if total.is_nan() || total <= 0.0 {
             return None;
         }
-        let mut u = rng.random::<f64>() * total;
-        let mut last = None;
-        for t in allowed.iter() {
-            for &j in &self.by_type[t as usize] {
-                let x = w(j);
-                if x > 0.0 {
-                    last = Some(j);
-                    u -= x;
-                    if u < 0.0 {
-                        return Some(j);
-                    }
-                }
-            }
-        }
-        last
+        let u = rng.random::<f64>() * total;
+        let candidates = allowed.iter().flat_map(|t| self.by_type[t as usize].iter().copied());
+        roulette(u, candidates, |&j| w(j)).map(|p| p.item)
     }
 }

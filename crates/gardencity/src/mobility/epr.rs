@@ -4,6 +4,7 @@ use super::params::MobilityParams;
 use super::rng::SimRng;
 use crate::city::{BuildingIdx, BuildingType, City, TypeSet};
 use crate::records::DiaryEntry;
+use crate::roulette::roulette;
 use rand::Rng;
 
 /// Chooses a never-visited building to explore, e.g. by gravity from the current one.
@@ -236,17 +237,10 @@ pub fn preferential_return(city: &City, state: &EprState, allowed: TypeSet, rng:
     if total == 0 {
         return None;
     }
-    let mut u = rng.random_range(0..total);
-    for &b in state.visited() {
-        if allowed.contains(city.building(b).kind) {
-            let c = state.count(b) as u64;
-            if u < c {
-                return Some(b);
-            }
-            u -= c;
-        }
-    }
-    None
+    let u = rng.random_range(0..total);
+    let allowed_count =
+        |b: &BuildingIdx| if allowed.contains(city.building(*b).kind) { state.count(*b) as u64 } else { 0 };
+    roulette(u, state.visited().iter().copied(), allowed_count).map(|p| p.item)
 }
 
 impl Explorer for crate::gravity::Gravity {
