@@ -1,4 +1,5 @@
-//! Local dates and UTC offsets of Unix timestamps, with a one-day cache.
+//! Local dates and UTC offsets of Unix timestamps, with a cache of the days seen (each
+//! agent's rows, and each sweep configuration's, go through the same few days again).
 
 use chrono::{DateTime, NaiveDate, Offset, TimeZone, Timelike};
 use chrono_tz::Tz;
@@ -14,16 +15,21 @@ pub(crate) struct LocalDay {
     pub hi: i64,
 }
 
-/// Converts timestamps to local dates, caching the current day.
+/// Days a cache keeps before it starts again (a run of 11 years).
+const MAX_DAYS: usize = 4096;
+
+/// Converts timestamps to local dates, caching the days seen.
 #[derive(Debug, Clone)]
 pub(crate) struct DayCache {
     tz: Tz,
     cur: Option<LocalDay>,
+    /// Days seen, by `lo`; their windows do not overlap.
+    seen: Vec<LocalDay>,
 }
 
 impl DayCache {
     pub fn new(tz: Tz) -> DayCache {
-        DayCache { tz, cur: None }
+        DayCache { tz, cur: None, seen: Vec::new() }
     }
 
     fn offset_at(&self, ts: i64) -> Option<i32> {
@@ -36,6 +42,14 @@ impl DayCache {
     pub fn day(&mut self, ts: i64) -> Option<LocalDay> {
         if let Some(d) = self.cur {
             if d.lo <= ts && ts < d.hi {
+                return Some(d);
+            }
+        }
+        // The last day starting at or before `ts`.
+        let i = self.seen.partition_point(|d| d.lo <= ts);
+        if let Some(&d) = i.checked_sub(1).map(|k| &self.seen[k]) {
+            if ts < d.hi {
+                self.cur = Some(d);
                 return Some(d);
             }
         }
@@ -52,6 +66,14 @@ impl DayCache {
         let d =
             if whole_day { LocalDay { date, offset, lo, hi } } else { LocalDay { date, offset, lo: ts, hi: ts + 1 } };
         self.cur = Some(d);
+        // Whole days only: a day with an offset change is looked up second by second.
+        if whole_day {
+            if self.seen.len() >= MAX_DAYS {
+                self.seen.clear();
+            }
+            let i = self.seen.partition_point(|e| e.lo <= d.lo);
+            self.seen.insert(i, d);
+        }
         Some(d)
     }
 }
@@ -79,6 +101,27 @@ mod tests {
                     ts += 420;
                 }
             }
+        }
+    }
+
+    #[test]
+    fn days_seen_again_in_any_order_match_direct_conversion() {
+        let tz = chrono_tz::America::New_York;
+        let mut cache = DayCache::new(tz);
+        // Around the March change, forward and back, as sweep configurations do.
+        let start = 1_709_942_400_i64;
+        for pass in 0..3 {
+            let mut ts = start + pass * 611;
+            while ts < start + 4 * 86_400 {
+                let d = cache.day(ts).unwrap();
+                assert_eq!((d.date, d.offset), direct(tz, ts), "pass {pass} at {ts}");
+                assert!(d.lo <= ts && ts < d.hi);
+                ts += 3_001;
+            }
+        }
+        for k in (0..400).rev() {
+            let ts = start + k * 863;
+            assert_eq!((cache.day(ts).unwrap().date, cache.day(ts).unwrap().offset), direct(tz, ts));
         }
     }
 
