@@ -68,7 +68,9 @@ impl From<RunError> for PyFail {
         let kind = match &e {
             RunError::Spec { .. } | RunError::Config(_) => Kind::Parameter,
             RunError::Simulation(SimError::Param(_)) => Kind::Parameter,
-            RunError::Gravity(GravityError::Exponent { .. } | GravityError::HubCount { .. }) => Kind::Parameter,
+            RunError::Gravity(
+                GravityError::Exponent { .. } | GravityError::HubCount { .. } | GravityError::UnknownMode { .. },
+            ) => Kind::Parameter,
             _ if e.is_cancelled() => Kind::Cancelled,
             RunError::Dataset(gardencity_io::dataset::DatasetError::Locked { .. }) => Kind::Locked,
             other => kind_of(other),

@@ -7,7 +7,7 @@ use crate::city::{Cell, City};
 /// Reproduces pandas' arithmetic: `np.linspace(0, 1, n + 1)` quantiles, passed through
 /// `* 100 / 100` (pandas calls `np.percentile`), linear interpolation at virtual index
 /// `(len - 1) * q` with numpy's two-sided `_lerp`.
-pub fn qcut_edges(sorted: &[i32], n: usize) -> Vec<f64> {
+pub(crate) fn qcut_edges(sorted: &[i32], n: usize) -> Vec<f64> {
     let len = sorted.len();
     if len == 0 || n == 0 {
         return Vec::new();
@@ -37,7 +37,7 @@ pub fn qcut_edges(sorted: &[i32], n: usize) -> Vec<f64> {
 
 /// The bucket of `v` for `qcut` edges: bins `(e_k, e_k+1]`, the lowest value in the first.
 /// `None` outside `[e_0, e_last]`.
-pub fn qcut_bin(edges: &[f64], v: f64) -> Option<usize> {
+pub(crate) fn qcut_bin(edges: &[f64], v: f64) -> Option<usize> {
     if edges.len() < 2 {
         // A single edge (all values equal): pandas would mark every value NA and the
         // reference would get no hub; we keep one degenerate bin holding the value.

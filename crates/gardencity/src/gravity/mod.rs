@@ -17,7 +17,7 @@ mod hubs;
 mod nearby;
 mod sample;
 
-pub use hubs::{qcut_bin, qcut_edges, select_hubs};
+pub use hubs::select_hubs;
 
 use crate::city::{BuildingIdx, BuildingType, Cell, City, StreetIdx};
 use nearby::{DoorGrid, NearList, Nearby};
@@ -78,11 +78,7 @@ impl FromStr for GravityMode {
         match s {
             "hub_proxy" => Ok(GravityMode::HubProxy),
             "exact" => Ok(GravityMode::Exact),
-            _ => Err(GravityError::Mismatch {
-                field: "mode",
-                index: None,
-                reason: format!("unknown gravity mode {s:?} (expected hub_proxy or exact)"),
-            }),
+            _ => Err(GravityError::UnknownMode { given: s.to_string() }),
         }
     }
 }
@@ -103,6 +99,12 @@ pub enum GravityError {
         requested: usize,
         /// Street cells of the largest component.
         street_cells: usize,
+    },
+    /// A gravity mode name other than `hub_proxy` and `exact`.
+    #[error("unknown gravity mode {given:?}: expected hub_proxy or exact")]
+    UnknownMode {
+        /// The name given.
+        given: String,
     },
     /// The city has no street cells.
     #[error("the city has no street cells: gravity needs a street network")]

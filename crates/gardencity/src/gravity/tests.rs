@@ -301,6 +301,11 @@ fn bad_parameters() {
     ));
     let empty = City::new(CityParts { name: "e".into(), width: 2, height: 2, ..Default::default() }).unwrap();
     assert_eq!(Gravity::hub_proxy(&empty, GravityParams::default()).unwrap_err(), GravityError::NoStreets);
+    assert_eq!("exact".parse::<GravityMode>(), Ok(GravityMode::Exact));
+    assert_eq!("hub_proxy".parse::<GravityMode>(), Ok(GravityMode::HubProxy));
+    let e = "Exact".parse::<GravityMode>().unwrap_err();
+    assert_eq!(e, GravityError::UnknownMode { given: "Exact".into() });
+    assert!(e.to_string().contains("expected hub_proxy or exact"), "{e}");
 }
 
 #[test]
