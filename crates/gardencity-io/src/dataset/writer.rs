@@ -595,7 +595,6 @@ impl DatasetWriter {
     /// records them as closed.
     fn close_files(&mut self, keys: &[PartKey]) -> Result<(), DatasetError> {
         let mut finished = Vec::new();
-        let mut closed = Vec::new();
         for &key in keys {
             let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { continue };
             self.open_files -= 1;
@@ -609,12 +608,13 @@ impl DatasetWriter {
                 Sink::Csv(w) => w.into_inner().map_err(|e| DatasetError::io("writing", &tmp, e.into_error()))?,
             };
             finished.push((f, tmp.clone()));
-            closed.push(ClosedFile { kind: key.0, tmp, rel });
+            // Recorded at once, so that a writer failing later (another file, a sync)
+            // still removes it; only a checkpoint after this call makes it a resume point.
+            self.closed.push(ClosedFile { kind: key.0, tmp, rel });
         }
         if self.opts.sync {
             writeback::sync_files(finished)?;
         }
-        self.closed.extend(closed);
         Ok(())
     }
 
