@@ -48,6 +48,27 @@ fn interrupted_writer_leaves_no_success_and_no_visible_parts() {
     }
 }
 
+/// A cancelled write gives up with `Cancelled` (the writer then refuses more), and the
+/// files written so far go when it is dropped; with the flag clear it writes as usual.
+#[test]
+fn a_cancelled_write_gives_up_and_leaves_nothing() {
+    use std::sync::atomic::AtomicBool;
+    for format in [DatasetFormat::Parquet, DatasetFormat::Csv] {
+        let tmp = tempfile::tempdir().unwrap();
+        let city = city(0.0);
+        let mut w = DatasetWriter::create(tmp.path(), city.clone(), tight(format)).unwrap();
+        for k in 0..3 {
+            w.write_agent_cancellable(&agent(&city, k), &AtomicBool::new(false)).unwrap();
+        }
+        assert!(!all_files(tmp.path()).is_empty(), "{format}: batches should have been written");
+        let e = w.write_agent_cancellable(&agent(&city, 3), &AtomicBool::new(true)).unwrap_err();
+        assert!(matches!(e, DatasetError::Cancelled), "{format}: {e}");
+        assert!(w.write_agent(&agent(&city, 4)).is_err(), "{format}: a cancelled writer must not go on");
+        drop(w);
+        assert!(all_files(tmp.path()).is_empty(), "{format}: files left: {:?}", all_files(tmp.path()));
+    }
+}
+
 #[test]
 fn overwrite_rules() {
     let tmp = tempfile::tempdir().unwrap();

@@ -445,9 +445,16 @@ impl<'a> Population<'a> {
                         stats.dense_pings += o.ticks;
                         stats.diary_entries += o.diary.len() as u64;
                         stats.destination_entries += o.destinations.len() as u64;
-                        sink.write_agent(o).map_err(|e| SimError::Sink {
-                            agent: o.agent.as_ref().map_or_else(String::new, |a| a.id.clone()),
-                            source: Box::new(e),
+                        sink.write_agent_cancellable(o, cancel).map_err(|e| {
+                            // A sink gives up when cancelled: that is the cancel, not its error.
+                            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                                SimError::Cancelled { agents: stats.agents + k as u64 }
+                            } else {
+                                SimError::Sink {
+                                    agent: o.agent.as_ref().map_or_else(String::new, |a| a.id.clone()),
+                                    source: Box::new(e),
+                                }
+                            }
                         })?;
                     }
                     stats.agents += outs.len() as u64;

@@ -4,6 +4,7 @@
 //! ids, datetimes and the requested coordinate system.
 
 use crate::city::BuildingIdx;
+use std::sync::atomic::AtomicBool;
 
 /// One position fix: a dense (ground-truth) or sparse (sampled, noisy) ping.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +84,14 @@ pub trait OutputSink {
     type Error: std::error::Error + Send + Sync + 'static;
     /// Writes one agent's records.
     fn write_agent(&mut self, out: &AgentOutput) -> Result<(), Self::Error>;
+
+    /// Writes one agent's records, or gives up with an error once `cancel` is set: a run
+    /// that is cancelled calls this, so a sink whose write of one agent can take long
+    /// (thousands of files) stops promptly. By default the whole agent is written.
+    fn write_agent_cancellable(&mut self, out: &AgentOutput, cancel: &AtomicBool) -> Result<(), Self::Error> {
+        let _ = cancel;
+        self.write_agent(out)
+    }
 }
 
 /// One of the tables a simulation can produce.

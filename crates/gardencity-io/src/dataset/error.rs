@@ -39,6 +39,9 @@ pub enum DatasetError {
         #[source]
         source: arrow_schema::ArrowError,
     },
+    /// The write stopped because the run was cancelled.
+    #[error("the write was cancelled")]
+    Cancelled,
     /// The output path exists and is not a directory.
     #[error("output path {path} exists and is not a directory")]
     NotADirectory {

@@ -21,6 +21,10 @@ const STEP: u64 = 2 << 20;
 /// a file descriptor).
 const QUEUE: usize = 32;
 
+/// Closed files a writer keeps open until it syncs them together (the descriptors it
+/// holds beyond its open part files).
+pub(crate) const SYNC_BATCH: usize = 64;
+
 /// Threads that sync closed files at once.
 const SYNC_THREADS: usize = 4;
 

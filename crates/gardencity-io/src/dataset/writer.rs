@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// A partition: output, sweep configuration (0 without a sweep), local date.
@@ -123,6 +124,9 @@ pub struct DatasetWriter {
     open_files: usize,
     clock: u64,
     closed: Vec<ClosedFile>,
+    /// Closed part files not yet synced: synced together, a batch at a time, and all of
+    /// them before a checkpoint or `finish` counts on them.
+    unsynced: Vec<(File, PathBuf)>,
     /// Files `finish` made visible (removed again if it fails later).
     published: Vec<PathBuf>,
     rows: [u64; 5],
@@ -269,6 +273,7 @@ impl DatasetWriter {
             open_files: 0,
             clock: 0,
             closed: Vec::new(),
+            unsynced: Vec::new(),
             published: Vec::new(),
             rows: [0; 5],
             agents: 0,
@@ -360,7 +365,14 @@ impl DatasetWriter {
         self.parts.entry(key).or_insert_with(|| Partition { buf: RowBuffer::default(), file: None, next_part: 0 })
     }
 
-    fn append_pings(&mut self, kind: OutputKind, config: usize, user: &str, rows: &[Ping]) -> Result<(), DatasetError> {
+    fn append_pings(
+        &mut self,
+        kind: OutputKind,
+        config: usize,
+        user: &str,
+        rows: &[Ping],
+        cancel: &AtomicBool,
+    ) -> Result<(), DatasetError> {
         let dense = kind == OutputKind::Dense;
         let g = *self.city.georef();
         let coords = self.opts.coordinates;
@@ -373,21 +385,30 @@ impl DatasetWriter {
             rows,
             |p| p.timestamp,
             |buf, p| buf.push_ping(user, p.timestamp, convert(&g, coords, p), dense.then_some(p.location)),
+            cancel,
         )
     }
 
-    fn append_entries(&mut self, kind: OutputKind, user: &str, rows: &[DiaryEntry]) -> Result<(), DatasetError> {
+    fn append_entries(
+        &mut self,
+        kind: OutputKind,
+        user: &str,
+        rows: &[DiaryEntry],
+        cancel: &AtomicBool,
+    ) -> Result<(), DatasetError> {
         self.append_by_day(
             kind,
             0,
             rows,
             |e| e.timestamp,
             |buf, e| buf.push_entry(user, e.timestamp, e.duration, e.location),
+            cancel,
         )
     }
 
     /// Appends time-ordered rows to the partitions of their local days, flushing a
-    /// partition's buffer when it reaches a batch.
+    /// partition's buffer when it reaches a batch; gives up once `cancel` is set (one
+    /// agent of a long run spans thousands of days).
     fn append_by_day<T>(
         &mut self,
         kind: OutputKind,
@@ -395,9 +416,13 @@ impl DatasetWriter {
         rows: &[T],
         timestamp: impl Fn(&T) -> i64,
         mut push: impl FnMut(&mut RowBuffer, &T),
+        cancel: &AtomicBool,
     ) -> Result<(), DatasetError> {
         let mut i = 0;
         while i < rows.len() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(DatasetError::Cancelled);
+            }
             let Some(day) = self.days.day(timestamp(&rows[i])) else { match unreachable_ts()? {} };
             let mut j = i;
             while j < rows.len() && day.lo <= timestamp(&rows[j]) && timestamp(&rows[j]) < day.hi {
@@ -418,7 +443,7 @@ impl DatasetWriter {
         Ok(())
     }
 
-    fn write_agent_inner(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
+    fn write_agent_inner(&mut self, out: &AgentOutput, cancel: &AtomicBool) -> Result<(), DatasetError> {
         let Some(agent) = &out.agent else {
             self.agents += 1;
             return Ok(());
@@ -427,21 +452,21 @@ impl DatasetWriter {
         let user = agent.id.as_str();
         if sel.sparse {
             if self.opts.sweep.is_empty() {
-                self.append_pings(OutputKind::Sparse, 0, user, &out.sparse)?;
+                self.append_pings(OutputKind::Sparse, 0, user, &out.sparse, cancel)?;
             } else {
                 for (k, pings) in out.sweep.iter().enumerate() {
-                    self.append_pings(OutputKind::Sparse, k, user, pings)?;
+                    self.append_pings(OutputKind::Sparse, k, user, pings, cancel)?;
                 }
             }
         }
         if sel.dense {
-            self.append_pings(OutputKind::Dense, 0, user, &out.dense)?;
+            self.append_pings(OutputKind::Dense, 0, user, &out.dense, cancel)?;
         }
         if sel.diary {
-            self.append_entries(OutputKind::Diary, user, &out.diary)?;
+            self.append_entries(OutputKind::Diary, user, &out.diary, cancel)?;
         }
         if sel.destinations {
-            self.append_entries(OutputKind::Destinations, user, &out.destinations)?;
+            self.append_entries(OutputKind::Destinations, user, &out.destinations, cancel)?;
         }
         if sel.homes {
             let date = self.opts.start_date;
@@ -456,13 +481,14 @@ impl DatasetWriter {
         }
         self.agents += 1;
         if self.buffered > self.opts.max_buffered_rows {
-            self.shed()?;
+            self.shed(cancel)?;
         }
         Ok(())
     }
 
-    /// Writes the largest buffers until at most half of `max_buffered_rows` remain.
-    fn shed(&mut self) -> Result<(), DatasetError> {
+    /// Writes the largest buffers until at most half of `max_buffered_rows` remain (or
+    /// `cancel` is set).
+    fn shed(&mut self, cancel: &AtomicBool) -> Result<(), DatasetError> {
         let mut sizes: Vec<(PartKey, usize)> =
             self.parts.iter().filter(|(_, p)| p.buf.len() > 0).map(|(k, p)| (*k, p.buf.len())).collect();
         // Largest first; ties in key order (deterministic).
@@ -471,6 +497,9 @@ impl DatasetWriter {
         for (key, _) in sizes {
             if self.buffered <= target {
                 break;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(DatasetError::Cancelled);
             }
             self.flush_partition(key)?;
         }
@@ -591,10 +620,9 @@ impl DatasetWriter {
         self.close_files(&[key])
     }
 
-    /// Finishes the open files of `keys`, makes them durable (several at once) and
-    /// records them as closed.
+    /// Finishes the open files of `keys` and records them as closed; they are made
+    /// durable a batch at a time ([`DatasetWriter::sync_closed`]).
     fn close_files(&mut self, keys: &[PartKey]) -> Result<(), DatasetError> {
-        let mut finished = Vec::new();
         for &key in keys {
             let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { continue };
             self.open_files -= 1;
@@ -607,15 +635,22 @@ impl DatasetWriter {
                 }
                 Sink::Csv(w) => w.into_inner().map_err(|e| DatasetError::io("writing", &tmp, e.into_error()))?,
             };
-            finished.push((f, tmp.clone()));
+            if self.opts.sync {
+                self.unsynced.push((f, tmp.clone()));
+            }
             // Recorded at once, so that a writer failing later (another file, a sync)
             // still removes it; only a checkpoint after this call makes it a resume point.
             self.closed.push(ClosedFile { kind: key.0, tmp, rel });
         }
-        if self.opts.sync {
-            writeback::sync_files(finished)?;
+        if self.unsynced.len() >= writeback::SYNC_BATCH {
+            self.sync_closed()?;
         }
         Ok(())
+    }
+
+    /// Makes every closed file not yet synced durable, several at once.
+    fn sync_closed(&mut self) -> Result<(), DatasetError> {
+        writeback::sync_files(std::mem::take(&mut self.unsynced))
     }
 
     /// Writes every buffer, closes every file and records the files in the journal.
@@ -625,6 +660,7 @@ impl DatasetWriter {
             self.flush_partition(k)?;
         }
         self.close_files(&keys)?;
+        self.sync_closed()?;
         let rel_of = |p: &Path| p.strip_prefix(&self.out_dir).map(|r| r.to_string_lossy().into_owned());
         let mut files = Vec::with_capacity(self.closed.len());
         for c in &self.closed {
@@ -692,6 +728,7 @@ impl DatasetWriter {
             self.flush_partition(k)?;
         }
         self.close_files(&keys)?;
+        self.sync_closed()?;
         self.closed.sort_by(|a, b| a.rel.cmp(&b.rel));
         let mut files: BTreeMap<OutputKind, Vec<String>> = BTreeMap::new();
         let mut rows = BTreeMap::new();
@@ -763,6 +800,7 @@ impl DatasetWriter {
 
     /// Removes the hidden part files of an unfinished dataset (best effort).
     fn discard(&mut self) {
+        self.unsynced.clear();
         let keys: Vec<_> = self.parts.keys().copied().collect();
         for k in keys {
             if let Some(f) = self.parts.get_mut(&k).and_then(|p| p.file.take()) {
@@ -800,9 +838,15 @@ impl OutputSink for DatasetWriter {
     /// invalid rows (unknown building, out-of-range time, no agent record) is rejected
     /// whole; a file-system error makes every later call fail.
     fn write_agent(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
+        self.write_agent_cancellable(out, &AtomicBool::new(false))
+    }
+
+    /// [`DatasetWriter::write_agent`], giving up with [`DatasetError::Cancelled`] (and
+    /// failing from then on) once `cancel` is set: it is checked before each day's rows.
+    fn write_agent_cancellable(&mut self, out: &AgentOutput, cancel: &AtomicBool) -> Result<(), DatasetError> {
         self.check_ok()?;
         self.validate(out)?;
-        let r = self.write_agent_inner(out);
+        let r = self.write_agent_inner(out, cancel);
         self.poison(r)?;
         let c = &mut self.counts;
         c.agents += 1;
