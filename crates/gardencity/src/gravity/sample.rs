@@ -27,7 +27,17 @@ use rand::Rng;
 const NEAR_BLOCK: u16 = 8;
 
 /// Rejected proposals before the exact linear scan takes over.
-pub const MAX_TRIES: usize = 48;
+pub(crate) const MAX_TRIES: usize = 48;
+
+/// What a rejection sampler decided.
+enum Draw {
+    /// This building.
+    Chosen(BuildingIdx),
+    /// No candidate has a positive weight.
+    NoCandidate,
+    /// Every proposal was rejected: the exact scan decides.
+    Undecided,
+}
 
 impl Gravity {
     /// Draws a destination for an agent at building `from`: a building whose type is in
@@ -48,8 +58,9 @@ impl Gravity {
             GravityMode::Exact => self.sample_blocks(from, allowed, visited, rng),
         };
         match decided {
-            Some(j) => j,
-            None => self.sample_scan(from, allowed, visited, rng),
+            Draw::Chosen(j) => Some(j),
+            Draw::NoCandidate => None,
+            Draw::Undecided => self.sample_scan(from, allowed, visited, rng),
         }
     }
 
@@ -62,14 +73,14 @@ impl Gravity {
         }
     }
 
-    /// Rejection sampling over classes. `Some(result)` when decided, `None` to fall back.
+    /// Rejection sampling over classes.
     fn sample_classes<R: Rng + ?Sized>(
         &self,
         from: BuildingIdx,
         allowed: TypeSet,
         visited: &impl Fn(BuildingIdx) -> bool,
         rng: &mut R,
-    ) -> Option<Option<BuildingIdx>> {
+    ) -> Draw {
         let i = from as usize;
         let nh = self.hubs.len();
         let hi = self.closest_hub[i] as usize;
@@ -96,7 +107,7 @@ impl Gravity {
         }
         let total = near_total + class_total;
         if total.is_nan() || total <= 0.0 {
-            return Some(None);
+            return Draw::NoCandidate;
         }
         for _ in 0..MAX_TRIES {
             let mut u = rng.random::<f64>() * total;
@@ -109,7 +120,7 @@ impl Gravity {
                     }
                 };
                 match roulette(u, near.j.iter().copied(), near_weight) {
-                    Some(p) if !visited(p.item) => return Some(Some(p.item)),
+                    Some(p) if !visited(p.item) => return Draw::Chosen(p.item),
                     _ => continue,
                 }
             }
@@ -132,9 +143,9 @@ impl Gravity {
             if j == from || near.j.binary_search(&j).is_ok() || visited(j) {
                 continue;
             }
-            return Some(Some(j));
+            return Draw::Chosen(j);
         }
-        None
+        Draw::Undecided
     }
 
     /// Exact mode: rejection sampling over blocks. A block's proposal weight is its size
@@ -146,7 +157,7 @@ impl Gravity {
         allowed: TypeSet,
         visited: &impl Fn(BuildingIdx) -> bool,
         rng: &mut R,
-    ) -> Option<Option<BuildingIdx>> {
+    ) -> Draw {
         let nblk = self.blk_start.len() - 1;
         let s = self.door_slot[from as usize] as usize;
         let mins = &self.blk_min[s * nblk..(s + 1) * nblk];
@@ -172,7 +183,7 @@ impl Gravity {
         };
         let total: f64 = ranges().map(mass).sum();
         if total.is_nan() || total <= 0.0 {
-            return Some(None);
+            return Draw::NoCandidate;
         }
         for _ in 0..MAX_TRIES {
             let u = rng.random::<f64>() * total;
@@ -200,9 +211,9 @@ impl Gravity {
             if visited(j) {
                 continue;
             }
-            return Some(Some(j));
+            return Draw::Chosen(j);
         }
-        None
+        Draw::Undecided
     }
 
     /// Exact linear scan over all candidates.
