@@ -2,6 +2,7 @@
 //! Mercator metres to a grid [`City`].
 
 use crate::error::RasterError;
+use gardencity::city::graph::StreetGraph;
 use gardencity::city::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference};
 use geo::{BoundingRect, Centroid, Intersects, Rotate, Translate};
 use geo_types::{coord, Line, LineString, MultiLineString, MultiPolygon, Point, Polygon, Rect};
@@ -361,44 +362,32 @@ pub fn rasterize(input: &RasterInput, params: &RasterParams) -> Result<(City, Ra
     // Largest 4-connected component (scan order x-major, like the reference's block table).
     let mut kept = vec![false; n];
     {
-        let mut label = vec![u32::MAX; n];
-        let mut sizes: Vec<usize> = Vec::new();
-        let mut queue = VecDeque::new();
+        let mut street_of = vec![u32::MAX; n];
+        let mut cells = Vec::new();
         for x in 0..g.width {
             for y in 0..g.height {
                 let i = y * g.width + x;
-                if state[i] != STREET || label[i] != u32::MAX {
-                    continue;
+                if state[i] == STREET {
+                    street_of[i] = cells.len() as u32;
+                    cells.push(Cell::new(x as i32, y as i32));
                 }
-                let comp = sizes.len() as u32;
-                label[i] = comp;
-                queue.push_back(i);
-                let mut size = 0;
-                while let Some(c) = queue.pop_front() {
-                    size += 1;
-                    for nb in g.neighbors(c).into_iter().flatten() {
-                        if state[nb] == STREET && label[nb] == u32::MAX {
-                            label[nb] = comp;
-                            queue.push_back(nb);
-                        }
-                    }
-                }
-                sizes.push(size);
             }
         }
-        report.street_components = sizes.len();
-        let Some(best) = sizes.iter().enumerate().fold(None, |acc: Option<(usize, usize)>, (i, &s)| match acc {
-            Some((_, bs)) if bs >= s => acc,
-            _ => Some((i, s)),
-        }) else {
+        let graph = StreetGraph::from_cells(&cells, |c| {
+            let inside = c.x >= 0 && c.y >= 0 && (c.x as usize) < g.width && (c.y as usize) < g.height;
+            inside.then(|| street_of[c.y as usize * g.width + c.x as usize]).filter(|&s| s != u32::MAX)
+        });
+        let comps = graph.components();
+        report.street_components = comps.count();
+        let Some(best) = comps.largest() else {
             return Err(RasterError::NoStreets {
                 reason: "no street line intersects a block inside the boundary".into(),
             });
         };
-        for i in 0..n {
-            kept[i] = label[i] == best.0 as u32;
+        for (s, c) in cells.iter().enumerate() {
+            kept[c.y as usize * g.width + c.x as usize] = comps.label[s] == best;
         }
-        report.street_blocks_removed = report.street_blocks - best.1;
+        report.street_blocks_removed = report.street_blocks - comps.sizes[best as usize] as usize;
     }
 
     // Block claims by type priority; remember each footprint's blocks.

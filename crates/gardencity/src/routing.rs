@@ -14,6 +14,7 @@
 //! Cells of different connected components are rejected in O(1) with
 //! [`RoutingError::Unreachable`], before any search.
 
+use crate::city::graph::StreetGraph;
 use crate::city::{Cell, City, StreetIdx};
 
 /// Street graphs with at most this many cells use the all-pairs table.
@@ -130,39 +131,31 @@ impl Router {
     }
 
     /// Builds the router, using the all-pairs table only when the street graph has at
-    /// most `table_max_streets` cells (0 forces the search; for benchmarks and tests).
+    /// most `table_max_streets` cells (0 forces the search; for benchmarks and tests) and
+    /// never above `u16::MAX` cells (the table holds `u16` distances).
     pub fn with_table_limit(city: &City, table_max_streets: usize) -> Router {
         let n = city.streets().len();
         let adj: Vec<Adj> =
             city.streets().iter().zip(city.street_adjacency()).map(|(c, &nb)| Adj { nb, x: c.x, y: c.y }).collect();
         let comp = city.street_components().label;
         let mut r = Router { adj, comp, table: None };
-        if n <= table_max_streets {
-            r.table = Some(r.build_table());
+        if n <= table_max_streets.min(UNREACHABLE16 as usize) {
+            r.table = Some(Router::build_table(city.street_graph()));
         }
         r
     }
 
-    fn build_table(&self) -> Vec<u16> {
-        let n = self.adj.len();
+    /// The all-pairs table: one breadth-first search of the street graph per source.
+    fn build_table(graph: &StreetGraph) -> Vec<u16> {
+        let n = graph.len();
         let mut table = vec![UNREACHABLE16; n * n];
-        let mut queue = Vec::with_capacity(n);
+        let (mut dist, mut queue) = (vec![u32::MAX; n], Vec::with_capacity(n));
         for src in 0..n {
+            graph.bfs_into(src as StreetIdx, &mut dist, &mut queue);
             let row = &mut table[src * n..(src + 1) * n];
-            row[src] = 0;
-            queue.clear();
-            queue.push(src as u32);
-            let mut head = 0;
-            while head < queue.len() {
-                let s = queue[head] as usize;
-                head += 1;
-                let d = row[s] + 1;
-                for &t in &self.adj[s].nb {
-                    if t != NONE && row[t as usize] == UNREACHABLE16 {
-                        row[t as usize] = d;
-                        queue.push(t);
-                    }
-                }
+            // Reached distances are below n <= u16::MAX (see with_table_limit): they fit, below UNREACHABLE16.
+            for &s in &queue {
+                row[s as usize] = dist[s as usize] as u16;
             }
         }
         table

@@ -169,7 +169,7 @@ pub struct City {
     /// Building indices grouped by type, in index order.
     by_type: [Vec<BuildingIdx>; BuildingType::COUNT],
     /// The street graph: neighbours of each street cell by direction.
-    adjacency: Vec<[StreetIdx; 4]>,
+    graph: graph::StreetGraph,
 }
 
 impl City {
@@ -257,7 +257,7 @@ impl City {
             by_type[b.kind as usize].push(bi as BuildingIdx);
         }
 
-        let adjacency = graph::adjacency_of(&streets, |c| {
+        let graph = graph::StreetGraph::from_cells(&streets, |c| {
             if in_grid(c) {
                 let v = grid[at(c)];
                 (v != EMPTY && v & BUILDING_FLAG == 0).then_some(v)
@@ -266,7 +266,7 @@ impl City {
             }
         });
         Ok(City {
-            adjacency,
+            graph,
             name,
             width,
             height,
