@@ -353,6 +353,34 @@ fn readers_filter_prune_and_report_bad_files() {
 }
 
 #[test]
+fn csv_errors_name_the_line_a_record_starts_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_all(tmp.path(), DatasetOptions { format: DatasetFormat::Csv, ..all_outputs() }, 1);
+    let part = tmp.path().join("sparse/date=2024-01-02/part-00000.csv");
+    let text = fs::read_to_string(&part).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let good = rows.lines().next().unwrap();
+    let fields = header.split(',').count();
+    let ts = header.split(',').position(|h| h == "timestamp").unwrap();
+    // Line 2 holds a user id spanning two lines (RFC 4180 quoting), so the next record
+    // starts on line 4.
+    let multiline = good.replacen("agent_0", "\"agent\n0\"", 1);
+    let mut bad: Vec<&str> = good.split(',').collect();
+    bad[ts] = "soon";
+    let all = RowFilter::default();
+    fs::write(&part, format!("{header}\n{multiline}\n{}\n", bad.join(","))).unwrap();
+    let err = read_pings(tmp.path(), OutputKind::Sparse, &all).unwrap_err().to_string();
+    assert!(err.contains("part-00000.csv: line 4: column timestamp: expected an integer"), "{err}");
+    fs::write(&part, format!("{header}\n{multiline}\n{good}\n")).unwrap();
+    let pings = read_pings(tmp.path(), OutputKind::Sparse, &all).unwrap();
+    assert!(pings.iter().any(|p| p.user_id == "agent\n0"), "{pings:?}");
+    // A short record is refused with its line and the header's field count.
+    fs::write(&part, format!("{header}\n{good}\n{multiline}\nagent_0,1\n")).unwrap();
+    let err = read_pings(tmp.path(), OutputKind::Sparse, &all).unwrap_err().to_string();
+    assert!(err.contains(&format!("line 5: 2 fields, but the header has {fields}")), "{err}");
+}
+
+#[test]
 fn streaming_readers_agree_with_the_collecting_ones() {
     for format in [DatasetFormat::Parquet, DatasetFormat::Csv] {
         let tmp = tempfile::tempdir().unwrap();

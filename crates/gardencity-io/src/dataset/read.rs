@@ -12,7 +12,7 @@ use parquet::arrow::ProjectionMask;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 
 /// Rows and part files of one output, as listed in the manifest.
@@ -179,7 +179,7 @@ pub struct HomeRow {
 /// One row being decoded: the requested columns, in the requested order.
 enum Row<'a> {
     Arrow { cols: &'a [&'a dyn Array], i: usize },
-    Csv { fields: &'a [String], idx: &'a [usize], line: usize },
+    Csv { fields: &'a csv::StringRecord, idx: &'a [usize], line: u64 },
 }
 
 struct RowCtx<'a> {
@@ -203,7 +203,7 @@ impl RowCtx<'_> {
                 let a = cols[k].as_any().downcast_ref::<StringArray>().ok_or_else(|| self.bad(k, "strings"))?;
                 Ok(a.is_valid(*i).then(|| a.value(*i)))
             }
-            Row::Csv { fields, idx, .. } => Ok(fields.get(idx[k]).map(String::as_str).filter(|v| !v.is_empty())),
+            Row::Csv { fields, idx, .. } => Ok(fields.get(idx[k]).filter(|v| !v.is_empty())),
         }
     }
     fn string(&self, k: usize) -> Result<String, DatasetError> {
@@ -320,10 +320,25 @@ fn scan_each(
                 }
             }
             DatasetFormat::Csv => {
-                let mut records = CsvRecords::new(BufReader::new(f));
-                let mut fields = Vec::new();
-                let io_err = |e| DatasetError::io("reading", &path, e);
-                if !records.next_record(&mut fields).map_err(io_err)? {
+                // Every record must have the header's field count (csv's default, not flexible).
+                let mut records = csv::ReaderBuilder::new().has_headers(false).from_reader(BufReader::new(f));
+                let mut fields = csv::StringRecord::new();
+                let csv_err = |e: csv::Error| match e.into_kind() {
+                    csv::ErrorKind::Io(source) => DatasetError::io("reading", &path, source),
+                    csv::ErrorKind::UnequalLengths { pos, expected_len, len } => DatasetError::invalid(
+                        &path,
+                        format!(
+                            "line {}: {len} fields, but the header has {expected_len}",
+                            pos.map_or(0, |p| p.line())
+                        ),
+                    ),
+                    csv::ErrorKind::Utf8 { pos, err } => DatasetError::invalid(
+                        &path,
+                        format!("line {}: invalid UTF-8 ({err})", pos.map_or(0, |p| p.line())),
+                    ),
+                    other => DatasetError::invalid(&path, format!("malformed CSV ({other:?})")),
+                };
+                if !records.read_record(&mut fields).map_err(csv_err)? {
                     return Err(DatasetError::invalid(&path, "no header line"));
                 }
                 let idx = names
@@ -331,13 +346,13 @@ fn scan_each(
                     .map(|n| {
                         fields
                             .iter()
-                            .position(|h| h == n)
+                            .position(|h| h == *n)
                             .ok_or_else(|| DatasetError::invalid(&path, format!("no column {n} in the header")))
                     })
                     .collect::<Result<Vec<usize>, _>>()?;
-                let mut line = 1;
-                while records.next_record(&mut fields).map_err(io_err)? {
-                    line += 1;
+                while records.read_record(&mut fields).map_err(csv_err)? {
+                    // The line the record starts on (a quoted field may span lines).
+                    let line = fields.position().map_or(0, |p| p.line());
                     visit(&RowCtx { row: Row::Csv { fields: &fields, idx: &idx, line }, names, path: &path })?;
                 }
             }
@@ -461,96 +476,9 @@ pub fn read_homes(dir: impl AsRef<Path>, filter: &RowFilter) -> Result<Vec<HomeR
     Ok(out)
 }
 
-/// Reads CSV records one at a time (RFC 4180 quoting, fields may span lines).
-struct CsvRecords<R> {
-    r: R,
-    buf: Vec<u8>,
-}
-
-impl<R: BufRead> CsvRecords<R> {
-    fn new(r: R) -> Self {
-        CsvRecords { r, buf: Vec::new() }
-    }
-    /// Reads the next record into `fields`; false at the end of the input.
-    fn next_record(&mut self, fields: &mut Vec<String>) -> std::io::Result<bool> {
-        self.buf.clear();
-        loop {
-            let n = self.r.read_until(b'\n', &mut self.buf)?;
-            let quotes = self.buf.iter().filter(|&&b| b == b'"').count();
-            if n == 0 || quotes % 2 == 0 {
-                break;
-            }
-        }
-        if self.buf.is_empty() {
-            return Ok(false);
-        }
-        let text =
-            std::str::from_utf8(&self.buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        *fields = parse_csv(text).into_iter().next().unwrap_or_default();
-        Ok(true)
-    }
-}
-
-/// Splits CSV text into records (RFC 4180 quoting; `\r` outside quotes ignored).
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    field.push('"');
-                    chars.next();
-                } else {
-                    quoted = false;
-                }
-            } else {
-                field.push(c);
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            ',' => row.push(std::mem::take(&mut field)),
-            '\n' => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            '\r' => {}
-            _ => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_records() {
-        let rows = parse_csv("a,b,c\n1,\"x,\"\"y\"\"\",\n2,,z\r\n");
-        assert_eq!(rows, vec![vec!["a", "b", "c"], vec!["1", "x,\"y\"", ""], vec!["2", "", "z"]]);
-    }
-
-    #[test]
-    fn csv_records_stream_across_lines() {
-        let text = "a,b\n\"x\ny\",2\n\n3,\"\"\"\"\n";
-        let mut r = CsvRecords::new(std::io::Cursor::new(text));
-        let mut f = Vec::new();
-        let mut all = Vec::new();
-        while r.next_record(&mut f).unwrap() {
-            all.push(f.clone());
-        }
-        assert_eq!(all, vec![vec!["a", "b"], vec!["x\ny", "2"], vec![""], vec!["3", "\""]]);
-    }
 
     #[test]
     fn partition_dates_of_paths() {
