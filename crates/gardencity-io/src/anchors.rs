@@ -13,6 +13,7 @@
 //! (a duplicate is an error naming both rows), with [`AnchorTable::check_agents`] to
 //! check the largest index against the population size.
 
+use crate::csv_problem::csv_problem;
 use crate::untrusted::guarded;
 use arrow_array::{
     Array, Int32Array, Int64Array, LargeStringArray, RecordBatch, StringArray, UInt32Array, UInt64Array,
@@ -341,21 +342,9 @@ fn read_csv(path: &Path) -> Result<Vec<RawRow>, AnchorError> {
     let file = std::fs::File::open(path).map_err(|source| AnchorError::Io { path: path.into(), source })?;
     // Strict field counts: a short or long row is an error, not a silently empty value.
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(file);
-    let csv_err = |e: csv::Error, row: usize| -> AnchorError {
-        let line = e.position().map_or(0, |p| p.line());
-        match e.into_kind() {
-            csv::ErrorKind::Io(source) => AnchorError::Io { path: path.into(), source },
-            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => AnchorError::Csv {
-                path: path.into(),
-                row,
-                line,
-                reason: format!("{len} fields, but the header has {expected_len}"),
-            },
-            csv::ErrorKind::Utf8 { err, .. } => {
-                AnchorError::Csv { path: path.into(), row, line, reason: format!("invalid UTF-8 ({err})") }
-            }
-            other => AnchorError::Csv { path: path.into(), row, line, reason: format!("{other:?}") },
-        }
+    let csv_err = |e: csv::Error, row: usize| match csv_problem(e) {
+        Ok((line, reason)) => AnchorError::Csv { path: path.into(), row, line, reason },
+        Err(source) => AnchorError::Io { path: path.into(), source },
     };
     // The csv reader drops a UTF-8 byte order mark before the first header name.
     let header: Vec<String> = rdr.headers().map_err(|e| csv_err(e, 0))?.iter().map(str::to_string).collect();

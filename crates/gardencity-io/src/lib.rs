@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 pub mod anchors;
 pub mod atomic;
+mod csv_problem;
 pub mod dataset;
 pub mod gpkg;
 pub mod snapshot;

@@ -2,6 +2,7 @@
 
 use super::layout::{MANIFEST, SUCCESS};
 use super::{Coordinates, DatasetError, DatasetFormat, OutputKind};
+use crate::csv_problem::csv_problem;
 use crate::untrusted::guarded;
 use arrow_array::{Array, Float64Array, Int64Array, StringArray};
 use chrono::{DateTime, NaiveDate};
@@ -12,7 +13,6 @@ use parquet::arrow::ProjectionMask;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::io::BufReader;
 use std::path::Path;
 
 /// Rows and part files of one output, as listed in the manifest.
@@ -321,22 +321,11 @@ fn scan_each(
             }
             DatasetFormat::Csv => {
                 // Every record must have the header's field count (csv's default, not flexible).
-                let mut records = csv::ReaderBuilder::new().has_headers(false).from_reader(BufReader::new(f));
+                let mut records = csv::ReaderBuilder::new().has_headers(false).from_reader(f);
                 let mut fields = csv::StringRecord::new();
-                let csv_err = |e: csv::Error| match e.into_kind() {
-                    csv::ErrorKind::Io(source) => DatasetError::io("reading", &path, source),
-                    csv::ErrorKind::UnequalLengths { pos, expected_len, len } => DatasetError::invalid(
-                        &path,
-                        format!(
-                            "line {}: {len} fields, but the header has {expected_len}",
-                            pos.map_or(0, |p| p.line())
-                        ),
-                    ),
-                    csv::ErrorKind::Utf8 { pos, err } => DatasetError::invalid(
-                        &path,
-                        format!("line {}: invalid UTF-8 ({err})", pos.map_or(0, |p| p.line())),
-                    ),
-                    other => DatasetError::invalid(&path, format!("malformed CSV ({other:?})")),
+                let csv_err = |e: csv::Error| match csv_problem(e) {
+                    Ok((line, reason)) => DatasetError::invalid(&path, format!("line {line}: {reason}")),
+                    Err(source) => DatasetError::io("reading", &path, source),
                 };
                 if !records.read_record(&mut fields).map_err(csv_err)? {
                     return Err(DatasetError::invalid(&path, "no header line"));
