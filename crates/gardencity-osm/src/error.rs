@@ -62,16 +62,10 @@ pub enum InputError {
         /// Why.
         reason: String,
     },
-    /// An SQLite error while reading a layer.
-    #[error("{path}: layer {layer}: {source}")]
-    Sqlite {
-        /// The file.
-        path: PathBuf,
-        /// The layer (table) or GeoPackage metadata table.
-        layer: String,
-        /// The SQLite error.
-        source: rusqlite::Error,
-    },
+    /// The GeoPackage could not be read: not an SQLite or GeoPackage file, an SQLite
+    /// error, or an undecodable geometry (the error names the layer and feature).
+    #[error(transparent)]
+    Gpkg(#[from] gardencity_io::gpkg::GpkgError),
     /// A layer is missing from `gpkg_geometry_columns`.
     #[error("{path}: no geometry layer {layer:?} (layers: {available})")]
     MissingLayer {
@@ -107,18 +101,6 @@ pub enum InputError {
         layer: String,
         /// The CRS found (organization:code, srs_id).
         crs: String,
-    },
-    /// A geometry blob could not be decoded.
-    #[error("{path}: layer {layer}, feature {fid}: invalid geometry: {reason}")]
-    Geometry {
-        /// The file.
-        path: PathBuf,
-        /// The layer.
-        layer: String,
-        /// The feature id (row id).
-        fid: i64,
-        /// The decoder's message.
-        reason: String,
     },
     /// A layer has no usable features.
     #[error("{path}: layer {layer} has no {what}")]

@@ -3,10 +3,11 @@
 use crate::error::InputError;
 use crate::raster::{InputBuilding, InputReport, RasterInput, StreetLine};
 use gardencity::city::{lonlat_to_mercator, BuildingType};
+use gardencity_io::gpkg::GpkgReader;
 use geo::{BoundingRect, MapCoords, Validation};
 use geo_types::{Geometry, MultiPolygon, Polygon};
-use rusqlite::{Connection, OpenFlags};
-use std::path::{Path, PathBuf};
+use rusqlite::types::ValueRef;
+use std::path::Path;
 
 /// Layer and column names of a GeoPackage input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,14 +88,17 @@ enum Crs {
     LonLat,
 }
 
+/// A geometry layer of the input: its geometry column, CRS and columns.
 struct Layer {
     geom_column: String,
     crs: Crs,
     columns: Vec<String>,
 }
 
-fn quote(id: &str) -> String {
-    format!("\"{}\"", id.replace('"', "\"\""))
+/// Opens an input GeoPackage (after checking the path is a non-empty file).
+fn open(path: &Path) -> Result<GpkgReader, InputError> {
+    crate::error::check_input_file(path).map_err(|reason| InputError::Open { path: path.to_path_buf(), reason })?;
+    Ok(GpkgReader::open(path)?)
 }
 
 /// Reads rasterizer input from a GeoPackage.
@@ -104,52 +108,62 @@ fn quote(id: &str) -> String {
 /// formulas, other CRSs are an error. Building features that are not polygons or
 /// multipolygons and street features that are not lines are skipped and counted.
 pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<RasterInput, InputError> {
-    let p = path.to_path_buf();
-    crate::error::check_input_file(path).map_err(|reason| InputError::Open { path: p.clone(), reason })?;
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| InputError::Open { path: p.clone(), reason: e.to_string() })?;
+    let r = open(path)?;
     let mut report = InputReport::default();
+    let buildings = read_buildings(&r, opts, &mut report)?;
+    let streets = read_streets(&r, opts, &mut report)?;
+    let boundary = match &opts.boundary_layer {
+        Some(name) => layer_polygons(&r, name)?,
+        None => extent(&buildings, &streets),
+    };
+    Ok(RasterInput { boundary, streets, buildings, report })
+}
 
-    // Buildings.
-    let layer = layer_info(&conn, &p, &opts.buildings_layer)?;
+/// The building footprints (polygons and multipolygons) with their types.
+fn read_buildings(
+    r: &GpkgReader,
+    opts: &InputOptions,
+    report: &mut InputReport,
+) -> Result<Vec<InputBuilding>, InputError> {
+    let name = &opts.buildings_layer;
+    let layer = layer_info(r, name)?;
     if let Some(column) = &opts.type_column {
         if !layer.columns.iter().any(|c| c == column) {
             return Err(InputError::MissingTypeColumn {
-                path: p,
-                layer: opts.buildings_layer.clone(),
+                path: r.path().to_path_buf(),
+                layer: name.clone(),
                 column: column.clone(),
                 available: layer.columns.join(", "),
             });
         }
     }
     let mut buildings = Vec::new();
-    let mut row = 0u64;
-    for_each_feature(&conn, &p, &opts.buildings_layer, &layer, opts.type_column.as_deref(), |fid, geom, attr| {
-        let index = row;
-        row += 1;
-        let Some(geom) = geom else {
-            report.empty_geometries += 1;
-            return Ok(());
-        };
+    let mut index = 0u64;
+    for_each_feature(r, name, &layer, opts.type_column.as_deref(), |geom, attr| {
+        let row = index;
+        index += 1;
         let mp = match geom {
-            Geometry::Polygon(pg) => MultiPolygon::new(vec![pg]),
-            Geometry::MultiPolygon(mp) => mp,
-            _ => {
+            None => {
+                report.empty_geometries += 1;
+                return;
+            }
+            Some(Geometry::Polygon(pg)) => MultiPolygon::new(vec![pg]),
+            Some(Geometry::MultiPolygon(mp)) => mp,
+            Some(_) => {
                 report.non_polygon_buildings += 1;
-                return Ok(());
+                return;
             }
         };
-        let _ = fid;
         if mp.0.is_empty() {
             report.empty_geometries += 1;
-            return Ok(());
+            return;
         }
         if !mp.is_valid() {
             report.invalid_polygons += 1;
         }
         let kind = match (&opts.type_column, opts.untyped) {
             (None, UntypedBuildings::Type(t)) => t,
-            (None, UntypedBuildings::Mix { seed }) => gardencity::city::random::mixed_type(seed, index),
+            (None, UntypedBuildings::Mix { seed }) => gardencity::city::random::mixed_type(seed, row),
             (Some(_), _) => match attr.as_deref().map(str::parse::<BuildingType>) {
                 Some(Ok(k)) => k,
                 _ => {
@@ -159,21 +173,24 @@ pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<Raster
             },
         };
         buildings.push(InputBuilding { geometry: mp, kind });
-        Ok(())
     })?;
     if buildings.is_empty() {
         return Err(InputError::EmptyLayer {
-            path: p,
-            layer: opts.buildings_layer.clone(),
+            path: r.path().to_path_buf(),
+            layer: name.clone(),
             what: "polygon features".into(),
         });
     }
+    Ok(buildings)
+}
 
-    // Streets.
-    let layer = layer_info(&conn, &p, &opts.streets_layer)?;
+/// The street lines (multilines split), each marked major or not by its highway value.
+fn read_streets(r: &GpkgReader, opts: &InputOptions, report: &mut InputReport) -> Result<Vec<StreetLine>, InputError> {
+    let name = &opts.streets_layer;
+    let layer = layer_info(r, name)?;
     let hw = layer.columns.iter().any(|c| c == &opts.highway_column).then_some(opts.highway_column.as_str());
     let mut streets = Vec::new();
-    for_each_feature(&conn, &p, &opts.streets_layer, &layer, hw, |_, geom, attr| {
+    for_each_feature(r, name, &layer, hw, |geom, attr| {
         let major = attr.as_deref().is_some_and(is_major_highway);
         match geom {
             None => report.empty_geometries += 1,
@@ -183,177 +200,123 @@ pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<Raster
             Some(Geometry::LineString(_)) | Some(Geometry::MultiLineString(_)) => report.empty_geometries += 1,
             Some(_) => report.non_line_streets += 1,
         }
-        Ok(())
     })?;
     if streets.is_empty() {
-        return Err(InputError::EmptyLayer { path: p, layer: opts.streets_layer.clone(), what: "line strings".into() });
+        return Err(InputError::EmptyLayer {
+            path: r.path().to_path_buf(),
+            layer: name.clone(),
+            what: "line strings".into(),
+        });
     }
+    Ok(streets)
+}
 
-    // Boundary.
-    let boundary = match &opts.boundary_layer {
-        Some(name) => layer_polygons(&conn, &p, name)?,
-        None => {
-            let mut rect: Option<geo_types::Rect<f64>> = None;
-            let mut grow = |r: Option<geo_types::Rect<f64>>| {
-                if let Some(r) = r {
-                    rect = Some(match rect {
-                        None => r,
-                        Some(a) => geo_types::Rect::new(
-                            geo_types::coord! { x: a.min().x.min(r.min().x), y: a.min().y.min(r.min().y) },
-                            geo_types::coord! { x: a.max().x.max(r.max().x), y: a.max().y.max(r.max().y) },
-                        ),
-                    });
-                }
-            };
-            buildings.iter().for_each(|b| grow(b.geometry.bounding_rect()));
-            streets.iter().for_each(|s| grow(s.geometry.bounding_rect()));
-            let r = rect.expect("buildings are not empty");
-            MultiPolygon::new(vec![r.to_polygon()])
-        }
-    };
-
-    Ok(RasterInput { boundary, streets, buildings, report })
+/// The bounding rectangle of the buildings and streets (not empty: buildings are not).
+fn extent(buildings: &[InputBuilding], streets: &[StreetLine]) -> MultiPolygon<f64> {
+    let rects = buildings
+        .iter()
+        .filter_map(|b| b.geometry.bounding_rect())
+        .chain(streets.iter().filter_map(|s| s.geometry.bounding_rect()));
+    let r = rects
+        .reduce(|a, r| {
+            geo_types::Rect::new(
+                geo_types::coord! { x: a.min().x.min(r.min().x), y: a.min().y.min(r.min().y) },
+                geo_types::coord! { x: a.max().x.max(r.max().x), y: a.max().y.max(r.max().y) },
+            )
+        })
+        .expect("buildings are not empty");
+    MultiPolygon::new(vec![r.to_polygon()])
 }
 
 /// Reads the polygons of one layer of a GeoPackage as a boundary in EPSG:3857
 /// (EPSG:4326 is reprojected; other CRSs are an error).
 pub fn read_boundary_gpkg(path: &Path, layer: &str) -> Result<MultiPolygon<f64>, InputError> {
-    let p = path.to_path_buf();
-    crate::error::check_input_file(path).map_err(|reason| InputError::Open { path: p.clone(), reason })?;
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| InputError::Open { path: p.clone(), reason: e.to_string() })?;
-    layer_polygons(&conn, &p, layer)
+    layer_polygons(&open(path)?, layer)
 }
 
 /// The polygons (multipolygons split) of one layer; an error when there are none.
-fn layer_polygons(conn: &Connection, p: &Path, layer: &str) -> Result<MultiPolygon<f64>, InputError> {
-    let info = layer_info(conn, p, layer)?;
+fn layer_polygons(r: &GpkgReader, layer: &str) -> Result<MultiPolygon<f64>, InputError> {
+    let info = layer_info(r, layer)?;
     let mut polys: Vec<Polygon<f64>> = Vec::new();
-    for_each_feature(conn, p, layer, &info, None, |_, geom, _| {
-        match geom {
-            Some(Geometry::Polygon(pg)) => polys.push(pg),
-            Some(Geometry::MultiPolygon(mp)) => polys.extend(mp.0),
-            _ => {}
-        }
-        Ok(())
+    for_each_feature(r, layer, &info, None, |geom, _| match geom {
+        Some(Geometry::Polygon(pg)) => polys.push(pg),
+        Some(Geometry::MultiPolygon(mp)) => polys.extend(mp.0),
+        _ => {}
     })?;
     if polys.is_empty() {
-        return Err(InputError::EmptyLayer { path: p.to_path_buf(), layer: layer.into(), what: "polygons".into() });
+        return Err(InputError::EmptyLayer {
+            path: r.path().to_path_buf(),
+            layer: layer.into(),
+            what: "polygons".into(),
+        });
     }
     Ok(MultiPolygon::new(polys))
 }
 
-fn layer_info(conn: &Connection, path: &Path, layer: &str) -> Result<Layer, InputError> {
-    let sq = |e| InputError::Sqlite { path: path.to_path_buf(), layer: "gpkg_geometry_columns".into(), source: e };
-    // Only layers whose table exists: a table dropped without updating the metadata is missing.
-    let row: Option<(String, i64)> = conn
-        .query_row(
-            "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?1) \
-             AND EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type IN ('table', 'view') \
-             AND lower(m.name) = lower(table_name))",
-            [layer],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map(Some)
-        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
-        .map_err(sq)?;
-    let Some((geom_column, srs_id)) = row else {
-        let mut st = conn
-            .prepare(
-                "SELECT g.table_name FROM gpkg_geometry_columns g WHERE EXISTS (SELECT 1 FROM sqlite_master m \
-                 WHERE m.type IN ('table', 'view') AND lower(m.name) = lower(g.table_name)) ORDER BY 1",
-            )
-            .map_err(sq)?;
-        let names: Vec<String> = st.query_map([], |r| r.get(0)).map_err(sq)?.filter_map(Result::ok).collect();
-        let available = if names.is_empty() { "none".to_string() } else { names.join(", ") };
-        return Err(InputError::MissingLayer { path: path.to_path_buf(), layer: layer.into(), available });
+/// The geometry column, CRS and columns of a geometry layer whose table exists.
+fn layer_info(r: &GpkgReader, layer: &str) -> Result<Layer, InputError> {
+    let geom_column = match r.has_table(layer)? {
+        true => r.geometry_column(layer)?,
+        false => None,
     };
-    let srs: Option<(String, i64)> = conn
-        .query_row(
-            "SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
-            [srs_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map(Some)
-        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
-        .map_err(|e| InputError::Sqlite {
-            path: path.to_path_buf(),
-            layer: "gpkg_spatial_ref_sys".into(),
-            source: e,
-        })?;
-    let crs = match &srs {
-        Some((org, 3857)) if org.eq_ignore_ascii_case("EPSG") => Crs::Mercator,
-        Some((org, 4326)) if org.eq_ignore_ascii_case("EPSG") => Crs::LonLat,
-        _ => {
+    let Some(geom_column) = geom_column else {
+        let mut names = Vec::new();
+        for l in r.layers()? {
+            if r.geometry_column(&l)?.is_some() {
+                names.push(l);
+            }
+        }
+        let available = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        return Err(InputError::MissingLayer { path: r.path().to_path_buf(), layer: layer.into(), available });
+    };
+    let crs = match r.layer_srs(layer)? {
+        Some((org, 3857, _)) if org.eq_ignore_ascii_case("EPSG") => Crs::Mercator,
+        Some((org, 4326, _)) if org.eq_ignore_ascii_case("EPSG") => Crs::LonLat,
+        srs => {
             let crs = match srs {
-                Some((org, code)) => format!("{org}:{code} (srs_id {srs_id})"),
-                None => format!("srs_id {srs_id} (not in gpkg_spatial_ref_sys)"),
+                Some((org, code, srs_id)) => format!("{org}:{code} (srs_id {srs_id})"),
+                None => "an srs_id that is not in gpkg_spatial_ref_sys".to_string(),
             };
-            return Err(InputError::UnsupportedCrs { path: path.to_path_buf(), layer: layer.into(), crs });
+            return Err(InputError::UnsupportedCrs { path: r.path().to_path_buf(), layer: layer.into(), crs });
         }
     };
-    let mut st = conn
-        .prepare(&format!("SELECT name FROM pragma_table_info({})", quote_literal(layer)))
-        .map_err(|e| InputError::Sqlite { path: path.to_path_buf(), layer: layer.into(), source: e })?;
-    let columns: Vec<String> = st
-        .query_map([], |r| r.get(0))
-        .map_err(|e| InputError::Sqlite { path: path.to_path_buf(), layer: layer.into(), source: e })?
-        .filter_map(Result::ok)
-        .collect();
-    Ok(Layer { geom_column, crs, columns })
+    Ok(Layer { geom_column, crs, columns: r.columns(layer)? })
 }
 
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// Calls `f(fid, geometry in EPSG:3857, text attribute)` for every row of a layer, in row order.
+/// Calls `f(geometry in EPSG:3857, text attribute)` for every row of a layer, in row
+/// order. An empty or NULL geometry is `None`; an undecodable one is an error naming the
+/// feature. A numeric attribute is given as text.
 fn for_each_feature(
-    conn: &Connection,
-    path: &Path,
+    r: &GpkgReader,
     layer: &str,
     info: &Layer,
     attr: Option<&str>,
-    mut f: impl FnMut(i64, Option<Geometry<f64>>, Option<String>) -> Result<(), InputError>,
+    mut f: impl FnMut(Option<Geometry<f64>>, Option<String>),
 ) -> Result<(), InputError> {
-    let sq = |e| InputError::Sqlite { path: PathBuf::from(path), layer: layer.into(), source: e };
-    let attr_sql = attr.map(quote).unwrap_or_else(|| "NULL".into());
-    let sql = format!("SELECT rowid, {}, {} FROM {} ORDER BY rowid", quote(&info.geom_column), attr_sql, quote(layer));
-    let mut st = conn.prepare(&sql).map_err(sq)?;
-    let mut rows = st.query([]).map_err(sq)?;
-    while let Some(row) = rows.next().map_err(sq)? {
-        let fid: i64 = row.get(0).map_err(sq)?;
-        let blob: Option<Vec<u8>> = match row.get_ref(1).map_err(sq)? {
-            rusqlite::types::ValueRef::Blob(b) => Some(b.to_vec()),
-            _ => None,
+    let geom = info.geom_column.as_str();
+    let columns: Vec<&str> = std::iter::once(geom).chain(attr).collect();
+    r.for_each_row(layer, &columns, |row| {
+        let g = match row.value(geom)? {
+            ValueRef::Blob([]) => None,
+            _ => row.opt_geometry(geom)?,
         };
-        let text: Option<String> = match row.get_ref(2).map_err(sq)? {
-            rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-            rusqlite::types::ValueRef::Integer(i) => Some(i.to_string()),
-            rusqlite::types::ValueRef::Real(r) => Some(r.to_string()),
-            _ => None,
-        };
-        let geom = match blob {
+        let g = g.map(|g| match info.crs {
+            Crs::Mercator => g,
+            Crs::LonLat => g.map_coords(|c| {
+                let (x, y) = lonlat_to_mercator(c.x, c.y);
+                geo_types::coord! { x: x, y: y }
+            }),
+        });
+        let text = match attr {
             None => None,
-            Some(b) if b.is_empty() => None,
-            Some(b) => {
-                let g = gardencity_io::gpkg::decode_geometry(&b).map_err(|reason| InputError::Geometry {
-                    path: path.to_path_buf(),
-                    layer: layer.into(),
-                    fid,
-                    reason,
-                })?;
-                Some(match info.crs {
-                    Crs::Mercator => g,
-                    Crs::LonLat => g.map_coords(|c| {
-                        let (x, y) = lonlat_to_mercator(c.x, c.y);
-                        geo_types::coord! { x: x, y: y }
-                    }),
-                })
-            }
+            Some(a) => match row.value(a)? {
+                ValueRef::Real(v) => Some(v.to_string()),
+                _ => row.opt_text(a)?,
+            },
         };
-        f(fid, geom, text)?;
-    }
+        f(g, text);
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! giving typed errors or report counts (never a panic).
 
 use gardencity::city::{BuildingType, Cell};
+use gardencity_io::gpkg::GpkgErrorKind;
 use gardencity_osm::{
     extract_extent, rasterize, read_osm_pbf, read_raster_input_gpkg, Categories, InputError, InputOptions, OsmBoundary,
     OsmError, OsmOptions, RasterError, RasterParams,
@@ -67,6 +68,9 @@ fn write_gpkg(
            organization_coordsys_id INTEGER, definition TEXT, description TEXT);
          CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT, geometry_type_name TEXT,
            srs_id INTEGER, z TINYINT, m TINYINT);
+         CREATE TABLE gpkg_contents (table_name TEXT PRIMARY KEY, data_type TEXT, identifier TEXT,
+           description TEXT, last_change DATETIME, min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
+           srs_id INTEGER);
          CREATE TABLE buildings (fid INTEGER PRIMARY KEY, geom BLOB, building_type TEXT);
          CREATE TABLE streets (fid INTEGER PRIMARY KEY, geometry BLOB, highway TEXT);
          CREATE TABLE boundary (fid INTEGER PRIMARY KEY, geom BLOB);",
@@ -78,6 +82,8 @@ fn write_gpkg(
         [("buildings", "geom", "GEOMETRY"), ("streets", "geometry", "LINESTRING"), ("boundary", "geom", "POLYGON")]
     {
         c.execute("INSERT INTO gpkg_geometry_columns VALUES (?1, ?2, ?3, ?4, 0, 0)", (t, col, ty, srs.0)).unwrap();
+        c.execute("INSERT INTO gpkg_contents (table_name, data_type, srs_id) VALUES (?1, 'features', ?2)", (t, srs.0))
+            .unwrap();
     }
     for (g, t) in buildings {
         c.execute("INSERT INTO buildings (geom, building_type) VALUES (?1, ?2)", (gpkg_blob(srs.0, g), t)).unwrap();
@@ -231,7 +237,13 @@ fn empty_layers_and_missing_names_are_typed_errors() {
     // Not a GeoPackage at all.
     let junk = dir.path().join("junk.gpkg");
     std::fs::write(&junk, b"this is not sqlite").unwrap();
-    assert!(read_raster_input_gpkg(&junk, &InputOptions::default()).is_err());
+    let e = read_raster_input_gpkg(&junk, &InputOptions::default()).unwrap_err();
+    assert!(matches!(&e, InputError::Gpkg(g) if matches!(g.kind(), GpkgErrorKind::NotSqlite { .. })), "{e}");
+    // An SQLite file without the GeoPackage tables.
+    let bare = dir.path().join("bare.gpkg");
+    Connection::open(&bare).unwrap().execute_batch("CREATE TABLE buildings (fid INTEGER PRIMARY KEY);").unwrap();
+    let e = read_raster_input_gpkg(&bare, &InputOptions::default()).unwrap_err();
+    assert!(matches!(&e, InputError::Gpkg(g) if matches!(g.kind(), GpkgErrorKind::NotGeoPackage { .. })), "{e}");
 }
 
 #[test]
@@ -425,7 +437,11 @@ fn corrupt_geometry_blob_names_layer_and_feature() {
     c.execute("INSERT INTO buildings (geom, building_type) VALUES (?1, 'home')", [gpkg_blob(3857, &bad)]).unwrap();
     drop(c);
     let e = read_raster_input_gpkg(&p, &InputOptions::default()).unwrap_err();
-    assert!(matches!(&e, InputError::Geometry { layer, fid: 2, .. } if layer == "buildings"), "{e}");
+    let InputError::Gpkg(g) = &e else { panic!("{e}") };
+    assert!(
+        matches!(g.kind(), GpkgErrorKind::BadGeometry { layer, feature, .. } if layer == "buildings" && feature == "fid 2"),
+        "{e}"
+    );
 }
 
 #[test]
