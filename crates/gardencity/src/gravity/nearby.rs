@@ -151,11 +151,6 @@ impl Nearby {
         Nearby::Derived { grid, lists: (0..n).map(|_| OnceLock::new()).collect() }
     }
 
-    /// No lists (exact mode).
-    pub fn none() -> Nearby {
-        Nearby::Stored(Vec::new())
-    }
-
     /// Number of buildings covered.
     pub fn len(&self) -> usize {
         match self {
