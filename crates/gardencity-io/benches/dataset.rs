@@ -58,7 +58,7 @@ fn agents(city: &City, n: usize) -> Vec<AgentOutput> {
                 })
                 .collect();
             AgentOutput {
-                agent: Some(AgentRecord { index: k as u64, id: format!("agent_{k:06}"), home, workplace: work }),
+                agent: AgentRecord { index: k as u64, id: format!("agent_{k:06}"), home, workplace: work },
                 sparse,
                 diary,
                 ..Default::default()

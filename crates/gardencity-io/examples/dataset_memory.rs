@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for k in 0..agents {
         let (home, work) = (homes[k % homes.len()], works[k % works.len()]);
         o.clear();
-        o.agent = Some(AgentRecord { index: k as u64, id: format!("agent_{k:06}"), home, workplace: work });
+        o.agent = AgentRecord { index: k as u64, id: format!("agent_{k:06}"), home, workplace: work };
         for m in 0..days * 1440 {
             let at_work = (m % 1440) / 60 >= 9 && (m % 1440) / 60 < 17;
             let b = if at_work { work } else { home };

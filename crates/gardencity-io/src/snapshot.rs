@@ -130,11 +130,6 @@ pub struct Snapshot {
     pub gravity: Option<Gravity>,
 }
 
-/// CRC-32 (IEEE) of `data`, as zlib's `crc32`.
-pub fn crc32(data: &[u8]) -> u32 {
-    crc32fast::hash(data)
-}
-
 // ---------------------------------------------------------------------------------------
 // Encoding.
 
@@ -267,7 +262,7 @@ pub fn encode_snapshot(city: &City, gravity: Option<&Gravity>) -> Vec<u8> {
     }
     let len = (e.0.len() - HEADER) as u64;
     e.0[16..24].copy_from_slice(&len.to_le_bytes());
-    let crc = crc32(&e.0);
+    let crc = crc32fast::hash(&e.0);
     e.0.extend_from_slice(&crc.to_le_bytes());
     e.0
 }
@@ -376,7 +371,7 @@ fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8], SnapshotError> 
     }
     let end = bytes.len() - 4;
     let stored = u32::from_le_bytes(bytes[end..].try_into().expect("4 bytes"));
-    let computed = crc32(&bytes[..end]);
+    let computed = crc32fast::hash(&bytes[..end]);
     if stored != computed {
         return Err(SnapshotError::Checksum { path: path_buf(), stored, computed });
     }

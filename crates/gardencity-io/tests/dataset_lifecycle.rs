@@ -229,7 +229,7 @@ fn bad_rows_are_rejected_whole_and_writing_continues() {
         diary: vec![DiaryEntry { timestamp: MIDNIGHT, duration: 1.0, location: None }],
         ..Default::default()
     };
-    assert!(matches!(w.write_agent(&anonymous), Err(DatasetError::MissingAgent { rows: 1, .. })));
+    assert!(matches!(w.write_agent(&anonymous), Err(DatasetError::MissingAgent { position: 1 })));
     w.write_agent(&agent(&city, 1)).unwrap();
     let s = w.finish(json!({})).unwrap();
     // Only the two good agents, each once.

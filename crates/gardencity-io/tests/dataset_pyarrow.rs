@@ -280,7 +280,7 @@ fn partitions_follow_local_dates_across_dst_and_odd_offsets() {
         let entry = |t: i64| gardencity::records::DiaryEntry { timestamp: t, duration: 7.0, location: None };
         // Field by field, so fields added to AgentOutput later keep their defaults.
         let mut out = gardencity::records::AgentOutput {
-            agent: Some(gardencity::records::AgentRecord { index: 0, id: "a".into(), home, workplace: work }),
+            agent: gardencity::records::AgentRecord { index: 0, id: "a".into(), home, workplace: work },
             ..Default::default()
         };
         out.sparse = ts.iter().map(|&t| ping(t)).collect();

@@ -398,7 +398,7 @@ impl<'a> Population<'a> {
         if c.outputs.destinations {
             out.destinations.extend_from_slice(&w.destinations);
         }
-        out.agent = Some(AgentRecord { index, id: agent.id, home: agent.home, workplace: agent.workplace });
+        out.agent = AgentRecord { index, id: agent.id, home: agent.home, workplace: agent.workplace };
         Ok(out)
     }
 
@@ -450,10 +450,7 @@ impl<'a> Population<'a> {
                             if cancel.load(std::sync::atomic::Ordering::Relaxed) {
                                 SimError::Cancelled { agents: stats.agents + k as u64 }
                             } else {
-                                SimError::Sink {
-                                    agent: o.agent.as_ref().map_or_else(String::new, |a| a.id.clone()),
-                                    source: Box::new(e),
-                                }
+                                SimError::Sink { agent: o.agent.id.clone(), source: Box::new(e) }
                             }
                         })?;
                     }

@@ -33,7 +33,9 @@ pub struct DiaryEntry {
 }
 
 /// Who an agent is: its position in the population, readable id, home and workplace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The default (index 0, empty id) is a placeholder a writer refuses: every agent has an id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentRecord {
     /// Index in the population (`0..n_agents`); seeds its random stream.
     pub index: u64,
@@ -49,7 +51,7 @@ pub struct AgentRecord {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AgentOutput {
     /// The agent.
-    pub agent: Option<AgentRecord>,
+    pub agent: AgentRecord,
     /// Sparse pings, timestamps strictly increasing.
     pub sparse: Vec<Ping>,
     /// With a sampling sweep: the sparse pings of each configuration of the sweep, in
@@ -68,7 +70,8 @@ pub struct AgentOutput {
 impl AgentOutput {
     /// Empties every vector, keeping their capacity.
     pub fn clear(&mut self) {
-        self.agent = None;
+        self.agent.id.clear();
+        (self.agent.index, self.agent.home, self.agent.workplace) = (0, 0, 0);
         self.sparse.clear();
         self.sweep.clear();
         self.dense.clear();

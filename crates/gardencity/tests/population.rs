@@ -54,13 +54,13 @@ fn identical_with_one_and_two_threads_and_in_agent_order() {
     let b = run_with_threads(2, config(40));
     assert_eq!(a, b);
     for (i, o) in a.iter().enumerate() {
-        let agent = o.agent.as_ref().unwrap();
+        let agent = &o.agent;
         assert_eq!(agent.index, i as u64);
         assert!(!o.sparse.is_empty() && !o.dense.is_empty() && !o.diary.is_empty() && !o.destinations.is_empty());
         // Sparse pings are a subset of the dense timestamps.
         assert!(o.sparse.iter().all(|s| o.dense.binary_search_by_key(&s.timestamp, |d| d.timestamp).is_ok()));
     }
-    let ids: std::collections::HashSet<_> = a.iter().map(|o| o.agent.as_ref().unwrap().id.clone()).collect();
+    let ids: std::collections::HashSet<_> = a.iter().map(|o| o.agent.id.clone()).collect();
     assert_eq!(ids.len(), a.len());
     let mut other = config(40);
     other.seed = 100;
@@ -91,7 +91,7 @@ fn given_anchors_are_used_and_checked() {
     let pop = Population::new(&c, &router, &g, cfg.clone()).unwrap();
     let mut sink = Collect::default();
     pop.run(&mut sink, &|_| {}).unwrap();
-    let a = sink.0[0].agent.as_ref().unwrap();
+    let a = &sink.0[0].agent;
     assert_eq!((a.home, a.workplace), (home, work));
     // A workplace given as a home is rejected with the agent named.
     cfg.anchors = vec![Anchors { home: Some(work), workplace: None }];

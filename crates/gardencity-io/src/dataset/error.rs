@@ -84,15 +84,12 @@ pub enum DatasetError {
         /// What was expected.
         reason: String,
     },
-    /// An agent has rows but no [`gardencity::records::AgentRecord`].
-    #[error("agent output #{position} has {rows} {output} rows but no agent record (user id)")]
+    /// An agent's [`gardencity::records::AgentRecord`] has an empty id (the default
+    /// record, never filled in).
+    #[error("agent output #{position} has no user id (its AgentRecord::id is empty)")]
     MissingAgent {
         /// Position of the agent output in the write sequence (0-based).
         position: u64,
-        /// The table with rows.
-        output: OutputKind,
-        /// Its number of rows.
-        rows: usize,
     },
     /// A row names a building index the city does not have.
     #[error(

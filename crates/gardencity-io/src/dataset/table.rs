@@ -23,7 +23,7 @@ use std::sync::Arc;
 ///     |kind, batch| { batches.push((kind, batch)); Ok(()) });
 /// let agent = AgentRecord { index: 0, id: "a".into(), home: 0, workplace: 0 };
 /// let ping = Ping { timestamp: 0, x: 1.0, y: 2.0, ha: 0.5, location: None };
-/// sink.write_agent(&AgentOutput { agent: Some(agent), sparse: vec![ping], ..Default::default() }).unwrap();
+/// sink.write_agent(&AgentOutput { agent, sparse: vec![ping], ..Default::default() }).unwrap();
 /// sink.finish().unwrap();
 /// drop(sink);
 /// assert_eq!(batches.iter().filter(|(k, _)| *k == OutputKind::Sparse).map(|(_, b)| b.num_rows()).sum::<usize>(), 1);
@@ -122,7 +122,7 @@ where
     fn write_agent(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
         check_agent(out, self.outputs, self.city.buildings().len(), self.agents, &mut self.days)?;
         self.agents += 1;
-        let Some(agent) = &out.agent else { return Ok(()) };
+        let agent = &out.agent;
         let user = agent.id.as_str();
         let g = *self.city.georef();
         for (kind, rows) in [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)] {

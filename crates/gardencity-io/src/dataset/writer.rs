@@ -341,7 +341,7 @@ impl DatasetWriter {
     fn validate(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
         check_agent(out, self.opts.outputs, self.city.buildings().len(), self.agents, &mut self.days)?;
         let n = self.opts.sweep.len();
-        if n > 0 && self.opts.outputs.sparse && out.agent.is_some() && out.sweep.len() != n {
+        if n > 0 && self.opts.outputs.sparse && out.sweep.len() != n {
             return Err(DatasetError::Option {
                 name: "sweep",
                 reason: format!("agent {} has {} sweep configurations, expected {n}", self.agents, out.sweep.len()),
@@ -444,10 +444,7 @@ impl DatasetWriter {
     }
 
     fn write_agent_inner(&mut self, out: &AgentOutput, cancel: &AtomicBool) -> Result<(), DatasetError> {
-        let Some(agent) = &out.agent else {
-            self.agents += 1;
-            return Ok(());
-        };
+        let agent = &out.agent;
         let sel = self.opts.outputs;
         let user = agent.id.as_str();
         if sel.sparse {
@@ -873,7 +870,7 @@ impl Drop for DatasetWriter {
 
 /// `x`, `y`, `ha` of a ping in the requested coordinates.
 #[inline]
-/// Checks the selected rows of the agent at `position` (its record present, buildings
+/// Checks the selected rows of the agent at `position` (its user id not empty, buildings
 /// below `n_buildings`, timestamps with a local date in `days`), before a sink keeps any.
 pub(crate) fn check_agent(
     out: &AgentOutput,
@@ -882,15 +879,10 @@ pub(crate) fn check_agent(
     position: u64,
     days: &mut DayCache,
 ) -> Result<(), DatasetError> {
-    let lens = [out.sparse.len(), out.dense.len(), out.diary.len(), out.destinations.len(), 0];
-    let Some(agent) = &out.agent else {
-        for kind in OutputKind::ALL {
-            if sel.contains(kind) && lens[kind.index()] > 0 {
-                return Err(DatasetError::MissingAgent { position, output: kind, rows: lens[kind.index()] });
-            }
-        }
-        return Ok(());
-    };
+    let agent = &out.agent;
+    if agent.id.is_empty() {
+        return Err(DatasetError::MissingAgent { position });
+    }
     let bad_building = |output, row, building| DatasetError::BadBuilding {
         agent: agent.id.clone(),
         output,

@@ -54,7 +54,7 @@ pub fn agent(city: &City, k: usize) -> AgentOutput {
     };
     let k64 = k as i64;
     AgentOutput {
-        agent: Some(AgentRecord { index: k as u64, id: user_id(k), home, workplace: work }),
+        agent: AgentRecord { index: k as u64, id: user_id(k), home, workplace: work },
         sparse: vec![
             ping(MIDNIGHT - 7200 + k64, 0, None),
             ping(MIDNIGHT - 1, 1, None),
