@@ -33,7 +33,7 @@ pub enum GravityError {
         doors: usize,
         /// Bytes needed.
         bytes: u64,
-        /// The limit ([`GravityParams::max_exact_bytes`]).
+        /// The limit ([`GravityParams::max_exact_bytes`](super::GravityParams::max_exact_bytes)).
         limit: u64,
     },
     /// A street distance too large for the `u16` exact matrix.
