@@ -379,7 +379,89 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
     let cats = &opts.categories;
     let mut report = OsmReport::default();
 
-    // Pass 1: relations.
+    // Three passes over the file: relations, the ways they and the features need, the
+    // nodes of those ways.
+    let (rels, member_ways) = read_relations(path, cats, &mut report)?;
+    let ways = read_ways(path, cats, &member_ways, &mut report)?;
+    let nodes = read_nodes(path, &ways.needed, bounds, &mut report)?;
+    let requested = opts_bounds(&opts.boundary);
+    let fmt4 = |v: (f64, f64, f64, f64)| format!("W,S,E,N = {:.6},{:.6},{:.6},{:.6}", v.0, v.1, v.2, v.3);
+    let Some(ext) = nodes.extent else { return Err(OsmError::NoNodes { path: path.to_path_buf() }) };
+    // Outside only when the boundary misses the extent of the nodes; a small boundary
+    // inside it between nodes can still be crossed by ways, and finds what it finds.
+    let overlaps = requested.0 <= ext.2 && requested.2 >= ext.0 && requested.1 <= ext.3 && requested.3 >= ext.1;
+    if nodes.inside == 0 && !overlaps {
+        return Err(OsmError::OutsideExtract {
+            path: path.to_path_buf(),
+            boundary: fmt4(requested),
+            extent: fmt4(ext),
+        });
+    }
+    let empty = |what: &'static str, report: OsmReport| OsmError::Empty {
+        path: path.to_path_buf(),
+        what,
+        boundary: fmt4(requested),
+        nodes_inside: nodes.inside,
+        report: Box::new(report),
+    };
+
+    // Features: street lines, then areas of ways and relations, clipped to the boundary.
+    let area = Area { boundary: &boundary, bounds, rect_only: matches!(opts.boundary, OsmBoundary::Bbox { .. }) };
+    let (mut areas, street_sel) = way_features(&ways.ways, &nodes.coords, &area, opts, &mut report);
+    let streets = street_lines(street_sel, &nodes.coords, &area, opts, &mut report);
+    relation_areas(&rels, &ways.member_refs, &nodes.coords, &area, opts, &mut report, &mut areas);
+    // Buildings first, then parking lots, then parks (the reference's concatenation order).
+    areas.sort_by_key(|(role, _, _)| match role {
+        AreaRole::Building => 0,
+        AreaRole::Parking => 1,
+        AreaRole::Park => 2,
+    });
+    let parts = clip_areas(areas, &area, &mut report);
+    let keep = distinct_outermost(&parts, &mut report);
+
+    let mut input_report = InputReport::default();
+    let mut buildings = Vec::new();
+    for ((kind, p), k) in parts.into_iter().zip(keep) {
+        if !k {
+            continue;
+        }
+        if !p.is_valid() {
+            report.invalid_polygons += 1;
+            input_report.invalid_polygons += 1;
+        }
+        report.polygons_by_type[kind as usize] += 1;
+        buildings.push(InputBuilding { geometry: MultiPolygon::new(vec![p]), kind });
+    }
+    if buildings.is_empty() {
+        return Err(empty("buildings or parks", report));
+    }
+    if streets.is_empty() {
+        return Err(empty("streets", report));
+    }
+    Ok((RasterInput { boundary, streets, buildings, report: input_report }, report))
+}
+
+/// An area feature: its role, category and polygon parts.
+type AreaFeature = (AreaRole, BuildingType, Vec<Polygon<f64>>);
+
+/// A selected street way: its node ids, line and whether it is a major road.
+type StreetWay<'a> = (&'a [i64], LineString<f64>, bool);
+
+/// The boundary features are clipped to.
+struct Area<'a> {
+    boundary: &'a MultiPolygon<f64>,
+    bounds: Rect<f64>,
+    /// The boundary is its bounding rectangle (a bbox), so features inside the rectangle
+    /// need no clipping.
+    rect_only: bool,
+}
+
+/// Pass 1: the multipolygon relations of an area role, and the ids of their member ways.
+fn read_relations(
+    path: &Path,
+    cats: &Categories,
+    report: &mut OsmReport,
+) -> Result<(Vec<RelInfo>, HashSet<i64>), OsmError> {
     let mut rels: Vec<RelInfo> = Vec::new();
     let mut member_ways: HashSet<i64> = HashSet::new();
     open(path)?
@@ -390,7 +472,7 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
                 if tag(&tags, "type") != Some("multipolygon") {
                     return;
                 }
-                let Some(role) = area_role(&tags, cats, &mut report, true) else { return };
+                let Some(role) = area_role(&tags, cats, report, true) else { return };
                 let mut members = Vec::new();
                 for m in r.members() {
                     if m.member_type == RelMemberType::Way {
@@ -403,18 +485,32 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
             }
         })
         .map_err(pbf_err(path, "relations"))?;
+    Ok((rels, member_ways))
+}
 
-    // Pass 2: ways.
-    let mut ways: Vec<WayInfo> = Vec::new();
-    let mut member_refs: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut needed: HashSet<i64> = HashSet::new();
+/// What pass 2 keeps: area and street ways, the node lists of relation members, and
+/// every node id they need.
+struct WayScan {
+    ways: Vec<WayInfo>,
+    member_refs: HashMap<i64, Vec<i64>>,
+    needed: HashSet<i64>,
+}
+
+/// Pass 2: the ways that are areas, streets or relation members.
+fn read_ways(
+    path: &Path,
+    cats: &Categories,
+    member_ways: &HashSet<i64>,
+    report: &mut OsmReport,
+) -> Result<WayScan, OsmError> {
+    let mut scan = WayScan { ways: Vec::new(), member_refs: HashMap::new(), needed: HashSet::new() };
     open(path)?
         .for_each(|e| {
             if let Element::Way(w) = e {
                 report.ways += 1;
                 let is_member = member_ways.contains(&w.id());
                 let tags = collect_tags(w.tags());
-                let area = area_role(&tags, cats, &mut report, true);
+                let area = area_role(&tags, cats, report, true);
                 let street = match street_verdict(&tags, cats) {
                     StreetVerdict::No => false,
                     StreetVerdict::Yes => true,
@@ -439,23 +535,36 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
                     return;
                 }
                 let refs: Vec<i64> = w.refs().collect();
-                needed.extend(refs.iter().copied());
+                scan.needed.extend(refs.iter().copied());
                 if is_member {
-                    member_refs.insert(w.id(), refs.clone());
+                    scan.member_refs.insert(w.id(), refs.clone());
                 }
                 if area.is_some() || street {
-                    ways.push(WayInfo { tags, refs, area, street });
+                    scan.ways.push(WayInfo { tags, refs, area, street });
                 }
             }
         })
         .map_err(pbf_err(path, "ways"))?;
+    Ok(scan)
+}
 
-    // Pass 3: nodes.
-    let mut nodes: HashMap<i64, Coord<f64>> = HashMap::with_capacity(needed.len());
-    let mut extent: Option<(f64, f64, f64, f64)> = None;
-    let mut inside = 0usize;
-    let bmin = bounds.min();
-    let bmax = bounds.max();
+/// What pass 3 finds: the needed nodes in EPSG:3857, the extent of all nodes
+/// (W, S, E, N degrees; `None` without nodes) and how many lie inside the bounds.
+struct NodeScan {
+    coords: HashMap<i64, Coord<f64>>,
+    extent: Option<(f64, f64, f64, f64)>,
+    inside: usize,
+}
+
+/// Pass 3: the nodes.
+fn read_nodes(
+    path: &Path,
+    needed: &HashSet<i64>,
+    bounds: Rect<f64>,
+    report: &mut OsmReport,
+) -> Result<NodeScan, OsmError> {
+    let mut scan = NodeScan { coords: HashMap::with_capacity(needed.len()), extent: None, inside: 0 };
+    let (bmin, bmax) = (bounds.min(), bounds.max());
     open(path)?
         .for_each(|e| {
             let (id, lon, lat) = match e {
@@ -464,54 +573,45 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
                 _ => return,
             };
             report.nodes += 1;
-            extent = Some(match extent {
+            scan.extent = Some(match scan.extent {
                 None => (lon, lat, lon, lat),
                 Some((a, b, c, d)) => (a.min(lon), b.min(lat), c.max(lon), d.max(lat)),
             });
             let (x, y) = lonlat_to_mercator(lon, lat);
             if x >= bmin.x && x <= bmax.x && y >= bmin.y && y <= bmax.y {
-                inside += 1;
+                scan.inside += 1;
             }
             if needed.contains(&id) {
-                nodes.insert(id, coord! { x: x, y: y });
+                scan.coords.insert(id, coord! { x: x, y: y });
             }
         })
         .map_err(pbf_err(path, "nodes"))?;
-    let fmt4 = |v: (f64, f64, f64, f64)| format!("W,S,E,N = {:.6},{:.6},{:.6},{:.6}", v.0, v.1, v.2, v.3);
-    let requested = opts_bounds(&opts.boundary);
-    let Some(ext) = extent else { return Err(OsmError::NoNodes { path: path.to_path_buf() }) };
-    // Outside only when the boundary misses the extent of the nodes; a small boundary
-    // inside it between nodes can still be crossed by ways, and finds what it finds.
-    let overlaps = requested.0 <= ext.2 && requested.2 >= ext.0 && requested.1 <= ext.3 && requested.3 >= ext.1;
-    if inside == 0 && !overlaps {
-        return Err(OsmError::OutsideExtract {
-            path: path.to_path_buf(),
-            boundary: fmt4(requested),
-            extent: fmt4(ext),
-        });
-    }
-    let empty = |what: &'static str, report: OsmReport| OsmError::Empty {
-        path: path.to_path_buf(),
-        what,
-        boundary: fmt4(requested),
-        nodes_inside: inside,
-        report: Box::new(report),
-    };
-    let coords = |refs: &[i64]| -> Option<Vec<Coord<f64>>> { refs.iter().map(|r| nodes.get(r).copied()).collect() };
+    Ok(scan)
+}
 
-    // Area features: (role, category, polygon parts) in order buildings, parking, parks.
-    let mut areas: Vec<(AreaRole, BuildingType, Vec<Polygon<f64>>)> = Vec::new();
-    let mut streets: Vec<StreetLine> = Vec::new();
-    let boundary_rect_only = matches!(opts.boundary, OsmBoundary::Bbox { .. });
-    let mut street_sel: Vec<(&[i64], LineString<f64>, bool)> = Vec::new();
-    for w in &ways {
-        let Some(cs) = coords(&w.refs) else {
+/// The coordinates of a node list (`None` when one is missing).
+fn coords_of(nodes: &HashMap<i64, Coord<f64>>, refs: &[i64]) -> Option<Vec<Coord<f64>>> {
+    refs.iter().map(|r| nodes.get(r).copied()).collect()
+}
+
+/// The closed area ways that meet the boundary, and the street ways that do.
+fn way_features<'w>(
+    ways: &'w [WayInfo],
+    nodes: &HashMap<i64, Coord<f64>>,
+    area: &Area<'_>,
+    opts: &OsmOptions,
+    report: &mut OsmReport,
+) -> (Vec<AreaFeature>, Vec<StreetWay<'w>>) {
+    let mut areas = Vec::new();
+    let mut street_sel = Vec::new();
+    for w in ways {
+        let Some(cs) = coords_of(nodes, &w.refs) else {
             report.ways_missing_nodes += 1;
             continue;
         };
         if w.street {
             let ls = LineString::new(cs.clone());
-            if ls.0.len() >= 2 && ls.intersects(&boundary) {
+            if ls.0.len() >= 2 && ls.intersects(area.boundary) {
                 report.street_ways += 1;
                 let major = tag(&w.tags, "highway").is_some_and(|h| crate::gpkg::MAJOR_HIGHWAYS.contains(&h));
                 street_sel.push((&w.refs[..], ls, major));
@@ -525,11 +625,11 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
                 continue;
             }
             let poly = Polygon::new(LineString::new(cs), vec![]);
-            if !poly.intersects(&boundary) {
+            if !poly.intersects(area.boundary) {
                 report.areas_outside += 1;
                 continue;
             }
-            let kind = classify(&w.tags, cats, opts.infer_residential);
+            let kind = classify(&w.tags, &opts.categories, opts.infer_residential);
             match role {
                 AreaRole::Building => report.building_ways += 1,
                 AreaRole::Parking => report.parking_areas += 1,
@@ -538,22 +638,48 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
             areas.push((role, kind, vec![poly]));
         }
     }
+    (areas, street_sel)
+}
+
+/// The street lines (consolidated when asked), clipped to the boundary.
+fn street_lines(
+    street_sel: Vec<StreetWay<'_>>,
+    nodes: &HashMap<i64, Coord<f64>>,
+    area: &Area<'_>,
+    opts: &OsmOptions,
+    report: &mut OsmReport,
+) -> Vec<StreetLine> {
     let lines: Vec<(LineString<f64>, bool)> = if opts.consolidate_streets {
         let sel: Vec<crate::streets::Way<'_>> =
             street_sel.iter().map(|(refs, _, major)| crate::streets::Way { refs, major: *major }).collect();
-        let rules = &cats.streets;
+        let rules = &opts.categories.streets;
         let (lines, rep) =
-            crate::streets::consolidate(&sel, &nodes, rules.intersection_consolidation_tolerance_m, rules.min_length_m);
+            crate::streets::consolidate(&sel, nodes, rules.intersection_consolidation_tolerance_m, rules.min_length_m);
         report.consolidation = Some(rep);
         lines
     } else {
         street_sel.into_iter().map(|(_, ls, major)| (ls, major)).collect()
     };
+    let mut streets = Vec::new();
     for (ls, major) in lines {
-        let parts = clip_line(&ls, &boundary, bounds, boundary_rect_only);
+        let parts = clip_line(&ls, area.boundary, area.bounds, area.rect_only);
         streets.extend(parts.0.into_iter().filter(|l| l.0.len() >= 2).map(|geometry| StreetLine { geometry, major }));
     }
-    for r in &rels {
+    streets
+}
+
+/// The multipolygon relations assembled from their member ways (holes put in the outer
+/// ring containing them) that meet the boundary, appended to `areas`.
+fn relation_areas(
+    rels: &[RelInfo],
+    member_refs: &HashMap<i64, Vec<i64>>,
+    nodes: &HashMap<i64, Coord<f64>>,
+    area: &Area<'_>,
+    opts: &OsmOptions,
+    report: &mut OsmReport,
+    areas: &mut Vec<AreaFeature>,
+) {
+    for r in rels {
         let mut outer = Vec::new();
         let mut inner = Vec::new();
         let mut complete = true;
@@ -570,7 +696,7 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
         let (outer_rings, b1) = assemble_rings(outer);
         let (inner_rings, b2) = assemble_rings(inner);
         report.broken_rings += b1 + b2;
-        let to_ls = |ring: &Vec<i64>| coords(ring).map(LineString::new);
+        let to_ls = |ring: &Vec<i64>| coords_of(nodes, ring).map(LineString::new);
         let outers: Option<Vec<LineString<f64>>> = outer_rings.iter().map(to_ls).collect();
         let inners: Option<Vec<LineString<f64>>> = inner_rings.iter().map(to_ls).collect();
         let (Some(outers), Some(inners)) = (outers, inners) else {
@@ -588,11 +714,11 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
             }
         }
         let mp = MultiPolygon::new(polys);
-        if !mp.intersects(&boundary) {
+        if !mp.intersects(area.boundary) {
             report.areas_outside += 1;
             continue;
         }
-        let kind = classify(&r.tags, cats, opts.infer_residential);
+        let kind = classify(&r.tags, &opts.categories, opts.infer_residential);
         match r.role {
             AreaRole::Building => report.building_relations += 1,
             AreaRole::Parking => report.parking_areas += 1,
@@ -600,24 +726,21 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
         }
         areas.push((r.role, kind, mp.0));
     }
-    // Buildings first, then parking lots, then parks (the reference's concatenation order).
-    areas.sort_by_key(|(role, _, _)| match role {
-        AreaRole::Building => 0,
-        AreaRole::Parking => 1,
-        AreaRole::Park => 2,
-    });
+}
 
-    // Split into parts, clip to the boundary.
+/// The areas split into polygons and clipped to the boundary, in order.
+fn clip_areas(areas: Vec<AreaFeature>, area: &Area<'_>, report: &mut OsmReport) -> Vec<(BuildingType, Polygon<f64>)> {
+    let (bmin, bmax) = (area.bounds.min(), area.bounds.max());
     let mut parts: Vec<(BuildingType, Polygon<f64>)> = Vec::new();
     for (_, kind, polys) in areas {
         for p in polys {
             let Some(r) = p.bounding_rect() else { continue };
             let inside_rect = r.min().x >= bmin.x && r.min().y >= bmin.y && r.max().x <= bmax.x && r.max().y <= bmax.y;
-            if boundary_rect_only && inside_rect {
+            if area.rect_only && inside_rect {
                 parts.push((kind, p));
                 continue;
             }
-            let clipped = boundary.intersection(&MultiPolygon::new(vec![p]));
+            let clipped = area.boundary.intersection(&MultiPolygon::new(vec![p]));
             if clipped.0.is_empty() {
                 report.outside_boundary += 1;
                 continue;
@@ -626,82 +749,61 @@ pub fn read_osm_pbf(path: &Path, opts: &OsmOptions) -> Result<(RasterInput, OsmR
             parts.extend(clipped.0.into_iter().map(|q| (kind, q)));
         }
     }
+    parts
+}
 
-    // Duplicates (first stays) and contained polygons.
+/// Which polygons to keep: not a duplicate of an earlier one (same rings, bit for bit)
+/// and not contained in another kept one.
+fn distinct_outermost(parts: &[(BuildingType, Polygon<f64>)], report: &mut OsmReport) -> Vec<bool> {
     let mut keep = vec![true; parts.len()];
-    {
-        let mut seen: HashMap<Vec<(u64, u64)>, usize> = HashMap::new();
-        for (i, (_, p)) in parts.iter().enumerate() {
-            let key: Vec<(u64, u64)> = std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .flat_map(|r| r.0.iter().map(|c| (c.x.to_bits(), c.y.to_bits())).chain([(u64::MAX, u64::MAX)]))
-                .collect();
-            if seen.contains_key(&key) {
-                keep[i] = false;
-                report.duplicates_removed += 1;
-            } else {
-                seen.entry(key).or_insert(i);
-            }
-        }
-        let boxes: Vec<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = parts
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep[*i])
-            .filter_map(|(i, (_, p))| {
-                let r = p.bounding_rect()?;
-                Some(rstar::primitives::GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
+    let mut seen: HashMap<Vec<(u64, u64)>, usize> = HashMap::new();
+    for (i, (_, p)) in parts.iter().enumerate() {
+        let key: Vec<(u64, u64)> = std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .flat_map(|r| r.0.iter().map(|c| (c.x.to_bits(), c.y.to_bits())).chain([(u64::MAX, u64::MAX)]))
             .collect();
-        let tree = rstar::RTree::bulk_load(boxes);
-        let mut contained = Vec::new();
-        for (i, (_, p)) in parts.iter().enumerate() {
-            if !keep[i] {
-                continue;
-            }
-            let Some(r) = p.bounding_rect() else { continue };
-            let env = rstar::AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-            let inside_other = tree.locate_in_envelope_intersecting(&env).filter(|o| o.data != i).any(|o| {
-                let q = &parts[o.data].1;
-                q.bounding_rect().is_some_and(|qr| {
-                    qr.min().x <= r.min().x
-                        && qr.min().y <= r.min().y
-                        && qr.max().x >= r.max().x
-                        && qr.max().y >= r.max().y
-                }) && q.contains(p)
-            });
-            if inside_other {
-                contained.push(i);
-            }
-        }
-        for i in contained {
+        if seen.contains_key(&key) {
             keep[i] = false;
-            report.contained_removed += 1;
+            report.duplicates_removed += 1;
+        } else {
+            seen.entry(key).or_insert(i);
         }
     }
-
-    let mut input_report = InputReport::default();
-    let mut buildings = Vec::new();
-    for ((kind, p), k) in parts.into_iter().zip(keep) {
-        if !k {
+    let boxes: Vec<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = parts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i])
+        .filter_map(|(i, (_, p))| {
+            let r = p.bounding_rect()?;
+            Some(rstar::primitives::GeomWithData::new(
+                rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                i,
+            ))
+        })
+        .collect();
+    let tree = rstar::RTree::bulk_load(boxes);
+    let mut contained = Vec::new();
+    for (i, (_, p)) in parts.iter().enumerate() {
+        if !keep[i] {
             continue;
         }
-        if !p.is_valid() {
-            report.invalid_polygons += 1;
-            input_report.invalid_polygons += 1;
+        let Some(r) = p.bounding_rect() else { continue };
+        let env = rstar::AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+        let inside_other = tree.locate_in_envelope_intersecting(&env).filter(|o| o.data != i).any(|o| {
+            let q = &parts[o.data].1;
+            q.bounding_rect().is_some_and(|qr| {
+                qr.min().x <= r.min().x && qr.min().y <= r.min().y && qr.max().x >= r.max().x && qr.max().y >= r.max().y
+            }) && q.contains(p)
+        });
+        if inside_other {
+            contained.push(i);
         }
-        report.polygons_by_type[kind as usize] += 1;
-        buildings.push(InputBuilding { geometry: MultiPolygon::new(vec![p]), kind });
     }
-    if buildings.is_empty() {
-        return Err(empty("buildings or parks", report));
+    for i in contained {
+        keep[i] = false;
+        report.contained_removed += 1;
     }
-    if streets.is_empty() {
-        return Err(empty("streets", report));
-    }
-    Ok((RasterInput { boundary, streets, buildings, report: input_report }, report))
+    keep
 }
 
 /// The area an extract covers, in longitude/latitude degrees.
