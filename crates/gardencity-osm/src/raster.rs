@@ -6,6 +6,7 @@ use gardencity::city::graph::StreetGraph;
 use gardencity::city::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference};
 use geo::{BoundingRect, Centroid, Intersects, Rotate, Translate};
 use geo_types::{coord, Line, LineString, MultiLineString, MultiPolygon, Point, Polygon, Rect};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// One street centre line of the input, in EPSG:3857 metres.
@@ -268,106 +269,191 @@ pub fn rasterize(input: &RasterInput, params: &RasterParams) -> Result<(City, Ra
     if input.streets.is_empty() {
         return Err(RasterError::NoStreets { reason: "the input has no street lines".into() });
     }
+    let rotated = rotate_input(input, params.rotation)?;
+    let (input, angle, rotation_origin) = (rotated.input.as_ref(), rotated.angle, rotated.origin);
+    report.rotation_deg = angle;
+    let mut canvas = Canvas::new(&input.boundary, l, &mut report)?;
+    canvas.mark_streets(&input.streets, &mut report);
+    let mut kept = canvas.largest_street_component(&mut report)?;
+    let footprints = canvas.claim_blocks(&input.buildings, params.keep_other);
+    report.other_filtered =
+        if params.keep_other { 0 } else { input.buildings.iter().filter(|b| b.kind == BuildingType::Other).count() };
+    let (placed, mut owner) = canvas.place(&input.buildings, &footprints, &kept, params, &mut report);
+    let alive = canvas.connect_doors(&placed, &mut owner, &mut kept, params.door_search_radius as i64, &mut report);
 
-    // Rotation about the street network's centroid.
-    let angle = match params.rotation {
+    let g = canvas.grid;
+    let cell = |i: usize| Cell::new((i % g.width) as i32, (i / g.width) as i32);
+    let streets: Vec<Cell> = (0..kept.len()).filter(|&i| kept[i]).map(cell).collect();
+    report.street_cells = streets.len();
+    let mut specs = Vec::new();
+    for (p, _) in placed.iter().zip(&alive).filter(|(_, &a)| a) {
+        report.buildings_by_type[p.kind as usize] += 1;
+        specs.push(BuildingSpec {
+            id: None,
+            kind: p.kind,
+            blocks: p.blocks.iter().map(|&i| cell(i)).collect(),
+            door: cell(p.door),
+            door_point: None,
+        });
+    }
+    report.buildings = specs.len();
+    if specs.is_empty() {
+        return Err(RasterError::NoBuildings { report: Box::new(report) });
+    }
+    let (ox, oy) = canvas.origin;
+    let georef =
+        Georeference { block_side: l, origin_x: ox * l, origin_y: oy * l, rotation_deg: angle, rotation_origin };
+    let boundary_wkt = Some(boundary_wkt_blocks(&input.boundary, ox * l, oy * l, l));
+    let city = City::new(CityParts {
+        name: params.name.clone(),
+        width: g.width as u32,
+        height: g.height as u32,
+        georef,
+        streets,
+        buildings: specs,
+        boundary_wkt,
+    })?;
+    Ok((city, report))
+}
+
+/// The input rotated about its street network's centroid.
+struct Rotated<'a> {
+    /// The rotated input (borrowed when the angle is 0).
+    input: Cow<'a, RasterInput>,
+    /// The angle in degrees.
+    angle: f64,
+    /// The centroid it is rotated about (`(0, 0)` when not rotated).
+    origin: (f64, f64),
+}
+
+/// The input rotated as `rotation` says.
+fn rotate_input(input: &RasterInput, rotation: Rotation) -> Result<Rotated<'_>, RasterError> {
+    let angle = match rotation {
         Rotation::None => 0.0,
         Rotation::Auto => auto_rotation_deg(&input.streets),
-        Rotation::Degrees(d) => {
-            if !d.is_finite() {
-                return Err(RasterError::Parameter { name: "rotation", reason: format!("{d} is not finite") });
+        Rotation::Degrees(d) if !d.is_finite() => {
+            return Err(RasterError::Parameter { name: "rotation", reason: format!("{d} is not finite") })
+        }
+        Rotation::Degrees(d) => d,
+    };
+    if angle == 0.0 {
+        return Ok(Rotated { input: Cow::Borrowed(input), angle: 0.0, origin: (0.0, 0.0) });
+    }
+    let mls = MultiLineString::new(input.streets.iter().map(|s| s.geometry.clone()).collect());
+    let c: Point<f64> = mls
+        .centroid()
+        .ok_or_else(|| RasterError::NoStreets { reason: "the street lines have no centroid (all empty)".into() })?;
+    let mut r = input.clone();
+    r.boundary = r.boundary.rotate_around_point(angle, c);
+    for s in &mut r.streets {
+        s.geometry = s.geometry.rotate_around_point(angle, c);
+    }
+    for b in &mut r.buildings {
+        b.geometry = b.geometry.rotate_around_point(angle, c);
+    }
+    Ok(Rotated { input: Cow::Owned(r), angle, origin: (c.x(), c.y()) })
+}
+
+/// A building placed on the grid: its type, blocks and door block.
+struct Placed {
+    kind: BuildingType,
+    blocks: Vec<usize>,
+    door: usize,
+}
+
+/// No building owns the block.
+const NO_BUILDING: u32 = u32::MAX;
+
+/// The grid being rasterized: its geometry, its origin in blocks and each block's state
+/// (outside, free, street or claimed by a type).
+struct Canvas {
+    grid: Grid,
+    /// `(floor(minx / L), floor(miny / L))` of the boundary's bounds.
+    origin: (f64, f64),
+    state: Vec<u8>,
+    scratch: Scratch,
+    cells: Vec<usize>,
+}
+
+impl Canvas {
+    /// The grid over the boundary's bounds, its blocks intersecting the boundary free
+    /// (tested in absolute metres like the reference).
+    fn new(boundary: &MultiPolygon<f64>, l: f64, report: &mut RasterReport) -> Result<Canvas, RasterError> {
+        let bounds = boundary.bounding_rect().ok_or(RasterError::EmptyBoundary)?;
+        let (min, max) = (bounds.min(), bounds.max());
+        if ![min.x, min.y, max.x, max.y].iter().all(|v| v.is_finite()) {
+            return Err(RasterError::EmptyBoundary);
+        }
+        let ox = (min.x / l).floor();
+        let oy = (min.y / l).floor();
+        let w = (max.x / l).floor() + 1.0 - ox;
+        let h = (max.y / l).floor() + 1.0 - oy;
+        // Checked in floating point (no integer product can overflow); NaN is refused too.
+        let cells = w * h;
+        if cells.is_nan() || cells > MAX_CELLS as f64 {
+            let (width, height) = (w as u64, h as u64);
+            let cells = width.saturating_mul(height);
+            let bytes = gardencity::city::human_bytes(cells.saturating_mul(gardencity::city::GRID_BYTES_PER_CELL));
+            return Err(RasterError::TooLarge { width, height, cells, bytes, max_cells: MAX_CELLS });
+        }
+        let (width, height) = (w as u32, h as u32);
+        report.width = width;
+        report.height = height;
+        let grid = Grid { width: width as usize, height: height as usize, l };
+        let mut c = Canvas {
+            grid,
+            origin: (ox, oy),
+            state: vec![OUTSIDE; grid.width * grid.height],
+            scratch: Scratch::default(),
+            cells: Vec::new(),
+        };
+        for poly in &boundary.0 {
+            c.cells.clear();
+            polygon_cells(&c.grid, poly, ox, oy, &mut c.scratch, &mut c.cells);
+            for &i in &c.cells {
+                c.state[i] = FREE;
             }
-            d
         }
-    };
-    let mut origin = (0.0, 0.0);
-    let rotated: Option<RasterInput>;
-    let input = if angle != 0.0 {
-        let mls = MultiLineString::new(input.streets.iter().map(|s| s.geometry.clone()).collect());
-        let c: Point<f64> = mls
-            .centroid()
-            .ok_or_else(|| RasterError::NoStreets { reason: "the street lines have no centroid (all empty)".into() })?;
-        origin = (c.x(), c.y());
-        let mut r = input.clone();
-        r.boundary = r.boundary.rotate_around_point(angle, c);
-        for s in &mut r.streets {
-            s.geometry = s.geometry.rotate_around_point(angle, c);
+        report.boundary_blocks = c.state.iter().filter(|&&s| s != OUTSIDE).count();
+        if report.boundary_blocks == 0 {
+            return Err(RasterError::EmptyBoundary);
         }
-        for b in &mut r.buildings {
-            b.geometry = b.geometry.rotate_around_point(angle, c);
-        }
-        rotated = Some(r);
-        rotated.as_ref().unwrap()
-    } else {
-        input
-    };
-    report.rotation_deg = angle;
-
-    // Grid.
-    let bounds = input.boundary.bounding_rect().ok_or(RasterError::EmptyBoundary)?;
-    let (min, max) = (bounds.min(), bounds.max());
-    if ![min.x, min.y, max.x, max.y].iter().all(|v| v.is_finite()) {
-        return Err(RasterError::EmptyBoundary);
-    }
-    let ox = (min.x / l).floor();
-    let oy = (min.y / l).floor();
-    let w = (max.x / l).floor() + 1.0 - ox;
-    let h = (max.y / l).floor() + 1.0 - oy;
-    // Checked in floating point (no integer product can overflow); NaN is refused too.
-    let cells = w * h;
-    if cells.is_nan() || cells > MAX_CELLS as f64 {
-        let (width, height) = (w as u64, h as u64);
-        let cells = width.saturating_mul(height);
-        let bytes = gardencity::city::human_bytes(cells.saturating_mul(gardencity::city::GRID_BYTES_PER_CELL));
-        return Err(RasterError::TooLarge { width, height, cells, bytes, max_cells: MAX_CELLS });
-    }
-    let (width, height) = (w as u32, h as u32);
-    report.width = width;
-    report.height = height;
-    let g = Grid { width: width as usize, height: height as usize, l };
-    let n = g.width * g.height;
-    let mut state = vec![OUTSIDE; n];
-
-    // Canvas: blocks intersecting the boundary, tested in absolute metres like the reference.
-    let mut scratch = Scratch::default();
-    let mut cells: Vec<usize> = Vec::new();
-    for poly in &input.boundary.0 {
-        cells.clear();
-        polygon_cells(&g, poly, ox, oy, &mut scratch, &mut cells);
-        for &i in &cells {
-            state[i] = FREE;
-        }
-    }
-    report.boundary_blocks = state.iter().filter(|&&s| s != OUTSIDE).count();
-    if report.boundary_blocks == 0 {
-        return Err(RasterError::EmptyBoundary);
+        Ok(c)
     }
 
-    // Everything else in metres relative to the grid origin.
-    let shift = (-ox * l, -oy * l);
-
-    // Street blocks.
-    for s in &input.streets {
-        let line = s.geometry.translate(shift.0, shift.1);
-        for seg in line.lines() {
-            mark_segment(&g, &mut state, seg);
-        }
-        if line.0.len() == 1 {
-            let c = line.0[0];
-            mark_segment(&g, &mut state, Line::new(c, c));
-        }
+    /// The shift from absolute metres to metres relative to the grid origin.
+    fn shift(&self) -> (f64, f64) {
+        (-self.origin.0 * self.grid.l, -self.origin.1 * self.grid.l)
     }
-    report.street_blocks = state.iter().filter(|&&s| s == STREET).count();
 
-    // Largest 4-connected component (scan order x-major, like the reference's block table).
-    let mut kept = vec![false; n];
-    {
+    /// Marks the blocks the street lines cross as streets.
+    fn mark_streets(&mut self, streets: &[StreetLine], report: &mut RasterReport) {
+        let shift = self.shift();
+        for s in streets {
+            let line = s.geometry.translate(shift.0, shift.1);
+            for seg in line.lines() {
+                mark_segment(&self.grid, &mut self.state, seg);
+            }
+            if line.0.len() == 1 {
+                let c = line.0[0];
+                mark_segment(&self.grid, &mut self.state, Line::new(c, c));
+            }
+        }
+        report.street_blocks = self.state.iter().filter(|&&s| s == STREET).count();
+    }
+
+    /// The street blocks of the largest 4-connected component (scan order x-major, like
+    /// the reference's block table).
+    fn largest_street_component(&self, report: &mut RasterReport) -> Result<Vec<bool>, RasterError> {
+        let g = self.grid;
+        let n = g.width * g.height;
+        let mut kept = vec![false; n];
         let mut street_of = vec![u32::MAX; n];
         let mut cells = Vec::new();
         for x in 0..g.width {
             for y in 0..g.height {
                 let i = y * g.width + x;
-                if state[i] == STREET {
+                if self.state[i] == STREET {
                     street_of[i] = cells.len() as u32;
                     cells.push(Cell::new(x as i32, y as i32));
                 }
@@ -388,157 +474,130 @@ pub fn rasterize(input: &RasterInput, params: &RasterParams) -> Result<(City, Ra
             kept[c.y as usize * g.width + c.x as usize] = comps.label[s] == best;
         }
         report.street_blocks_removed = report.street_blocks - comps.sizes[best as usize] as usize;
+        Ok(kept)
     }
 
-    // Block claims by type priority; remember each footprint's blocks.
-    let mut footprints: Vec<Vec<u32>> = vec![Vec::new(); input.buildings.len()];
-    for &t in &PRIORITY {
-        if t == BuildingType::Other && !params.keep_other {
-            continue;
-        }
-        for (bi, b) in input.buildings.iter().enumerate() {
-            if b.kind != t {
-                continue;
+    /// Free blocks claimed by type priority; each footprint's blocks (claimed by it or
+    /// not), ascending.
+    fn claim_blocks(&mut self, buildings: &[InputBuilding], keep_other: bool) -> Vec<Vec<u32>> {
+        let shift = self.shift();
+        let mut footprints: Vec<Vec<u32>> = vec![Vec::new(); buildings.len()];
+        for &t in PRIORITY.iter().filter(|&&t| keep_other || t != BuildingType::Other) {
+            for (bi, b) in buildings.iter().enumerate().filter(|(_, b)| b.kind == t) {
+                let geom = b.geometry.translate(shift.0, shift.1);
+                let mut out = Vec::new();
+                for poly in &geom.0 {
+                    self.cells.clear();
+                    polygon_cells(&self.grid, poly, 0.0, 0.0, &mut self.scratch, &mut self.cells);
+                    for &i in &self.cells {
+                        let st = self.state[i];
+                        if st == OUTSIDE || st == STREET {
+                            continue;
+                        }
+                        if st == FREE {
+                            self.state[i] = CLAIM + t as u8;
+                        }
+                        out.push(i as u32);
+                    }
+                }
+                out.sort_unstable();
+                out.dedup();
+                footprints[bi] = out;
             }
-            let geom = b.geometry.translate(shift.0, shift.1);
-            let mut out = Vec::new();
-            for poly in &geom.0 {
-                cells.clear();
-                polygon_cells(&g, poly, 0.0, 0.0, &mut scratch, &mut cells);
-                for &i in &cells {
-                    let st = state[i];
-                    if st == OUTSIDE || st == STREET {
+        }
+        footprints
+    }
+
+    /// Buildings placed by type priority: each footprint's claimed blocks split into
+    /// 4-connected candidates, each placed when it has a door on a kept street and does
+    /// not overlap a placed one. Returns them and each block's owner.
+    fn place(
+        &self,
+        buildings: &[InputBuilding],
+        footprints: &[Vec<u32>],
+        kept: &[bool],
+        params: &RasterParams,
+        report: &mut RasterReport,
+    ) -> (Vec<Placed>, Vec<u32>) {
+        let g = &self.grid;
+        let mut owner = vec![NO_BUILDING; self.state.len()];
+        let mut placed: Vec<Placed> = Vec::new();
+        let mut in_comp = vec![false; self.state.len()];
+        for &t in PRIORITY.iter().filter(|&&t| params.keep_other || t != BuildingType::Other) {
+            for (bi, _) in buildings.iter().enumerate().filter(|(_, b)| b.kind == t) {
+                let mut cells: Vec<usize> =
+                    footprints[bi].iter().map(|&i| i as usize).filter(|&i| self.state[i] == CLAIM + t as u8).collect();
+                if cells.is_empty() {
+                    report.no_blocks += 1;
+                    continue;
+                }
+                if params.resolve_overlaps {
+                    let before = cells.len();
+                    cells.retain(|&i| owner[i] == NO_BUILDING);
+                    report.overlap_blocks_removed += before - cells.len();
+                    if cells.is_empty() {
+                        report.overlap_fully_taken += 1;
                         continue;
                     }
-                    if st == FREE {
-                        state[i] = CLAIM + t as u8;
+                }
+                for comp in components(g, &cells, &mut in_comp) {
+                    report.candidates += 1;
+                    let Some(door) = choose_door(g, &comp, &self.state, kept) else {
+                        report.no_door += 1;
+                        continue;
+                    };
+                    if comp.iter().any(|&i| owner[i] != NO_BUILDING) {
+                        report.overlap_skipped += 1;
+                        continue;
                     }
-                    out.push(i as u32);
+                    let id = placed.len() as u32;
+                    for &i in &comp {
+                        owner[i] = id;
+                    }
+                    placed.push(Placed { kind: t, blocks: comp, door });
                 }
             }
-            out.sort_unstable();
-            out.dedup();
-            footprints[bi] = out;
         }
+        (placed, owner)
     }
-    report.other_filtered =
-        if params.keep_other { 0 } else { input.buildings.iter().filter(|b| b.kind == BuildingType::Other).count() };
 
-    // Candidates.
-    const NO_BUILDING: u32 = u32::MAX;
-    let mut owner = vec![NO_BUILDING; n];
-    struct Placed {
-        kind: BuildingType,
-        blocks: Vec<usize>,
-        door: usize,
-    }
-    let mut placed: Vec<Placed> = Vec::new();
-    let mut in_comp = vec![false; n];
-    for &t in &PRIORITY {
-        if t == BuildingType::Other && !params.keep_other {
-            continue;
-        }
-        for (bi, b) in input.buildings.iter().enumerate() {
-            if b.kind != t {
+    /// Connects doors off the kept network by a shortest path through free blocks within
+    /// `radius` (its blocks become streets); a building whose door cannot be connected is
+    /// removed. Returns which buildings stay.
+    fn connect_doors(
+        &self,
+        placed: &[Placed],
+        owner: &mut [u32],
+        kept: &mut [bool],
+        radius: i64,
+        report: &mut RasterReport,
+    ) -> Vec<bool> {
+        let mut alive = vec![true; placed.len()];
+        for (pi, p) in placed.iter().enumerate() {
+            if kept[p.door] {
                 continue;
             }
-            let mut cells: Vec<usize> =
-                footprints[bi].iter().map(|&i| i as usize).filter(|&i| state[i] == CLAIM + t as u8).collect();
-            if cells.is_empty() {
-                report.no_blocks += 1;
-                continue;
-            }
-            if params.resolve_overlaps {
-                let before = cells.len();
-                cells.retain(|&i| owner[i] == NO_BUILDING);
-                report.overlap_blocks_removed += before - cells.len();
-                if cells.is_empty() {
-                    report.overlap_fully_taken += 1;
-                    continue;
+            match connect_door(&self.grid, p.door, radius, &self.state, owner, kept) {
+                Some(path) => {
+                    for i in path {
+                        if !kept[i] {
+                            kept[i] = true;
+                            report.street_blocks_added += 1;
+                        }
+                    }
+                    report.doors_connected += 1;
                 }
-            }
-            for comp in components(&g, &cells, &mut in_comp) {
-                report.candidates += 1;
-                let Some(door) = choose_door(&g, &comp, &state, &kept) else {
-                    report.no_door += 1;
-                    continue;
-                };
-                if comp.iter().any(|&i| owner[i] != NO_BUILDING) {
-                    report.overlap_skipped += 1;
-                    continue;
-                }
-                let id = placed.len() as u32;
-                for &i in &comp {
-                    owner[i] = id;
-                }
-                placed.push(Placed { kind: t, blocks: comp, door });
-            }
-        }
-    }
-
-    // Connect doors that are off the kept network.
-    let radius = params.door_search_radius as i64;
-    let mut alive = vec![true; placed.len()];
-    for (pi, p) in placed.iter().enumerate() {
-        if kept[p.door] {
-            continue;
-        }
-        match connect_door(&g, p.door, radius, &state, &owner, &kept) {
-            Some(path) => {
-                for i in path {
-                    if !kept[i] {
-                        kept[i] = true;
-                        report.street_blocks_added += 1;
+                None => {
+                    alive[pi] = false;
+                    report.unconnectable += 1;
+                    for &i in &p.blocks {
+                        owner[i] = NO_BUILDING;
                     }
                 }
-                report.doors_connected += 1;
-            }
-            None => {
-                alive[pi] = false;
-                report.unconnectable += 1;
-                for &i in &p.blocks {
-                    owner[i] = NO_BUILDING;
-                }
             }
         }
+        alive
     }
-
-    let cell = |i: usize| Cell::new((i % g.width) as i32, (i / g.width) as i32);
-    let streets: Vec<Cell> = (0..n).filter(|&i| kept[i]).map(cell).collect();
-    report.street_cells = streets.len();
-    let mut specs = Vec::new();
-    for (p, _) in placed.iter().zip(&alive).filter(|(_, &a)| a) {
-        report.buildings_by_type[p.kind as usize] += 1;
-        specs.push(BuildingSpec {
-            id: None,
-            kind: p.kind,
-            blocks: p.blocks.iter().map(|&i| cell(i)).collect(),
-            door: cell(p.door),
-            door_point: None,
-        });
-    }
-    report.buildings = specs.len();
-    if specs.is_empty() {
-        return Err(RasterError::NoBuildings { report: Box::new(report) });
-    }
-    let georef = Georeference {
-        block_side: l,
-        origin_x: ox * l,
-        origin_y: oy * l,
-        rotation_deg: angle,
-        rotation_origin: origin,
-    };
-    let boundary_wkt = Some(boundary_wkt_blocks(&input.boundary, ox * l, oy * l, l));
-    let city = City::new(CityParts {
-        name: params.name.clone(),
-        width,
-        height,
-        georef,
-        streets,
-        buildings: specs,
-        boundary_wkt,
-    })?;
-    Ok((city, report))
 }
 
 /// Grid geometry in metres relative to the grid origin.
