@@ -382,154 +382,183 @@ fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8], SnapshotError> 
 pub fn decode_snapshot(bytes: &[u8], path: &Path) -> Result<Snapshot, SnapshotError> {
     let p = payload(bytes, path)?;
     let mut d = Dec { b: p, pos: 0, path };
-    let name = d.str()?;
-    let width = d.u32v("width")?;
-    let height = d.u32v("height")?;
-    let mut gv = [0.0; 6];
-    for v in &mut gv {
-        *v = d.f64()?;
+    let parts = d.city_parts()?;
+    let city = City::new(parts).map_err(|source| SnapshotError::City { path: path.to_path_buf(), source })?;
+    let gravity = d.gravity(&city)?;
+    if d.pos != p.len() {
+        return Err(d.err(format!("{} unread bytes after the end of the content", p.len() - d.pos)));
     }
-    let georef = Georeference {
-        block_side: gv[0],
-        origin_x: gv[1],
-        origin_y: gv[2],
-        rotation_deg: gv[3],
-        rotation_origin: (gv[4], gv[5]),
-    };
-    let boundary_wkt = match d.u8()? {
-        0 => None,
-        1 => Some(d.str()?),
-        f => return Err(d.err(format!("boundary flag {f}, expected 0 or 1"))),
-    };
-    let ns = d.count("street", 2)?;
-    let mut streets = Vec::with_capacity(ns);
-    let (mut x, mut y) = (0i64, 0i64);
-    for _ in 0..ns {
-        let (dx, dy) = (d.zig()?, d.zig()?);
-        (x, y) = match (x.checked_add(dx), y.checked_add(dy)) {
-            (Some(x), Some(y)) => (x, y),
-            _ => return Err(d.err("street cell out of the 32-bit range")),
-        };
-        let c = (i32::try_from(x), i32::try_from(y));
-        match c {
-            (Ok(x), Ok(y)) => streets.push(Cell::new(x, y)),
-            _ => return Err(d.err("street cell out of the 32-bit range")),
+    Ok(Snapshot { city, gravity })
+}
+
+impl Dec<'_> {
+    /// The city section: name, size, georeference, boundary, streets, buildings.
+    fn city_parts(&mut self) -> Result<CityParts, SnapshotError> {
+        let name = self.str()?;
+        let width = self.u32v("width")?;
+        let height = self.u32v("height")?;
+        let mut gv = [0.0; 6];
+        for v in &mut gv {
+            *v = self.f64()?;
         }
+        let georef = Georeference {
+            block_side: gv[0],
+            origin_x: gv[1],
+            origin_y: gv[2],
+            rotation_deg: gv[3],
+            rotation_origin: (gv[4], gv[5]),
+        };
+        let boundary_wkt = match self.u8()? {
+            0 => None,
+            1 => Some(self.str()?),
+            f => return Err(self.err(format!("boundary flag {f}, expected 0 or 1"))),
+        };
+        let streets = self.streets()?;
+        let nb = self.count("building", 8)?;
+        let mut buildings = Vec::with_capacity(nb);
+        for _ in 0..nb {
+            buildings.push(self.building()?);
+        }
+        Ok(CityParts { name, width, height, georef, streets, buildings, boundary_wkt })
     }
-    let nb = d.count("building", 8)?;
-    let mut buildings = Vec::with_capacity(nb);
-    for _ in 0..nb {
-        let id = d.str()?;
-        let k = d.u8()?;
-        let kind = BuildingType::from_index(k as usize).ok_or_else(|| d.err(format!("building type {k}")))?;
-        let door = d.cell()?;
-        let door_point = Point::new(d.f64()?, d.f64()?);
-        let blocks = match d.u8()? {
+
+    /// The street cells, delta-coded.
+    fn streets(&mut self) -> Result<Vec<Cell>, SnapshotError> {
+        let ns = self.count("street", 2)?;
+        let mut streets = Vec::with_capacity(ns);
+        let (mut x, mut y) = (0i64, 0i64);
+        for _ in 0..ns {
+            let (dx, dy) = (self.zig()?, self.zig()?);
+            (x, y) = match (x.checked_add(dx), y.checked_add(dy)) {
+                (Some(x), Some(y)) => (x, y),
+                _ => return Err(self.err("street cell out of the 32-bit range")),
+            };
+            match (i32::try_from(x), i32::try_from(y)) {
+                (Ok(x), Ok(y)) => streets.push(Cell::new(x, y)),
+                _ => return Err(self.err("street cell out of the 32-bit range")),
+            }
+        }
+        Ok(streets)
+    }
+
+    /// One building: id, type, door, door point, and its blocks as a rectangle or a
+    /// delta-coded list.
+    fn building(&mut self) -> Result<BuildingSpec, SnapshotError> {
+        let id = self.str()?;
+        let k = self.u8()?;
+        let kind = BuildingType::from_index(k as usize).ok_or_else(|| self.err(format!("building type {k}")))?;
+        let door = self.cell()?;
+        let door_point = Point::new(self.f64()?, self.f64()?);
+        let blocks = match self.u8()? {
             0 => {
-                let (a, b) = (d.cell()?, d.cell()?);
+                let (a, b) = (self.cell()?, self.cell()?);
                 // Sides in i64: i32 corners from a file may be 2^32 apart.
                 let (dx, dy) = (i64::from(b.x) - i64::from(a.x), i64::from(b.y) - i64::from(a.y));
-                if dx < 0 || dy < 0 || (dx as u64 + 1).saturating_mul(dy as u64 + 1) > p.len() as u64 * 64 {
-                    return Err(d.err(format!("building {id}: bad rectangle {a:?} {b:?}")));
+                if dx < 0 || dy < 0 || (dx as u64 + 1).saturating_mul(dy as u64 + 1) > self.b.len() as u64 * 64 {
+                    return Err(self.err(format!("building {id}: bad rectangle {a:?} {b:?}")));
                 }
                 (a.x..=b.x).flat_map(|x| (a.y..=b.y).map(move |y| Cell::new(x, y))).collect()
             }
             1 => {
-                let n = d.count("block", 2)?;
+                let n = self.count("block", 2)?;
                 if n == 0 {
-                    return Err(d.err(format!("building {id} without blocks")));
+                    return Err(self.err(format!("building {id} without blocks")));
                 }
                 let mut v = Vec::with_capacity(n);
-                let mut c = d.cell()?;
+                let mut c = self.cell()?;
                 v.push(c);
                 for _ in 1..n {
-                    let (dx, dy) = (d.i32z("block dx")?, d.i32z("block dy")?);
+                    let (dx, dy) = (self.i32z("block dx")?, self.i32z("block dy")?);
                     c = Cell::new(c.x.wrapping_add(dx), c.y.wrapping_add(dy));
                     v.push(c);
                 }
                 v
             }
-            f => return Err(d.err(format!("block encoding {f}, expected 0 or 1"))),
+            f => return Err(self.err(format!("block encoding {f}, expected 0 or 1"))),
         };
-        buildings.push(BuildingSpec { id: Some(id), kind, blocks, door, door_point: Some(door_point) });
+        Ok(BuildingSpec { id: Some(id), kind, blocks, door, door_point: Some(door_point) })
     }
-    let city = City::new(CityParts { name, width, height, georef, streets, buildings, boundary_wkt })
-        .map_err(|source| SnapshotError::City { path: path.to_path_buf(), source })?;
-    let gerr = |source| SnapshotError::Gravity { path: path.to_path_buf(), source };
-    let gravity = match d.u8()? {
-        0 => None,
-        1 => {
-            let exponent = d.f64()?;
-            match d.u8()? {
-                1 => Some(Gravity::exact(&city, GravityParams { exponent, ..Default::default() }).map_err(gerr)?),
-                0 => {
-                    let nh = d.count("hub", 2)?;
-                    let mut hubs = Vec::with_capacity(nh);
-                    for _ in 0..nh {
-                        hubs.push(d.cell()?);
-                    }
-                    if (nh as u64).saturating_mul(nh as u64) > p.len() as u64 {
-                        return Err(d.err(format!("{nh}^2 hub distances exceed the payload")));
-                    }
-                    let mut hub_dist = Vec::with_capacity(nh * nh);
-                    for _ in 0..nh * nh {
-                        let v = d.var()?;
-                        hub_dist.push(if v == 0 {
-                            u32::MAX
-                        } else {
-                            u32::try_from(v - 1).map_err(|_| d.err("hub distance out of range"))?
-                        });
-                    }
-                    let n = city.buildings().len();
-                    let (mut closest_hub, mut dist_to_hub) = (Vec::with_capacity(n), Vec::with_capacity(n));
-                    for _ in 0..n {
-                        closest_hub.push(d.u32v("closest hub")?);
-                        dist_to_hub.push(d.u32v("distance to hub")?);
-                    }
-                    let derive = match d.u8()? {
-                        0 => true,
-                        1 => false,
-                        f => return Err(d.err(format!("nearby flag {f}, expected 0 or 1"))),
-                    };
-                    let mut nearby = Vec::new();
-                    if !derive {
-                        let nn = d.count("nearby pair", 3)?;
-                        nearby.reserve(nn);
-                        let mut pi = 0i64;
-                        for _ in 0..nn {
-                            let (di, dj) = (d.zig()?, d.zig()?);
-                            let (Some(i), Some(j)) =
-                                (pi.checked_add(di), pi.checked_add(di).and_then(|i| i.checked_add(dj)))
-                            else {
-                                return Err(d.err("nearby building index out of range"));
-                            };
-                            let dd = d.u32v("nearby distance")?;
-                            match (u32::try_from(i), u32::try_from(j)) {
-                                (Ok(i), Ok(j)) => nearby.push((i, j, dd)),
-                                _ => return Err(d.err("nearby building index out of range")),
-                            }
-                            pi = i;
-                        }
-                    }
-                    let parts = HubProxyParts { exponent, hubs, hub_dist, closest_hub, dist_to_hub, nearby };
-                    Some(
+
+    /// The gravity section: none, exact (rebuilt from its exponent) or hub proxy (from
+    /// its stored parts, checked against the city).
+    fn gravity(&mut self, city: &City) -> Result<Option<Gravity>, SnapshotError> {
+        let gerr = |source| SnapshotError::Gravity { path: self.path.to_path_buf(), source };
+        match self.u8()? {
+            0 => Ok(None),
+            1 => {
+                let exponent = self.f64()?;
+                match self.u8()? {
+                    1 => Gravity::exact(city, GravityParams { exponent, ..Default::default() }).map(Some).map_err(gerr),
+                    0 => {
+                        let (parts, derive) = self.hub_parts(exponent, city.buildings().len())?;
                         if derive {
-                            Gravity::from_hub_parts_derive_nearby(&city, parts)
+                            Gravity::from_hub_parts_derive_nearby(city, parts)
                         } else {
-                            Gravity::from_hub_parts(&city, parts)
+                            Gravity::from_hub_parts(city, parts)
                         }
-                        .map_err(gerr)?,
-                    )
+                        .map(Some)
+                        .map_err(gerr)
+                    }
+                    m => Err(self.err(format!("gravity mode {m}, expected 0 or 1"))),
                 }
-                m => return Err(d.err(format!("gravity mode {m}, expected 0 or 1"))),
             }
+            f => Err(self.err(format!("gravity flag {f}, expected 0 or 1"))),
         }
-        f => return Err(d.err(format!("gravity flag {f}, expected 0 or 1"))),
-    };
-    if d.pos != p.len() {
-        return Err(d.err(format!("{} unread bytes after the end of the content", p.len() - d.pos)));
     }
-    Ok(Snapshot { city, gravity })
+
+    /// The stored parts of a hub proxy over `n` buildings, and whether its nearby pairs
+    /// are to be derived (not stored).
+    fn hub_parts(&mut self, exponent: f64, n: usize) -> Result<(HubProxyParts, bool), SnapshotError> {
+        let nh = self.count("hub", 2)?;
+        let mut hubs = Vec::with_capacity(nh);
+        for _ in 0..nh {
+            hubs.push(self.cell()?);
+        }
+        if (nh as u64).saturating_mul(nh as u64) > self.b.len() as u64 {
+            return Err(self.err(format!("{nh}^2 hub distances exceed the payload")));
+        }
+        let mut hub_dist = Vec::with_capacity(nh * nh);
+        for _ in 0..nh * nh {
+            let v = self.var()?;
+            hub_dist.push(if v == 0 {
+                u32::MAX
+            } else {
+                u32::try_from(v - 1).map_err(|_| self.err("hub distance out of range"))?
+            });
+        }
+        let (mut closest_hub, mut dist_to_hub) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            closest_hub.push(self.u32v("closest hub")?);
+            dist_to_hub.push(self.u32v("distance to hub")?);
+        }
+        let derive = match self.u8()? {
+            0 => true,
+            1 => false,
+            f => return Err(self.err(format!("nearby flag {f}, expected 0 or 1"))),
+        };
+        let nearby = if derive { Vec::new() } else { self.nearby_pairs()? };
+        Ok((HubProxyParts { exponent, hubs, hub_dist, closest_hub, dist_to_hub, nearby }, derive))
+    }
+
+    /// Stored nearby pairs `(i, j, distance)`, delta-coded.
+    fn nearby_pairs(&mut self) -> Result<Vec<(u32, u32, u32)>, SnapshotError> {
+        let nn = self.count("nearby pair", 3)?;
+        let mut nearby = Vec::with_capacity(nn);
+        let mut pi = 0i64;
+        for _ in 0..nn {
+            let (di, dj) = (self.zig()?, self.zig()?);
+            let (Some(i), Some(j)) = (pi.checked_add(di), pi.checked_add(di).and_then(|i| i.checked_add(dj))) else {
+                return Err(self.err("nearby building index out of range"));
+            };
+            let dd = self.u32v("nearby distance")?;
+            match (u32::try_from(i), u32::try_from(j)) {
+                (Ok(i), Ok(j)) => nearby.push((i, j, dd)),
+                _ => return Err(self.err("nearby building index out of range")),
+            }
+            pi = i;
+        }
+        Ok(nearby)
+    }
 }
 
 /// Reads a snapshot file.
