@@ -707,19 +707,25 @@ impl DatasetWriter {
     }
 
     fn finish_inner(&mut self, manifest: Value) -> Result<DatasetSummary, DatasetError> {
-        let mut run = match manifest {
-            Value::Object(m) => m,
-            Value::Null => Map::new(),
-            other => {
-                let kind = match other {
-                    Value::Bool(_) => "a boolean",
-                    Value::Number(_) => "a number",
-                    Value::String(_) => "a string",
-                    _ => "an array",
-                };
-                return Err(DatasetError::ManifestNotObject { kind });
-            }
-        };
+        let mut run = manifest_object(manifest)?;
+        let (files, rows) = self.publish_parts()?;
+        let (dataset, sweep_rows) = self.manifest_entry(&files, &rows);
+        run.insert("dataset".into(), dataset.clone());
+        layout::publish_manifest(&self.out_dir, &Value::Object(run), self.opts.sync, &mut self.published)?;
+        Ok(DatasetSummary {
+            out_dir: self.out_dir.clone(),
+            agents: self.agents,
+            rows,
+            files,
+            sweep_rows,
+            manifest_entry: dataset,
+        })
+    }
+
+    /// Flushes and closes every partition, syncs, and renames every part file into place
+    /// (every selected output gets its directory, even without rows); removes the
+    /// checkpoint journal. Returns the files (relative paths, sorted) and rows by output.
+    fn publish_parts(&mut self) -> Result<(FilesByOutput, BTreeMap<OutputKind, u64>), DatasetError> {
         let keys: Vec<_> = self.parts.keys().copied().collect();
         for &k in &keys {
             self.flush_partition(k)?;
@@ -732,7 +738,6 @@ impl DatasetWriter {
         for kind in self.opts.outputs.kinds() {
             files.insert(kind, Vec::new());
             rows.insert(kind, self.rows[kind.index()]);
-            // Every selected output has its directory, even without rows.
             let d = self.out_dir.join(kind.dir_name());
             fs::create_dir_all(&d).map_err(|e| DatasetError::io("creating directory", &d, e))?;
         }
@@ -749,13 +754,22 @@ impl DatasetWriter {
             fs::remove_file(&journal).map_err(|e| DatasetError::io("removing", &journal, e))?;
         }
         self.committed = None;
+        Ok((files, rows))
+    }
 
+    /// The manifest's `dataset` entry (format, coordinates, georeference, outputs with
+    /// their rows and files, the sweep's configurations) and the sweep's rows.
+    fn manifest_entry(
+        &self,
+        files: &BTreeMap<OutputKind, Vec<String>>,
+        rows: &BTreeMap<OutputKind, u64>,
+    ) -> (Value, Vec<(String, u64)>) {
         let g = self.city.georef();
         let mut outputs = Map::new();
-        for (kind, list) in &files {
+        for (kind, list) in files {
             outputs.insert(kind.dir_name().into(), json!({ "rows": rows[kind], "files": list }));
         }
-        let dataset = json!({
+        let mut dataset = json!({
             "generator": format!("gardencity-io {}", env!("CARGO_PKG_VERSION")),
             "format": self.opts.format.as_str(),
             "compression": match self.opts.format { DatasetFormat::Parquet => "zstd", DatasetFormat::Csv => "none" },
@@ -777,22 +791,12 @@ impl DatasetWriter {
         });
         let sweep_rows: Vec<(String, u64)> =
             self.opts.sweep.iter().cloned().zip(self.sweep_rows.iter().copied()).collect();
-        let mut dataset = dataset;
         if !sweep_rows.is_empty() {
             dataset["sweep"] = Value::Array(
                 sweep_rows.iter().map(|(name, rows)| json!({ "config": name, "sparse_rows": rows })).collect(),
             );
         }
-        run.insert("dataset".into(), dataset.clone());
-        layout::publish_manifest(&self.out_dir, &Value::Object(run), self.opts.sync, &mut self.published)?;
-        Ok(DatasetSummary {
-            out_dir: self.out_dir.clone(),
-            agents: self.agents,
-            rows,
-            files,
-            sweep_rows,
-            manifest_entry: dataset,
-        })
+        (dataset, sweep_rows)
     }
 
     /// Removes the hidden part files of an unfinished dataset (best effort).
@@ -869,6 +873,26 @@ impl Drop for DatasetWriter {
 }
 
 /// `x`, `y`, `ha` of a ping in the requested coordinates.
+/// Each output's published files (relative paths, sorted).
+type FilesByOutput = BTreeMap<OutputKind, Vec<String>>;
+
+/// The caller's run manifest as a JSON object (`null` is an empty one).
+fn manifest_object(manifest: Value) -> Result<Map<String, Value>, DatasetError> {
+    match manifest {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        other => {
+            let kind = match other {
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) => "a number",
+                Value::String(_) => "a string",
+                _ => "an array",
+            };
+            Err(DatasetError::ManifestNotObject { kind })
+        }
+    }
+}
+
 #[inline]
 /// Checks the selected rows of the agent at `position` (its user id not empty, buildings
 /// below `n_buildings`, timestamps with a local date in `days`), before a sink keeps any.
