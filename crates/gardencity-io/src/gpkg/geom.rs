@@ -1,7 +1,7 @@
 //! GeoPackage binary geometries: the `GP` header (version 0, little-endian, XY
 //! envelope) followed by little-endian ISO WKB (2D).
 
-use geo_types::{Coord, Geometry, LineString, Polygon};
+use geo_types::{Coord, Geometry};
 
 /// The geometry type names of `gpkg_geometry_columns.geometry_type_name`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,12 +94,14 @@ impl Envelope {
 }
 
 /// Encodes a geometry as a GeoPackage binary blob with an XY envelope (none for an
-/// empty geometry, which gets the empty flag) and the given `srs_id`.
-/// `Line`, `Rect` and `Triangle` are written as a LineString / Polygon.
+/// empty geometry, which gets the empty flag) and the given `srs_id`: the GeoPackage
+/// header here, the WKB body (little-endian, XY) by geozero's writer. `Line`, `Rect`
+/// and `Triangle` are written as a LineString / Polygon.
 pub fn encode(g: &Geometry<f64>, srs_id: i32) -> (Vec<u8>, Envelope) {
+    use geozero::{CoordDimensions, GeozeroGeometry, ToWkb};
     let mut env = Envelope::EMPTY;
-    let mut wkb = Vec::with_capacity(64);
-    write_wkb(g, &mut wkb, &mut env);
+    g.process_geom(&mut env).expect("the envelope collector never fails");
+    let wkb = g.to_wkb(CoordDimensions::xy()).expect("geozero's WKB writer into memory never fails");
     let mut out = Vec::with_capacity(wkb.len() + 40);
     out.extend_from_slice(b"GP");
     out.push(0); // version 1
@@ -117,89 +119,11 @@ pub fn encode(g: &Geometry<f64>, srs_id: i32) -> (Vec<u8>, Envelope) {
     (out, env)
 }
 
-fn header(out: &mut Vec<u8>, code: u32) {
-    out.push(1);
-    out.extend_from_slice(&code.to_le_bytes());
-}
-
-fn coord(out: &mut Vec<u8>, env: &mut Envelope, c: Coord<f64>) {
-    out.extend_from_slice(&c.x.to_le_bytes());
-    out.extend_from_slice(&c.y.to_le_bytes());
-    env.expand(c);
-}
-
-fn line_body(out: &mut Vec<u8>, env: &mut Envelope, l: &LineString<f64>) {
-    out.extend_from_slice(&(l.0.len() as u32).to_le_bytes());
-    for &c in &l.0 {
-        coord(out, env, c);
-    }
-}
-
-fn polygon_body(out: &mut Vec<u8>, env: &mut Envelope, p: &Polygon<f64>) {
-    if p.exterior().0.is_empty() {
-        out.extend_from_slice(&0u32.to_le_bytes());
-        return;
-    }
-    out.extend_from_slice(&(1 + p.interiors().len() as u32).to_le_bytes());
-    line_body(out, env, p.exterior());
-    for r in p.interiors() {
-        line_body(out, env, r);
-    }
-}
-
-fn write_wkb(g: &Geometry<f64>, out: &mut Vec<u8>, env: &mut Envelope) {
-    match g {
-        Geometry::Point(p) => {
-            header(out, 1);
-            coord(out, env, p.0);
-        }
-        Geometry::Line(l) => {
-            header(out, 2);
-            out.extend_from_slice(&2u32.to_le_bytes());
-            coord(out, env, l.start);
-            coord(out, env, l.end);
-        }
-        Geometry::LineString(l) => {
-            header(out, 2);
-            line_body(out, env, l);
-        }
-        Geometry::Polygon(p) => {
-            header(out, 3);
-            polygon_body(out, env, p);
-        }
-        Geometry::Rect(r) => write_wkb(&Geometry::Polygon(r.to_polygon()), out, env),
-        Geometry::Triangle(t) => write_wkb(&Geometry::Polygon(t.to_polygon()), out, env),
-        Geometry::MultiPoint(m) => {
-            header(out, 4);
-            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
-            for p in &m.0 {
-                header(out, 1);
-                coord(out, env, p.0);
-            }
-        }
-        Geometry::MultiLineString(m) => {
-            header(out, 5);
-            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
-            for l in &m.0 {
-                header(out, 2);
-                line_body(out, env, l);
-            }
-        }
-        Geometry::MultiPolygon(m) => {
-            header(out, 6);
-            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
-            for p in &m.0 {
-                header(out, 3);
-                polygon_body(out, env, p);
-            }
-        }
-        Geometry::GeometryCollection(c) => {
-            header(out, 7);
-            out.extend_from_slice(&(c.0.len() as u32).to_le_bytes());
-            for g in &c.0 {
-                write_wkb(g, out, env);
-            }
-        }
+/// The envelope collects the coordinates geozero walks.
+impl geozero::GeomProcessor for Envelope {
+    fn xy(&mut self, x: f64, y: f64, _idx: usize) -> geozero::error::Result<()> {
+        self.expand(Coord { x, y });
+        Ok(())
     }
 }
 
@@ -313,6 +237,55 @@ fn wkb_end(b: &[u8], at: usize, depth: u32) -> Result<usize, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo_types::{LineString, Polygon};
+
+    /// Every geometry type round-trips (`Line`, `Rect` and `Triangle` as the types they
+    /// are written as), with the envelope of its coordinates; an empty one has none.
+    #[test]
+    fn every_geometry_type_round_trips() {
+        use geo_types::{GeometryCollection, Line, MultiLineString, MultiPoint, MultiPolygon, Point, Rect, Triangle};
+        let ls = LineString::from(vec![(0.0, 0.0), (1.5, 2.0), (-3.0, 4.0)]);
+        let ring = LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 0.0)]);
+        let hole = LineString::from(vec![(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 1.0)]);
+        let poly = Polygon::new(ring.clone(), vec![hole.clone()]);
+        let gs: Vec<Geometry<f64>> = vec![
+            Point::new(3.5, -2.0).into(),
+            Line::new((0.0, 1.0), (2.0, 3.0)).into(),
+            ls.clone().into(),
+            LineString::<f64>::new(vec![]).into(),
+            poly.clone().into(),
+            Polygon::new(ring.clone(), vec![]).into(),
+            Rect::new((0.0, 0.0), (2.0, 3.0)).into(),
+            Triangle::new((0.0, 0.0).into(), (1.0, 0.0).into(), (0.0, 1.0).into()).into(),
+            MultiPoint::from(vec![(1.0, 2.0), (3.0, 4.0)]).into(),
+            MultiPoint::<f64>::new(vec![]).into(),
+            MultiLineString::new(vec![ls.clone(), hole.clone()]).into(),
+            MultiPolygon::new(vec![poly.clone(), Polygon::new(hole.clone(), vec![])]).into(),
+            MultiPolygon::<f64>::new(vec![]).into(),
+            Geometry::GeometryCollection(GeometryCollection::new_from(vec![
+                Point::new(1.0, 1.0).into(),
+                poly.clone().into(),
+            ])),
+            Geometry::GeometryCollection(GeometryCollection::<f64>::new_from(vec![])),
+        ];
+        for g in &gs {
+            let (blob, env) = encode(g, 3857);
+            assert_eq!(i32::from_le_bytes(blob[4..8].try_into().unwrap()), 3857);
+            let written = match g {
+                Geometry::Line(l) => Geometry::LineString(LineString::new(vec![l.start, l.end])),
+                Geometry::Rect(r) => Geometry::Polygon(r.to_polygon()),
+                Geometry::Triangle(t) => Geometry::Polygon(t.to_polygon()),
+                g => g.clone(),
+            };
+            assert_eq!(decode(&blob).unwrap(), written, "{g:?}");
+            let mut expected = Envelope::EMPTY;
+            geozero::GeozeroGeometry::process_geom(g, &mut expected).unwrap();
+            assert_eq!(env, expected);
+            assert_eq!(blob[3] & 0b0001_0000 != 0, env.is_empty(), "the empty flag of {g:?}");
+        }
+        let (_, env) = encode(&gs[4], 0);
+        assert_eq!((env.min_x, env.max_x, env.min_y, env.max_y), (0.0, 10.0, 0.0, 10.0));
+    }
 
     /// Counts the blob cannot hold are refused before the decoder reserves memory for
     /// them (a fuzz case: 2^32 - 1 points in a 25-byte blob aborted the process).
