@@ -5,6 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::routing::{RouteScratch, Router};
+use gardencity::StreetIdx;
 use gardencity_io::gpkg::{read_city, write_city, WriteOptions};
 use std::hint::black_box;
 
@@ -17,7 +18,8 @@ fn bench(c: &mut Criterion) {
         let mut scratch = RouteScratch::new(&router);
         let mut out = Vec::new();
         let m = city.streets().len() as u32;
-        let pairs: Vec<(u32, u32)> = (0..4096u32).map(|i| ((i * 7919) % m, (i * 104_729 + 13) % m)).collect();
+        let pairs: Vec<(StreetIdx, StreetIdx)> =
+            (0..4096u32).map(|i| (StreetIdx((i * 7919) % m), StreetIdx((i * 104_729 + 13) % m))).collect();
         let mut k = 0;
         let mut g = c.benchmark_group("garden city routing");
         g.throughput(criterion::Throughput::Elements(1));

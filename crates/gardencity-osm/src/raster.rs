@@ -3,7 +3,7 @@
 
 use crate::error::RasterError;
 use gardencity::city::graph::StreetGraph;
-use gardencity::city::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference};
+use gardencity::city::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference, StreetIdx};
 use geo::{BoundingRect, Centroid, Intersects, Rotate, Translate};
 use geo_types::{coord, Line, LineString, MultiLineString, MultiPolygon, Point, Polygon, Rect};
 use std::borrow::Cow;
@@ -461,7 +461,7 @@ impl Canvas {
         }
         let graph = StreetGraph::from_cells(&cells, |c| {
             let inside = c.x >= 0 && c.y >= 0 && (c.x as usize) < g.width && (c.y as usize) < g.height;
-            inside.then(|| street_of[c.y as usize * g.width + c.x as usize]).filter(|&s| s != u32::MAX)
+            inside.then(|| street_of[c.y as usize * g.width + c.x as usize]).filter(|&s| s != u32::MAX).map(StreetIdx)
         });
         let comps = graph.components();
         report.street_components = comps.count();

@@ -29,7 +29,7 @@ fn fixture_matches_reference_numbers() {
     // Every door is on the one street component; ids follow the reference convention.
     let comps = city.street_components();
     for (bi, b) in city.buildings().iter().enumerate() {
-        assert_eq!(comps.label[city.door_street(bi as u32) as usize], 0);
+        assert_eq!(comps.label[city.door_street(bi as u32).index()], 0);
         assert_eq!(b.id, format!("{}-x{}-y{}", b.kind.letter(), b.door_block.x, b.door_block.y));
     }
     // The grid origin is floor(min / L) of the boundary bounds, in metres.

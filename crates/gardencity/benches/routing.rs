@@ -4,14 +4,14 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::routing::{RouteScratch, Router};
-use gardencity::City;
+use gardencity::{City, StreetIdx};
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 
-fn pairs(city: &City, n: usize) -> Vec<(u32, u32)> {
+fn pairs(city: &City, n: usize) -> Vec<(StreetIdx, StreetIdx)> {
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
     let m = city.streets().len() as u32;
-    (0..n).map(|_| (rng.random_range(0..m), rng.random_range(0..m))).collect()
+    (0..n).map(|_| (StreetIdx(rng.random_range(0..m)), StreetIdx(rng.random_range(0..m)))).collect()
 }
 
 fn bench_city(c: &mut Criterion, name: &str, city: &City, table_limits: &[usize]) {

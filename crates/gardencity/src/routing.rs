@@ -20,7 +20,7 @@ use crate::city::{Cell, City, StreetIdx};
 /// Street graphs with at most this many cells use the all-pairs table.
 pub const TABLE_MAX_STREETS: usize = 2048;
 
-const NONE: u32 = crate::city::graph::NO_STREET;
+const NONE: StreetIdx = crate::city::graph::NO_STREET;
 const UNREACHABLE16: u16 = u16::MAX;
 
 /// Why a route query failed.
@@ -72,7 +72,7 @@ pub struct Router {
 /// absent) and coordinates, in one cache-friendly record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Adj {
-    nb: [u32; 4],
+    nb: [StreetIdx; 4],
     x: i32,
     y: i32,
 }
@@ -82,7 +82,7 @@ struct Adj {
 struct NodeState {
     stamp: u32,
     g: u32,
-    parent: u32,
+    parent: StreetIdx,
 }
 
 /// Per-thread mutable search state of a [`Router`]; reuse it across queries.
@@ -90,8 +90,8 @@ struct NodeState {
 pub struct RouteScratch {
     nodes: Vec<NodeState>,
     gen: u32,
-    cur: Vec<u32>,
-    next: Vec<u32>,
+    cur: Vec<StreetIdx>,
+    next: Vec<StreetIdx>,
 }
 
 impl RouteScratch {
@@ -151,11 +151,11 @@ impl Router {
         let mut table = vec![UNREACHABLE16; n * n];
         let (mut dist, mut queue) = (vec![u32::MAX; n], Vec::with_capacity(n));
         for src in 0..n {
-            graph.bfs_into(src as StreetIdx, &mut dist, &mut queue);
+            graph.bfs_into(StreetIdx(src as u32), &mut dist, &mut queue);
             let row = &mut table[src * n..(src + 1) * n];
             // Reached distances are below n <= u16::MAX (see with_table_limit): they fit, below UNREACHABLE16.
             for &s in &queue {
-                row[s as usize] = dist[s as usize] as u16;
+                row[s.index()] = dist[s.index()] as u16;
             }
         }
         table
@@ -167,7 +167,7 @@ impl Router {
     }
     /// The cell of a street index, if valid.
     pub fn cell(&self, s: StreetIdx) -> Option<Cell> {
-        self.adj.get(s as usize).map(|a| Cell::new(a.x, a.y))
+        self.adj.get(s.index()).map(|a| Cell::new(a.x, a.y))
     }
     /// True when queries are answered from the all-pairs table.
     pub fn uses_table(&self) -> bool {
@@ -175,7 +175,7 @@ impl Router {
     }
     /// True when both indices are street cells of the same connected component.
     pub fn connected(&self, a: StreetIdx, b: StreetIdx) -> bool {
-        match (self.comp.get(a as usize), self.comp.get(b as usize)) {
+        match (self.comp.get(a.index()), self.comp.get(b.index())) {
             (Some(x), Some(y)) => x == y,
             _ => false,
         }
@@ -184,12 +184,12 @@ impl Router {
     fn check(&self, from: StreetIdx, to: StreetIdx) -> Result<(), RoutingError> {
         let n = self.adj.len();
         for index in [from, to] {
-            if index as usize >= n {
+            if index.index() >= n {
                 return Err(RoutingError::NotAStreet { index, street_count: n });
             }
         }
-        if self.comp[from as usize] != self.comp[to as usize] {
-            let cell = |s: StreetIdx| Cell::new(self.adj[s as usize].x, self.adj[s as usize].y);
+        if self.comp[from.index()] != self.comp[to.index()] {
+            let cell = |s: StreetIdx| Cell::new(self.adj[s.index()].x, self.adj[s.index()].y);
             return Err(RoutingError::Unreachable { from: cell(from), to: cell(to) });
         }
         Ok(())
@@ -199,7 +199,7 @@ impl Router {
     pub fn distance(&self, from: StreetIdx, to: StreetIdx, scratch: &mut RouteScratch) -> Result<u32, RoutingError> {
         self.check(from, to)?;
         if let Some(t) = &self.table {
-            return Ok(t[to as usize * self.adj.len() + from as usize] as u32);
+            return Ok(t[to.index() * self.adj.len() + from.index()] as u32);
         }
         Ok(self.astar(from, to, scratch))
     }
@@ -218,14 +218,13 @@ impl Router {
         self.check(from, to)?;
         if let Some(t) = &self.table {
             let n = self.adj.len();
-            let row = &t[to as usize * n..(to as usize + 1) * n];
+            let row = &t[to.index() * n..(to.index() + 1) * n];
             let mut cur = from;
             out.push(cur);
-            let mut d = row[cur as usize];
+            let mut d = row[cur.index()];
             while d > 0 {
                 // A neighbour one step closer always exists on a shortest-path graph.
-                let step =
-                    self.adj[cur as usize].nb.iter().copied().find(|&nb| nb != NONE && row[nb as usize] == d - 1);
+                let step = self.adj[cur.index()].nb.iter().copied().find(|&nb| nb != NONE && row[nb.index()] == d - 1);
                 match step {
                     Some(nb) => {
                         cur = nb;
@@ -241,7 +240,7 @@ impl Router {
         let mut cur = to;
         out.push(cur);
         while cur != from {
-            cur = scratch.nodes[cur as usize].parent;
+            cur = scratch.nodes[cur.index()].parent;
             out.push(cur);
         }
         out.reverse();
@@ -257,13 +256,13 @@ impl Router {
         let gen = sc.next_gen();
         let seen = 2 * gen;
         let closed = 2 * gen + 1;
-        let (tx, ty) = (self.adj[to as usize].x, self.adj[to as usize].y);
+        let (tx, ty) = (self.adj[to.index()].x, self.adj[to.index()].y);
         let h = |a: &Adj| (a.x - tx).unsigned_abs() + (a.y - ty).unsigned_abs();
-        sc.nodes[from as usize] = NodeState { stamp: seen, g: 0, parent: NONE };
+        sc.nodes[from.index()] = NodeState { stamp: seen, g: 0, parent: NONE };
         sc.cur.push(from);
         loop {
             while let Some(v) = sc.cur.pop() {
-                let vi = v as usize;
+                let vi = v.index();
                 let node = &mut sc.nodes[vi];
                 if node.stamp == closed {
                     continue;
@@ -276,7 +275,7 @@ impl Router {
                     if t == NONE {
                         continue;
                     }
-                    let st = &mut sc.nodes[t as usize];
+                    let st = &mut sc.nodes[t.index()];
                     if (st.stamp == seen || st.stamp == closed) && st.g <= ng {
                         continue;
                     }
@@ -285,7 +284,7 @@ impl Router {
                         // h(to) = 0 < h(v): f(to) equals the current minimum f, so ng is optimal.
                         return ng;
                     }
-                    if h(&self.adj[t as usize]) < hv {
+                    if h(&self.adj[t.index()]) < hv {
                         sc.cur.push(t);
                     } else {
                         sc.next.push(t);
@@ -318,11 +317,11 @@ mod tests {
         let n = city.streets().len() as u32;
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
         for _ in 0..queries {
-            let a = rng.random_range(0..n);
+            let a = StreetIdx(rng.random_range(0..n));
             let bfs = city.bfs_distances(a);
             for _ in 0..8 {
-                let b = rng.random_range(0..n);
-                let expected = bfs[b as usize];
+                let b = StreetIdx(rng.random_range(0..n));
+                let expected = bfs[b.index()];
                 let d = router.distance(a, b, &mut sc);
                 let p = router.path(a, b, &mut sc, &mut out);
                 if expected == u32::MAX {
@@ -337,7 +336,7 @@ mod tests {
                 assert_eq!(out[0], a);
                 assert_eq!(*out.last().unwrap(), b);
                 for w in out.windows(2) {
-                    let (c0, c1) = (city.streets()[w[0] as usize], city.streets()[w[1] as usize]);
+                    let (c0, c1) = (city.streets()[w[0].index()], city.streets()[w[1].index()]);
                     assert!(c0.is_adjacent4(c1), "{c0:?} -> {c1:?} not adjacent");
                 }
             }
@@ -421,17 +420,17 @@ mod tests {
                 router.table = None;
             }
             let mut sc = RouteScratch::new(&router);
-            let mut out = vec![7];
+            let mut out = vec![StreetIdx(7)];
             let a = city.street_at(Cell::new(0, 0)).unwrap();
             let b = city.street_at(Cell::new(2, 2)).unwrap();
             let err = router.path(a, b, &mut sc, &mut out).unwrap_err();
             assert_eq!(err, RoutingError::Unreachable { from: Cell::new(0, 0), to: Cell::new(2, 2) });
             assert!(out.is_empty());
             assert_eq!(
-                router.distance(a, 6, &mut sc).unwrap_err(),
-                RoutingError::NotAStreet { index: 6, street_count: 6 }
+                router.distance(a, StreetIdx(6), &mut sc).unwrap_err(),
+                RoutingError::NotAStreet { index: StreetIdx(6), street_count: 6 }
             );
-            assert!(router.distance(u32::MAX, a, &mut sc).is_err());
+            assert!(router.distance(StreetIdx(u32::MAX), a, &mut sc).is_err());
             let c = city.street_at(Cell::new(2, 0)).unwrap();
             assert_eq!(router.path(a, c, &mut sc, &mut out).unwrap(), 2);
             assert_eq!(router.path(a, a, &mut sc, &mut out).unwrap(), 0);

@@ -171,12 +171,12 @@ fn trip_polylines_leaving_a_building_and_redirected() {
     assert!(line.project(door) <= inside.dist(door) + 1e-12);
     // And every street-cell centre of the path.
     for &c in tb.current_path() {
-        assert!(on_line(city.streets()[c as usize].center()));
+        assert!(on_line(city.streets()[c.index()].center()));
     }
     assert_eq!(*line.vertices().last().unwrap(), city.building(b).door_point);
     assert_eq!(tb.current_path()[0], city.door_street(a));
     // On a street cell, off its centre.
-    let cell = city.streets()[city.door_street(a) as usize];
+    let cell = city.streets()[city.door_street(a).index()];
     let on_street = gardencity::Point::new(cell.x as f64 + 0.3, cell.y as f64 + 0.6);
     let line = tb.plan_trip(&city, &router, on_street, b).unwrap().clone();
     assert_eq!(line.vertices()[0], cell.center());

@@ -5,11 +5,11 @@
 //!
 //! ```
 //! use gardencity::city::graph::StreetGraph;
-//! use gardencity::city::Cell;
+//! use gardencity::city::{Cell, StreetIdx};
 //! // Two streets: an L of three cells and a lone cell.
 //! let cells = [Cell::new(0, 0), Cell::new(1, 0), Cell::new(1, 1), Cell::new(5, 5)];
-//! let g = StreetGraph::from_cells(&cells, |c| cells.iter().position(|&d| d == c).map(|i| i as u32));
-//! assert_eq!(g.distances(0), vec![0, 1, 2, u32::MAX]);
+//! let g = StreetGraph::from_cells(&cells, |c| cells.iter().position(|&d| d == c).map(|i| StreetIdx(i as u32)));
+//! assert_eq!(g.distances(StreetIdx(0)), vec![0, 1, 2, u32::MAX]);
 //! let comps = g.components();
 //! assert_eq!((comps.label, comps.sizes), (vec![0, 0, 0, 1], vec![3, 1]));
 //! ```
@@ -17,7 +17,7 @@
 use crate::city::{Cell, City, StreetIdx};
 
 /// No street in this direction (an entry of [`StreetGraph::adjacency`]).
-pub const NO_STREET: StreetIdx = StreetIdx::MAX;
+pub const NO_STREET: StreetIdx = StreetIdx(u32::MAX);
 
 /// The street graph: each street cell's street neighbours by direction, in
 /// [`Cell::neighbors4`] order ([`NO_STREET`] where the neighbour is not a street).
@@ -94,9 +94,9 @@ impl StreetGraph {
                 continue;
             }
             let comp = sizes.len() as u32;
-            self.reach(start as StreetIdx, &mut dist, &mut queue);
+            self.reach(StreetIdx(start as u32), &mut dist, &mut queue);
             for &s in &queue {
-                label[s as usize] = comp;
+                label[s.index()] = comp;
             }
             sizes.push(queue.len() as u32);
         }
@@ -122,16 +122,16 @@ impl StreetGraph {
     /// entered (so components can be labelled with one array).
     fn reach(&self, source: StreetIdx, dist: &mut [u32], queue: &mut Vec<StreetIdx>) {
         queue.clear();
-        dist[source as usize] = 0;
+        dist[source.index()] = 0;
         queue.push(source);
         let mut head = 0;
         while head < queue.len() {
-            let s = queue[head] as usize;
+            let s = queue[head].index();
             head += 1;
             let d = dist[s] + 1;
             for &t in &self.adjacency[s] {
-                if t != NO_STREET && dist[t as usize] == u32::MAX {
-                    dist[t as usize] = d;
+                if t != NO_STREET && dist[t.index()] == u32::MAX {
+                    dist[t.index()] = d;
                     queue.push(t);
                 }
             }
@@ -150,7 +150,7 @@ impl City {
     #[inline]
     pub fn street_neighbors(&self, s: StreetIdx, out: &mut [StreetIdx; 4]) -> usize {
         let mut n = 0;
-        for &t in &self.graph.adjacency[s as usize] {
+        for &t in &self.graph.adjacency[s.index()] {
             if t != NO_STREET {
                 out[n] = t;
                 n += 1;

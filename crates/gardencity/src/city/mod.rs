@@ -24,8 +24,40 @@ use std::collections::HashMap;
 
 /// Index of a building in [`City::buildings`].
 pub type BuildingIdx = u32;
-/// Index of a street cell in [`City::streets`] (sorted by `(x, y)`).
-pub type StreetIdx = u32;
+/// Index of a street cell in [`City::streets`] (sorted by `(x, y)`): a type of its own,
+/// so a street index cannot be passed where a [`BuildingIdx`] or a distance is expected.
+///
+/// ```
+/// use gardencity::StreetIdx;
+/// let s = StreetIdx(7);
+/// assert_eq!(s.index(), 7);
+/// ```
+///
+/// A street index where a building index is expected does not compile:
+///
+/// ```compile_fail
+/// use gardencity::city::random::{random_city, RandomCityParams};
+/// let city = random_city(&RandomCityParams::default()).unwrap();
+/// let door = city.door_street(0);
+/// let _ = city.building(door);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
+pub struct StreetIdx(pub u32);
+
+impl std::fmt::Display for StreetIdx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl StreetIdx {
+    /// The position in [`City::streets`], for indexing slices.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 const EMPTY: u32 = u32::MAX;
 const BUILDING_FLAG: u32 = 0x8000_0000;
@@ -260,7 +292,7 @@ impl City {
         let graph = graph::StreetGraph::from_cells(&streets, |c| {
             if in_grid(c) {
                 let v = grid[at(c)];
-                (v != EMPTY && v & BUILDING_FLAG == 0).then_some(v)
+                (v != EMPTY && v & BUILDING_FLAG == 0).then_some(StreetIdx(v))
             } else {
                 None
             }
@@ -345,7 +377,7 @@ impl City {
         } else if code & BUILDING_FLAG != 0 {
             CellKind::Building(code & !BUILDING_FLAG)
         } else {
-            CellKind::Street(code)
+            CellKind::Street(StreetIdx(code))
         }
     }
     /// The street index of a cell, if it is a street cell.
@@ -367,14 +399,14 @@ impl City {
     /// The buildings whose door is on street cell `s`.
     #[inline]
     pub fn buildings_at_door(&self, s: StreetIdx) -> &[BuildingIdx] {
-        let s = s as usize;
+        let s = s.index();
         &self.door_buildings[self.door_offsets[s] as usize..self.door_offsets[s + 1] as usize]
     }
     /// The street index of a building's door cell.
     #[inline]
     pub fn door_street(&self, b: BuildingIdx) -> StreetIdx {
         let c = self.buildings[b as usize].door;
-        self.grid[c.y as usize * self.width as usize + c.x as usize]
+        StreetIdx(self.grid[c.y as usize * self.width as usize + c.x as usize])
     }
     /// The building containing a point in block units. A point on a block edge belongs
     /// to the blocks on either side; with several candidates the lowest index wins.

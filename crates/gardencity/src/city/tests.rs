@@ -39,9 +39,9 @@ fn lookups() {
     assert_eq!(c.cell_kind(Cell::new(0, 2)), CellKind::Building(0));
     assert_eq!(c.cell_kind(Cell::new(1, 1)), CellKind::Empty);
     assert_eq!(c.cell_kind(Cell::new(5, 0)), CellKind::Outside);
-    assert_eq!(c.street_at(Cell::new(3, 0)), Some(3));
-    assert_eq!(c.buildings_at_door(2), &[1]);
-    assert_eq!(c.door_street(1), 2);
+    assert_eq!(c.street_at(Cell::new(3, 0)), Some(StreetIdx(3)));
+    assert_eq!(c.buildings_at_door(StreetIdx(2)), &[1]);
+    assert_eq!(c.door_street(1), StreetIdx(2));
     // The door point lies on the building's edge and counts as inside.
     assert!(c.building_contains(0, c.building(0).door_point));
     assert_eq!(c.building_at_point(Point::new(0.5, 2.9)), Some(0));

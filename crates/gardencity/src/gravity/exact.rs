@@ -56,11 +56,11 @@ impl Gravity {
         let mut door_slot = Vec::with_capacity(nb);
         for b in 0..nb as BuildingIdx {
             let s = city.door_street(b);
-            if slot_of_street[s as usize] == u32::MAX {
-                slot_of_street[s as usize] = slot_street.len() as u32;
+            if slot_of_street[s.index()] == u32::MAX {
+                slot_of_street[s.index()] = slot_street.len() as u32;
                 slot_street.push(s);
             }
-            door_slot.push(slot_of_street[s as usize]);
+            door_slot.push(slot_of_street[s.index()]);
         }
         let n = slot_street.len();
         let bytes = (n as u64) * (n as u64) * 2;
@@ -103,7 +103,7 @@ fn door_distances(city: &City, slot_street: &[StreetIdx]) -> Result<Vec<u16>, Gr
                 city.bfs_into(slot_street[r], d, queue);
                 let mut over = None;
                 for (k, &s) in slot_street.iter().enumerate() {
-                    let v = d[s as usize];
+                    let v = d[s.index()];
                     if v == u32::MAX {
                         continue;
                     }

@@ -84,7 +84,7 @@ pub fn hub_distances(city: &City, hubs: &[Cell]) -> Result<Vec<u32>, GravityErro
             || (vec![u32::MAX; ns], Vec::with_capacity(ns)),
             |(d, queue), &s| {
                 city.bfs_into(s, d, queue);
-                idx.iter().map(|&t| d[t as usize]).collect()
+                idx.iter().map(|&t| d[t.index()]).collect()
             },
         )
         .collect();

@@ -55,7 +55,7 @@ fn brute(city: &City, g: &Gravity) {
     for (a, &ha) in hubs.iter().enumerate() {
         let bfs = city.bfs_distances(city.street_at(ha).unwrap());
         for (b, &hb) in hubs.iter().enumerate() {
-            assert_eq!(g.hub_dist()[a * nh + b], bfs[city.street_at(hb).unwrap() as usize]);
+            assert_eq!(g.hub_dist()[a * nh + b], bfs[city.street_at(hb).unwrap().index()]);
         }
     }
     for (i, bi) in city.buildings().iter().enumerate() {
@@ -158,7 +158,7 @@ fn exact_matches_bfs_door_distances() {
     for i in (0..nb).step_by(7) {
         let bfs = c.bfs_distances(c.door_street(i));
         for j in 0..nb {
-            let d = bfs[c.door_street(j) as usize];
+            let d = bfs[c.door_street(j).index()];
             let w = if i == j { 0.0 } else { (d.max(1) as f64).powf(-1.7) };
             assert_eq!(g.weight(i, j), w);
         }

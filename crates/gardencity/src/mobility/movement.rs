@@ -530,7 +530,7 @@ impl TrajectoryBuilder {
         }
         let w = city.width() as usize;
         for &s in &self.path {
-            let c = city.streets()[s as usize];
+            let c = city.streets()[s.index()];
             self.stamps[c.y as usize * w + c.x as usize] = self.generation;
             self.line.push(c.center());
         }
