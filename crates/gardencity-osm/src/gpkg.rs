@@ -107,6 +107,11 @@ fn open(path: &Path) -> Result<GpkgReader, InputError> {
 /// `gpkg_spatial_ref_sys`; EPSG:4326 is reprojected with the spherical Web Mercator
 /// formulas, other CRSs are an error. Building features that are not polygons or
 /// multipolygons and street features that are not lines are skipped and counted.
+///
+/// The file must be a GeoPackage (`gpkg_contents`, `gpkg_geometry_columns` and
+/// `gpkg_spatial_ref_sys` present). A geometry that is not a GeoPackage blob (text or a
+/// number in the geometry column) or does not decode, and a type or highway value that
+/// is not text or a number, are errors naming the layer, feature and column.
 pub fn read_raster_input_gpkg(path: &Path, opts: &InputOptions) -> Result<RasterInput, InputError> {
     let r = open(path)?;
     let mut report = InputReport::default();

@@ -68,7 +68,8 @@ pub struct AgentOutput {
 }
 
 impl AgentOutput {
-    /// Empties every vector, keeping their capacity.
+    /// Empties every vector, keeping their capacity, and resets the agent record to
+    /// the default (empty id, keeping its capacity).
     pub fn clear(&mut self) {
         self.agent.id.clear();
         (self.agent.index, self.agent.home, self.agent.workplace) = (0, 0, 0);

@@ -759,11 +759,7 @@ impl DatasetWriter {
 
     /// The manifest's `dataset` entry (format, coordinates, georeference, outputs with
     /// their rows and files, the sweep's configurations) and the sweep's rows.
-    fn manifest_entry(
-        &self,
-        files: &BTreeMap<OutputKind, Vec<String>>,
-        rows: &BTreeMap<OutputKind, u64>,
-    ) -> (Value, Vec<(String, u64)>) {
+    fn manifest_entry(&self, files: &FilesByOutput, rows: &BTreeMap<OutputKind, u64>) -> (Value, Vec<(String, u64)>) {
         let g = self.city.georef();
         let mut outputs = Map::new();
         for (kind, list) in files {
@@ -872,7 +868,6 @@ impl Drop for DatasetWriter {
     }
 }
 
-/// `x`, `y`, `ha` of a ping in the requested coordinates.
 /// Each output's published files (relative paths, sorted).
 type FilesByOutput = BTreeMap<OutputKind, Vec<String>>;
 

@@ -38,6 +38,7 @@ pub(super) struct Exact {
     /// `blk_members[blk_start[b]..blk_start[b+1]]`, and `blk_min[s * nblk + b]` is the
     /// smallest door distance from door slot `s` to the block (`u16::MAX` unreachable).
     blk_type_off: Vec<u32>,
+    /// Where each block's members start in `blk_members` (one more entry than blocks).
     pub(super) blk_start: Vec<u32>,
     blk_members: Vec<BuildingIdx>,
     blk_min: Vec<u16>,

@@ -43,9 +43,13 @@ pub struct HubProxyParts {
 /// target classes of the draw.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct HubProxy {
+    /// Hub cells, in hub order.
     pub(super) hubs: Vec<Cell>,
+    /// Hub-to-hub street distances, row-major in hub order (`u32::MAX` unreachable).
     pub(super) hub_dist: Vec<u32>,
+    /// Each building's closest hub (index into `hubs`).
     pub(super) closest_hub: Vec<u32>,
+    /// Each building's Manhattan distance door -> closest hub.
     pub(super) dist_to_hub: Vec<u32>,
     /// Nearby lists (their distance is the Manhattan distance of the doors) and their
     /// weight sums by type.
