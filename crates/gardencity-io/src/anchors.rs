@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn csv_quoting_bom_and_strict_rows() {
         let c = city();
-        let (h0, h1) = (c.building(0).id.clone(), c.building(1).id.clone());
+        let (h0, h1) = (c.building(BuildingIdx(0)).id.clone(), c.building(BuildingIdx(1)).id.clone());
         let dir = tempfile::tempdir().unwrap();
         // A UTF-8 BOM, a quoted comma in another column and a quoted newline: three rows, not five.
         let text = format!("\u{feff}agent,home,workplace,note\n2,{h0},,\"a, b\"\n0,\"{h1}\",,\"two\nlines\"\n1,,,\n");
@@ -482,8 +482,8 @@ mod tests {
         assert_eq!(t.max_agent(), Some(2));
         let v = t.to_anchors().unwrap();
         assert_eq!(v.len(), 3);
-        assert_eq!(v[0].home, Some(1));
-        assert_eq!(v[2].home, Some(0));
+        assert_eq!(v[0].home, Some(BuildingIdx(1)));
+        assert_eq!(v[2].home, Some(BuildingIdx(0)));
         assert_eq!(v[1], Anchors::default());
         // The largest agent against the population.
         assert!(t.check_agents(3).is_ok());
@@ -514,7 +514,11 @@ mod tests {
     #[test]
     fn directories_read_every_part_file() {
         let c = city();
-        let (h0, h1, h2) = (c.building(0).id.clone(), c.building(1).id.clone(), c.building(2).id.clone());
+        let (h0, h1, h2) = (
+            c.building(BuildingIdx(0)).id.clone(),
+            c.building(BuildingIdx(1)).id.clone(),
+            c.building(BuildingIdx(2)).id.clone(),
+        );
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
         let part_dir = run.join("homes/date=2024-01-01");
@@ -531,7 +535,7 @@ mod tests {
             let t = read_anchor_table(&p, &c).unwrap();
             let agents: Vec<u64> = t.rows().iter().map(|r| r.agent).collect();
             assert_eq!(agents, [10, 11, 12], "{}", p.display());
-            assert_eq!(t.rows()[2].anchors.home, Some(2));
+            assert_eq!(t.rows()[2].anchors.home, Some(BuildingIdx(2)));
             assert_eq!(t.rows()[2].row, 1);
             assert!(t.rows()[2].file.ends_with("part-00001.csv"));
         }

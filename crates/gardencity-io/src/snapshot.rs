@@ -22,7 +22,7 @@
 //! other-version files are rejected with a typed [`SnapshotError`].
 
 use gardencity::gravity::{Gravity, GravityError, GravityMode, GravityParams, HubProxyParts};
-use gardencity::{BuildingSpec, BuildingType, Cell, City, CityError, CityParts, Georeference, Point};
+use gardencity::{BuildingIdx, BuildingSpec, BuildingType, Cell, City, CityError, CityParts, Georeference, Point};
 use std::path::{Path, PathBuf};
 
 /// The magic bytes opening every snapshot.
@@ -250,10 +250,11 @@ pub fn encode_snapshot(city: &City, gravity: Option<&Gravity>) -> Vec<u8> {
                         e.var(nearby.len() as u64);
                         let mut pi = 0i64;
                         for &(i, j, d) in &nearby {
-                            e.zig(i as i64 - pi);
-                            e.zig(j as i64 - i as i64);
+                            let (i, j) = (i64::from(i.0), i64::from(j.0));
+                            e.zig(i - pi);
+                            e.zig(j - i);
                             e.var(d.into());
-                            pi = i as i64;
+                            pi = i;
                         }
                     }
                 }
@@ -541,7 +542,7 @@ impl Dec<'_> {
     }
 
     /// Stored nearby pairs `(i, j, distance)`, delta-coded.
-    fn nearby_pairs(&mut self) -> Result<Vec<(u32, u32, u32)>, SnapshotError> {
+    fn nearby_pairs(&mut self) -> Result<Vec<(BuildingIdx, BuildingIdx, u32)>, SnapshotError> {
         let nn = self.count("nearby pair", 3)?;
         let mut nearby = Vec::with_capacity(nn);
         let mut pi = 0i64;
@@ -552,7 +553,7 @@ impl Dec<'_> {
             };
             let dd = self.u32v("nearby distance")?;
             match (u32::try_from(i), u32::try_from(j)) {
-                (Ok(i), Ok(j)) => nearby.push((i, j, dd)),
+                (Ok(i), Ok(j)) => nearby.push((BuildingIdx(i), BuildingIdx(j), dd)),
                 _ => return Err(self.err("nearby building index out of range")),
             }
             pi = i;

@@ -5,6 +5,7 @@ mod dataset_support;
 
 use dataset_support::*;
 use gardencity::records::{AgentOutput, DiaryEntry, OutputSink, Ping};
+use gardencity::BuildingIdx;
 use gardencity_io::dataset::{
     for_each_diary, read_diary, read_manifest, read_pings, read_user_ids, DatasetError, DatasetFormat, DatasetOptions,
     DatasetWriter, OutputKind, RowFilter,
@@ -191,7 +192,7 @@ fn small_files_and_buffers_keep_every_row() {
         let (home, work) = home_work(&city, 0);
         let a0: Vec<Option<String>> =
             dense.iter().filter(|p| p.user_id == "agent_0").map(|p| p.location.clone()).collect();
-        let id = |b: u32| Some(city.building(b).id.clone());
+        let id = |b: BuildingIdx| Some(city.building(b).id.clone());
         assert_eq!(a0, vec![id(home), id(home), None, id(work)]);
         let diary = read_diary(tmp.path(), OutputKind::Diary, &RowFilter::default()).unwrap();
         assert_eq!(diary.len(), 3 * n);
@@ -212,12 +213,12 @@ fn bad_rows_are_rejected_whole_and_writing_continues() {
     w.write_agent(&agent(&city, 0)).unwrap();
     let mut bad = agent(&city, 1);
     let n_b = city.buildings().len() as u32;
-    bad.diary[2].location = Some(n_b + 5);
+    bad.diary[2].location = Some(BuildingIdx(n_b + 5));
     match w.write_agent(&bad).unwrap_err() {
         DatasetError::BadBuilding { agent, output, row, building, count } => {
             assert_eq!(
                 (agent.as_str(), output, row, building, count),
-                ("agent_1", OutputKind::Diary, 2, n_b + 5, n_b as usize)
+                ("agent_1", OutputKind::Diary, 2, BuildingIdx(n_b + 5), n_b as usize)
             );
         }
         other => panic!("expected BadBuilding, got {other}"),

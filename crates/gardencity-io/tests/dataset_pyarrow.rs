@@ -4,7 +4,7 @@ mod dataset_support;
 
 use dataset_support::*;
 use gardencity::records::OutputSink;
-use gardencity::{City, Point};
+use gardencity::{BuildingIdx, City, Point};
 use gardencity_io::dataset::{Coordinates, DatasetFormat, DatasetOptions, DatasetWriter, OutputKind};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -40,7 +40,7 @@ fn expected_rows(city: &City, kind: OutputKind, coords: Coordinates) -> Vec<Valu
         }
     };
     let date = |ts: i64| if ts < MIDNIGHT { "2024-01-01" } else { "2024-01-02" };
-    let id = |b: Option<u32>| b.map(|b| city.building(b).id.clone());
+    let id = |b: Option<BuildingIdx>| b.map(|b| city.building(b).id.clone());
     let mut rows = Vec::new();
     for k in 0..N_AGENTS {
         let a = agent(city, k);

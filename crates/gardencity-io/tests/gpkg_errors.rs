@@ -1,7 +1,7 @@
 //! Every error kind of the city reader and the writer, on small files the tests make.
 
 use gardencity::city::random::{random_city, RandomCityParams};
-use gardencity::CityError;
+use gardencity::{BuildingIdx, CityError};
 use gardencity_io::gpkg::{
     encode_geometry, read_city, write_city, Column, GeometryType, GpkgError, GpkgErrorKind, GpkgWriter, Value,
     WriteOptions, SRS_LOCAL_UNDEFINED,
@@ -277,7 +277,7 @@ fn multipolygon_buildings_are_read() {
     let city = read_city(&path).unwrap();
     // No city_properties: size from the extent, name from the file stem.
     assert_eq!((city.width(), city.height(), city.name()), (4, 2, "multi"));
-    let b = city.building(0);
+    let b = city.building(BuildingIdx(0));
     assert_eq!(b.blocks, [gardencity::Cell::new(1, 1), gardencity::Cell::new(2, 1)]);
     assert_eq!(b.door_point, gardencity::Point::new(1.5, 1.0));
 }

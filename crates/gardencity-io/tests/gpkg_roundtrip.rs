@@ -1,7 +1,7 @@
 //! write_city -> read_city gives back an identical City; file-level GeoPackage checks.
 
 use gardencity::city::random::{random_city, RandomCityParams};
-use gardencity::{BuildingSpec, BuildingType, Cell, City, CityParts, Georeference, Point};
+use gardencity::{BuildingIdx, BuildingSpec, BuildingType, Cell, City, CityParts, Georeference, Point};
 use gardencity_io::gpkg::{read_city, write_city, GpkgErrorKind, GpkgReader, WriteOptions};
 use geo_types::Geometry;
 
@@ -113,9 +113,9 @@ fn non_rectangular_buildings_roundtrip_identically() {
     write_city(&city, &path, &WriteOptions::default()).unwrap();
     let back = read_city(&path).unwrap();
     assert_eq!(back, city);
-    assert_eq!(back.building(1).size(), 8);
-    assert!(!back.building(1).has_block(Cell::new(6, 2)));
-    assert_eq!(back.building(0).id, "h-x2-y1");
+    assert_eq!(back.building(BuildingIdx(1)).size(), 8);
+    assert!(!back.building(BuildingIdx(1)).has_block(Cell::new(6, 2)));
+    assert_eq!(back.building(BuildingIdx(0)).id, "h-x2-y1");
 
     // The geometries written: the L is one polygon with 6 corners, the ring a polygon
     // with one hole (the courtyard), bounds in block units.

@@ -3,7 +3,7 @@
 
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::gravity::{Gravity, GravityMode, GravityParams};
-use gardencity::City;
+use gardencity::{BuildingIdx, City};
 use gardencity_io::gpkg::gravity::{read_gravity, write_gravity, GravityIoError, HUB_DISTANCES_LAYER};
 use gardencity_io::gpkg::{read_city, write_city, WriteOptions};
 use std::path::{Path, PathBuf};
@@ -146,7 +146,7 @@ fn layers_not_matching_the_city_are_rejected() {
     drop(conn);
     let err = read_gravity(&p, &c).unwrap_err();
     assert!(matches!(err, GravityIoError::Mismatch { ref layer, .. } if layer == "grav_hub_info"), "{err}");
-    assert!(err.to_string().contains(&c.building(2).id), "{err}");
+    assert!(err.to_string().contains(&c.building(BuildingIdx(2)).id), "{err}");
     // A missing row.
     let conn = rusqlite::Connection::open(&p).unwrap();
     conn.execute("DELETE FROM grav_hub_info WHERE fid = 3", []).unwrap();

@@ -4,7 +4,7 @@
 
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::gravity::{Gravity, GravityParams};
-use gardencity::{Cell, City};
+use gardencity::{BuildingIdx, Cell, City};
 use gardencity_io::gpkg::gravity::{read_gravity, write_gravity};
 use gardencity_io::gpkg::{read_city, write_city, WriteOptions};
 use std::collections::BTreeMap;
@@ -193,7 +193,7 @@ fn nomad_fixture_gravity_equals_ours_on_its_hubs() {
     let mut checked = (0, 0, 0);
     for i in (0..city.buildings().len()).step_by(7) {
         for j in 0..city.buildings().len() {
-            let (w, e) = (r.gravity.weight(i as u32, j as u32), expected(i, j));
+            let (w, e) = (r.gravity.weight(BuildingIdx(i as u32), BuildingIdx(j as u32)), expected(i, j));
             assert!((w - e).abs() <= 1e-12 * e, "weight {i} -> {j}: {w}, expected {e}");
             match near.get(&(i, j)) {
                 Some(1) => checked.0 += 1,
@@ -336,7 +336,7 @@ fn check_loaded_as_by_nomad(py: &Path, path: &Path, city: &City, g: &Gravity) ->
         let w = v["weights"][k].as_array().unwrap();
         assert_eq!(w.len(), nb);
         for (j, wj) in w.iter().enumerate() {
-            let (theirs, mine) = (wj.as_f64().unwrap(), g.weight(o as u32, j as u32));
+            let (theirs, mine) = (wj.as_f64().unwrap(), g.weight(BuildingIdx(o as u32), BuildingIdx(j as u32)));
             assert!((theirs - mine).abs() <= 1e-12 * mine, "weight {o} -> {j}: reference {theirs}, ours {mine}");
         }
     }

@@ -144,11 +144,11 @@ fn small_city_rasterizes_exactly() {
     assert_eq!(report.other_filtered, 1);
     assert_eq!(report.no_door, 1);
     assert_eq!(city.buildings().len(), 2);
-    let park = &city.buildings()[city.buildings_of_type(BuildingType::Park)[0] as usize];
+    let park = &city.buildings()[city.buildings_of_type(BuildingType::Park)[0].index()];
     assert_eq!(park.blocks, vec![Cell::new(3, 1), Cell::new(4, 1)]);
     assert_eq!(park.door, Cell::new(3, 0));
     assert_eq!(park.id, "p-x3-y1");
-    let home = &city.buildings()[city.buildings_of_type(BuildingType::Home)[0] as usize];
+    let home = &city.buildings()[city.buildings_of_type(BuildingType::Home)[0].index()];
     assert_eq!(home.blocks, vec![Cell::new(2, 1), Cell::new(2, 2), Cell::new(3, 2)]);
     assert_eq!(home.door, Cell::new(2, 0));
     assert_eq!(home.id, "h-x2-y1");

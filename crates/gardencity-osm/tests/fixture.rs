@@ -28,8 +28,8 @@ fn fixture_matches_reference_numbers() {
     assert_eq!(report.other_filtered, 657);
     // Every door is on the one street component; ids follow the reference convention.
     let comps = city.street_components();
-    for (bi, b) in city.buildings().iter().enumerate() {
-        assert_eq!(comps.label[city.door_street(bi as u32).index()], 0);
+    for (bi, b) in city.building_indices().zip(city.buildings()) {
+        assert_eq!(comps.label[city.door_street(bi).index()], 0);
         assert_eq!(b.id, format!("{}-x{}-y{}", b.kind.letter(), b.door_block.x, b.door_block.y));
     }
     // The grid origin is floor(min / L) of the boundary bounds, in metres.

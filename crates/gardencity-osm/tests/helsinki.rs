@@ -62,7 +62,7 @@ fn helsinki_counts_match_pyosmium_and_city_is_connected() {
     }
     assert_eq!(raster.buildings, city.buildings().len());
     assert_eq!(raster.other_filtered, report.polygons_by_type[BuildingType::Other as usize]);
-    for b in 0..city.buildings().len() as u32 {
+    for b in city.building_indices() {
         assert!(city.door_street(b).index() < city.streets().len());
     }
     // The rotation is stored so outputs map back: the grid's corner maps near the data.

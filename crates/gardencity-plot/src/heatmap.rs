@@ -231,7 +231,7 @@ impl TimeSpent {
             ))
         })?;
         if r.duration.is_finite() && r.duration > 0.0 {
-            if let Some(m) = self.minutes.get_mut(b as usize) {
+            if let Some(m) = self.minutes.get_mut(b.index()) {
                 *m += r.duration;
             }
         }
@@ -315,7 +315,7 @@ pub fn plot_time_spent(city: &City, spent: &TimeSpent, opts: &HeatmapOptions) ->
             })
             .collect()
     };
-    let class = |b: BuildingIdx| per_building[b as usize];
+    let class = |b: BuildingIdx| per_building[b.index()];
     map::draw_base(
         &mut scene,
         city,

@@ -187,7 +187,11 @@ fn users_at(city: &City, cells: &[&[Cell]]) -> Vec<UserPings> {
             user_id: format!("u{i}"),
             sparse: cs.iter().enumerate().map(|(k, c)| (1000 + 60 * k as i64, c.center())).collect(),
             dense: Vec::new(),
-            stays: vec![Stay { start: 1000, minutes: 30.0, building: city.building_at(Cell::new(1, 1)).unwrap_or(0) }],
+            stays: vec![Stay {
+                start: 1000,
+                minutes: 30.0,
+                building: city.building_at(Cell::new(1, 1)).unwrap_or_default(),
+            }],
         })
         .collect()
 }

@@ -3,7 +3,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::gravity::{Gravity, GravityParams};
-use gardencity::{BuildingType, TypeSet};
+use gardencity::{BuildingIdx, BuildingType, TypeSet};
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 
@@ -19,7 +19,7 @@ fn gravity(c: &mut Criterion) {
     g.finish();
 
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
-    let origins: Vec<u32> = (0..1024).map(|_| rng.random_range(0..nb as u32)).collect();
+    let origins: Vec<BuildingIdx> = (0..1024).map(|_| BuildingIdx(rng.random_range(0..nb as u32))).collect();
     let all = TypeSet::of(&BuildingType::ALL);
     let retail = TypeSet::of(&[BuildingType::Retail, BuildingType::Park]);
     // A visited set of 20 buildings per origin region: a typical EPR agent.
@@ -28,7 +28,7 @@ fn gravity(c: &mut Criterion) {
         let j = rng.random_range(0..nb);
         visited[j / 64] |= 1 << (j % 64);
     }
-    let vis = |j: u32| visited[j as usize / 64] >> (j % 64) & 1 == 1;
+    let vis = |j: BuildingIdx| visited[j.index() / 64] >> (j.0 % 64) & 1 == 1;
     let mut g = c.benchmark_group("gravity/draw");
     let mut k = 0;
     g.bench_function("hub_proxy all types", |b| {
@@ -56,7 +56,7 @@ fn gravity(c: &mut Criterion) {
     g.bench_function("draw all types", |b| {
         b.iter(|| {
             k += 1;
-            black_box(ex.sample(k as u32 % ns, all, &|_| false, &mut rng))
+            black_box(ex.sample(BuildingIdx(k as u32 % ns), all, &|_| false, &mut rng))
         })
     });
     g.finish();

@@ -298,12 +298,12 @@ impl<'a> Population<'a> {
             }
         }
         // Every door on one street component, or some trip would fail mid-run.
-        if let Some(first) = city.buildings().first().map(|_| city.door_street(0)) {
-            for b in 1..city.buildings().len() as BuildingIdx {
+        if let Some(first) = city.buildings().first().map(|_| city.door_street(BuildingIdx(0))) {
+            for b in city.building_indices().skip(1) {
                 if !router.connected(first, city.door_street(b)) {
                     return Err(SimError::Disconnected {
                         building: city.building(b).id.clone(),
-                        other: city.building(0).id.clone(),
+                        other: city.building(BuildingIdx(0)).id.clone(),
                     });
                 }
             }

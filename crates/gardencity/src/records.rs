@@ -72,7 +72,7 @@ impl AgentOutput {
     /// the default (empty id, keeping its capacity).
     pub fn clear(&mut self) {
         self.agent.id.clear();
-        (self.agent.index, self.agent.home, self.agent.workplace) = (0, 0, 0);
+        (self.agent.index, self.agent.home, self.agent.workplace) = (0, BuildingIdx(0), BuildingIdx(0));
         self.sparse.clear();
         self.sweep.clear();
         self.dense.clear();

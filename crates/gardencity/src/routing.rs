@@ -49,10 +49,11 @@ pub enum RoutingError {
 /// ```
 /// use gardencity::city::random::{random_city, RandomCityParams};
 /// use gardencity::routing::{RouteScratch, Router};
+/// use gardencity::BuildingIdx;
 /// let city = random_city(&RandomCityParams { width: 30, height: 30, seed: 1, ..Default::default() }).unwrap();
 /// let router = Router::new(&city);
 /// let mut scratch = RouteScratch::new(&router);
-/// let (a, b) = (city.door_street(0), city.door_street(1));
+/// let (a, b) = (city.door_street(BuildingIdx(0)), city.door_street(BuildingIdx(1)));
 /// let mut path = Vec::new();
 /// let len = router.path(a, b, &mut scratch, &mut path).unwrap();
 /// assert_eq!(len, router.distance(a, b, &mut scratch).unwrap());

@@ -184,7 +184,7 @@ fn uniform_fallback_when_nothing_allowed() {
     for _ in 0..draws {
         let (b, kind, _) = epr_step(&c, &g, &p, TypeSet::EMPTY, h, &mut st, &mut rng);
         assert_eq!(kind, StepKind::Uniform);
-        hits[b as usize] += 1;
+        hits[b.index()] += 1;
     }
     let chi2: f64 = hits.iter().map(|&o| (o as f64 - 50.0).powi(2) / 50.0).sum();
     let df = (n - 1) as f64;

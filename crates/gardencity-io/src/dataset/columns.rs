@@ -6,7 +6,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{Datelike, NaiveDate};
-use gardencity::City;
+use gardencity::{BuildingIdx, City};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -54,9 +54,9 @@ pub(crate) struct RowBuffer {
     y: Vec<f64>,
     ha: Vec<f64>,
     duration: Vec<f64>,
-    loc: Vec<Option<u32>>,
-    home: Vec<u32>,
-    work: Vec<u32>,
+    loc: Vec<Option<BuildingIdx>>,
+    home: Vec<BuildingIdx>,
+    work: Vec<BuildingIdx>,
 }
 
 impl RowBuffer {
@@ -68,7 +68,7 @@ impl RowBuffer {
 
     /// Appends a ping; `loc` is `Some(building or None)` for dense pings, `None` for sparse ones.
     #[inline]
-    pub fn push_ping(&mut self, user: &str, ts: i64, (x, y, ha): (f64, f64, f64), loc: Option<Option<u32>>) {
+    pub fn push_ping(&mut self, user: &str, ts: i64, (x, y, ha): (f64, f64, f64), loc: Option<Option<BuildingIdx>>) {
         self.user.append_value(user);
         self.ts.push(ts);
         self.x.push(x);
@@ -82,7 +82,7 @@ impl RowBuffer {
 
     /// Appends a diary entry.
     #[inline]
-    pub fn push_entry(&mut self, user: &str, ts: i64, duration: f64, loc: Option<u32>) {
+    pub fn push_entry(&mut self, user: &str, ts: i64, duration: f64, loc: Option<BuildingIdx>) {
         self.user.append_value(user);
         self.ts.push(ts);
         self.duration.push(duration);
@@ -91,7 +91,7 @@ impl RowBuffer {
     }
 
     /// Appends a homes row.
-    pub fn push_home(&mut self, user: &str, home: u32, work: u32) {
+    pub fn push_home(&mut self, user: &str, home: BuildingIdx, work: BuildingIdx) {
         self.user.append_value(user);
         self.home.push(home);
         self.work.push(work);
@@ -110,10 +110,10 @@ impl RowBuffer {
         let user = self.user.finish();
         self.user = StringBuilder::with_capacity(user.len(), user.values().len());
         let user: ArrayRef = Arc::new(user);
-        let ids = |v: &[u32]| -> ArrayRef {
+        let ids = |v: &[BuildingIdx]| -> ArrayRef {
             Arc::new(StringArray::from_iter_values(v.iter().map(|&b| city.building(b).id.as_str())))
         };
-        let locs = |v: &[Option<u32>]| -> ArrayRef {
+        let locs = |v: &[Option<BuildingIdx>]| -> ArrayRef {
             Arc::new(StringArray::from_iter(v.iter().map(|b| b.map(|b| city.building(b).id.as_str()))))
         };
         let datetime = |ts: &[i64]| -> ArrayRef {

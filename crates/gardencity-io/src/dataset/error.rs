@@ -103,7 +103,7 @@ pub enum DatasetError {
         /// Row index within the agent's rows of that table (homes: 0).
         row: usize,
         /// The bad index.
-        building: u32,
+        building: gardencity::BuildingIdx,
         /// Number of buildings in the city.
         count: usize,
     },

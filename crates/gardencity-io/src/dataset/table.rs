@@ -16,12 +16,13 @@ use std::sync::Arc;
 ///
 /// ```
 /// use gardencity::records::{AgentOutput, AgentRecord, OutputSink, Ping};
+/// use gardencity::BuildingIdx;
 /// use gardencity_io::dataset::{BatchSink, Coordinates, OutputKind, OutputSelection};
 /// # let city = std::sync::Arc::new(gardencity::city::random::random_city(&Default::default()).unwrap());
 /// let mut batches = Vec::new();
 /// let mut sink = BatchSink::new(city, OutputSelection::default(), Coordinates::Blocks, chrono_tz::UTC, 1024,
 ///     |kind, batch| { batches.push((kind, batch)); Ok(()) });
-/// let agent = AgentRecord { index: 0, id: "a".into(), home: 0, workplace: 0 };
+/// let agent = AgentRecord { index: 0, id: "a".into(), home: BuildingIdx(0), workplace: BuildingIdx(0) };
 /// let ping = Ping { timestamp: 0, x: 1.0, y: 2.0, ha: 0.5, location: None };
 /// sink.write_agent(&AgentOutput { agent, sparse: vec![ping], ..Default::default() }).unwrap();
 /// sink.finish().unwrap();

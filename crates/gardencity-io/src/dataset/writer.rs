@@ -925,7 +925,7 @@ pub(crate) fn check_agent(
         for (i, p) in rows.iter().enumerate() {
             check_ts(kind, i, p.timestamp)?;
             if kind == OutputKind::Dense {
-                if let Some(b) = p.location.filter(|&b| b as usize >= n_buildings) {
+                if let Some(b) = p.location.filter(|&b| b.index() >= n_buildings) {
                     return Err(bad_building(kind, i, b));
                 }
             }
@@ -938,14 +938,14 @@ pub(crate) fn check_agent(
         }
         for (i, e) in rows.iter().enumerate() {
             check_ts(kind, i, e.timestamp)?;
-            if let Some(b) = e.location.filter(|&b| b as usize >= n_buildings) {
+            if let Some(b) = e.location.filter(|&b| b.index() >= n_buildings) {
                 return Err(bad_building(kind, i, b));
             }
         }
     }
     if sel.homes {
         for b in [agent.home, agent.workplace] {
-            if b as usize >= n_buildings {
+            if b.index() >= n_buildings {
                 return Err(bad_building(OutputKind::Homes, 0, b));
             }
         }

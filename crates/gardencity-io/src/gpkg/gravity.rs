@@ -600,7 +600,7 @@ pub fn read_gravity(path: impl AsRef<Path>, city: &City) -> Result<Option<Gravit
     let mut closest = vec![u32::MAX; nb];
     let mut dth = vec![u32::MAX; nb];
     r.for_each_row(HUB_INFO_LAYER, &[id_col, "closest_hub_idx", "dist_to_hub"], |row| {
-        let b = building_of(row, city, id_col)? as usize;
+        let b = building_of(row, city, id_col)?.index();
         if closest[b] != u32::MAX {
             return Err(row.bad_value(id_col, "each building once", "a repeated building id"));
         }
@@ -616,7 +616,10 @@ pub fn read_gravity(path: impl AsRef<Path>, city: &City) -> Result<Option<Gravit
         return Err(GravityIoError::Layer {
             path: path.into(),
             layer: HUB_INFO_LAYER.into(),
-            reason: format!("no row for building {} (one row per building expected)", city.building(b as u32).id),
+            reason: format!(
+                "no row for building {} (one row per building expected)",
+                city.building(BuildingIdx(b as u32)).id
+            ),
         });
     }
 

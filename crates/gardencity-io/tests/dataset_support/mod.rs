@@ -4,7 +4,7 @@
 
 use gardencity::city::random::{random_city, RandomCityParams};
 use gardencity::records::{AgentOutput, AgentRecord, DiaryEntry, Ping};
-use gardencity::{BuildingType, City, Georeference};
+use gardencity::{BuildingIdx, BuildingType, City, Georeference};
 use gardencity_io::dataset::{DatasetOptions, OutputKind, OutputSelection};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ pub fn city(rotation_deg: f64) -> Arc<City> {
 }
 
 /// Agent `k`'s home and workplace indices.
-pub fn home_work(city: &City, k: usize) -> (u32, u32) {
+pub fn home_work(city: &City, k: usize) -> (BuildingIdx, BuildingIdx) {
     let homes = city.buildings_of_type(BuildingType::Home);
     let works = city.buildings_of_type(BuildingType::Workplace);
     (homes[k % homes.len()], works[(3 * k) % works.len()])
@@ -45,7 +45,7 @@ pub fn user_id(k: usize) -> String {
 pub fn agent(city: &City, k: usize) -> AgentOutput {
     let (home, work) = home_work(city, k);
     let kf = k as f64;
-    let ping = |timestamp: i64, i: usize, location: Option<u32>| Ping {
+    let ping = |timestamp: i64, i: usize, location: Option<BuildingIdx>| Ping {
         timestamp,
         x: 3.5 + kf + 0.125 * i as f64,
         y: 4.25 + 0.5 * i as f64,

@@ -22,8 +22,42 @@ pub use georef::{
 use crate::error::CityError;
 use std::collections::HashMap;
 
-/// Index of a building in [`City::buildings`].
-pub type BuildingIdx = u32;
+/// Index of a building in [`City::buildings`]: a type of its own, so a building index
+/// cannot be passed where a [`StreetIdx`], a count or a distance is expected.
+///
+/// ```
+/// use gardencity::BuildingIdx;
+/// let b = BuildingIdx(3);
+/// assert_eq!(b.index(), 3);
+/// assert_eq!(b.to_string(), "3");
+/// ```
+///
+/// A building index where a street index is expected does not compile:
+///
+/// ```compile_fail
+/// use gardencity::city::random::{random_city, RandomCityParams};
+/// use gardencity::BuildingIdx;
+/// let city = random_city(&RandomCityParams::default()).unwrap();
+/// let _ = city.buildings_at_door(BuildingIdx(0));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
+pub struct BuildingIdx(pub u32);
+
+impl std::fmt::Display for BuildingIdx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl BuildingIdx {
+    /// The position in [`City::buildings`], for indexing slices.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// Index of a street cell in [`City::streets`] (sorted by `(x, y)`): a type of its own,
 /// so a street index cannot be passed where a [`BuildingIdx`] or a distance is expected.
 ///
@@ -37,8 +71,9 @@ pub type BuildingIdx = u32;
 ///
 /// ```compile_fail
 /// use gardencity::city::random::{random_city, RandomCityParams};
+/// use gardencity::BuildingIdx;
 /// let city = random_city(&RandomCityParams::default()).unwrap();
-/// let door = city.door_street(0);
+/// let door = city.door_street(BuildingIdx(0));
 /// let _ = city.building(door);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -174,12 +209,12 @@ pub struct CityParts {
 ///
 /// ```
 /// use gardencity::city::random::{random_city, RandomCityParams};
-/// use gardencity::BuildingType;
+/// use gardencity::{BuildingIdx, BuildingType};
 /// let city = random_city(&RandomCityParams { width: 30, height: 30, seed: 1, ..Default::default() }).unwrap();
 /// assert_eq!((city.width(), city.height()), (30, 30));
 /// let b = &city.buildings()[0];
 /// // Every building's door is a street cell beside it, found again by its id.
-/// assert_eq!(city.building_by_id(&b.id), Some(0));
+/// assert_eq!(city.building_by_id(&b.id), Some(BuildingIdx(0)));
 /// assert!(city.street_at(b.door).is_some());
 /// assert!(!city.buildings_of_type(BuildingType::Home).is_empty());
 /// ```
@@ -262,7 +297,7 @@ impl City {
                 }
                 grid[at(c)] = BUILDING_FLAG | bi as u32;
             }
-            if by_id.insert(b.id.clone(), bi as BuildingIdx).is_some() {
+            if by_id.insert(b.id.clone(), BuildingIdx(bi as u32)).is_some() {
                 return Err(CityError::DuplicateId { id: b.id });
             }
             buildings.push(b);
@@ -278,15 +313,15 @@ impl City {
         }
         let door_offsets = counts;
         let mut fill = door_offsets.clone();
-        let mut door_buildings = vec![0; buildings.len()];
+        let mut door_buildings = vec![BuildingIdx(0); buildings.len()];
         for (bi, b) in buildings.iter().enumerate() {
             let s = grid[at(b.door)] as usize;
-            door_buildings[fill[s] as usize] = bi as BuildingIdx;
+            door_buildings[fill[s] as usize] = BuildingIdx(bi as u32);
             fill[s] += 1;
         }
         let mut by_type: [Vec<BuildingIdx>; BuildingType::COUNT] = Default::default();
         for (bi, b) in buildings.iter().enumerate() {
-            by_type[b.kind as usize].push(bi as BuildingIdx);
+            by_type[b.kind as usize].push(BuildingIdx(bi as u32));
         }
 
         let graph = graph::StreetGraph::from_cells(&streets, |c| {
@@ -350,7 +385,12 @@ impl City {
     /// One building by index.
     #[inline]
     pub fn building(&self, b: BuildingIdx) -> &Building {
-        &self.buildings[b as usize]
+        &self.buildings[b.index()]
+    }
+    /// Every building index, ascending.
+    pub fn building_indices(&self) -> impl ExactSizeIterator<Item = BuildingIdx> {
+        // Each building has a block, and a grid has at most MAX_CELLS < 2^31 blocks.
+        (0..self.buildings.len() as u32).map(BuildingIdx)
     }
     /// Indices of the buildings of one type, ascending.
     pub fn buildings_of_type(&self, kind: BuildingType) -> &[BuildingIdx] {
@@ -375,7 +415,7 @@ impl City {
         if code == EMPTY {
             CellKind::Empty
         } else if code & BUILDING_FLAG != 0 {
-            CellKind::Building(code & !BUILDING_FLAG)
+            CellKind::Building(BuildingIdx(code & !BUILDING_FLAG))
         } else {
             CellKind::Street(StreetIdx(code))
         }
@@ -405,7 +445,7 @@ impl City {
     /// The street index of a building's door cell.
     #[inline]
     pub fn door_street(&self, b: BuildingIdx) -> StreetIdx {
-        let c = self.buildings[b as usize].door;
+        let c = self.buildings[b.index()].door;
         StreetIdx(self.grid[c.y as usize * self.width as usize + c.x as usize])
     }
     /// The building containing a point in block units. A point on a block edge belongs

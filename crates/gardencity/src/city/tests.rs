@@ -33,20 +33,20 @@ fn tiny() -> City {
 #[test]
 fn lookups() {
     let c = tiny();
-    assert_eq!(c.building(0).id, "h-x0-y1");
-    assert_eq!(c.building(0).door_point, Point::new(0.5, 1.0));
-    assert_eq!(c.building_by_id("p-x2-y1"), Some(1));
-    assert_eq!(c.cell_kind(Cell::new(0, 2)), CellKind::Building(0));
+    assert_eq!(c.building(BuildingIdx(0)).id, "h-x0-y1");
+    assert_eq!(c.building(BuildingIdx(0)).door_point, Point::new(0.5, 1.0));
+    assert_eq!(c.building_by_id("p-x2-y1"), Some(BuildingIdx(1)));
+    assert_eq!(c.cell_kind(Cell::new(0, 2)), CellKind::Building(BuildingIdx(0)));
     assert_eq!(c.cell_kind(Cell::new(1, 1)), CellKind::Empty);
     assert_eq!(c.cell_kind(Cell::new(5, 0)), CellKind::Outside);
     assert_eq!(c.street_at(Cell::new(3, 0)), Some(StreetIdx(3)));
-    assert_eq!(c.buildings_at_door(StreetIdx(2)), &[1]);
-    assert_eq!(c.door_street(1), StreetIdx(2));
+    assert_eq!(c.buildings_at_door(StreetIdx(2)), &[BuildingIdx(1)]);
+    assert_eq!(c.door_street(BuildingIdx(1)), StreetIdx(2));
     // The door point lies on the building's edge and counts as inside.
-    assert!(c.building_contains(0, c.building(0).door_point));
-    assert_eq!(c.building_at_point(Point::new(0.5, 2.9)), Some(0));
+    assert!(c.building_contains(BuildingIdx(0), c.building(BuildingIdx(0)).door_point));
+    assert_eq!(c.building_at_point(Point::new(0.5, 2.9)), Some(BuildingIdx(0)));
     assert_eq!(c.building_at_point(Point::new(1.5, 1.5)), None);
-    assert_eq!(c.buildings_of_type(BuildingType::Park), &[1]);
+    assert_eq!(c.buildings_of_type(BuildingType::Park), &[BuildingIdx(1)]);
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn check_random_city(c: &City) {
         assert_eq!(b.id, Building::reference_id(b.kind, b.door_block));
         for &k in &b.blocks {
             assert!(covered.insert(k), "block {k:?} used twice");
-            assert_eq!(c.building_at(k), Some(bi as u32));
+            assert_eq!(c.building_at(k), Some(BuildingIdx(bi as u32)));
         }
         assert!(building_sizes_allowed(b));
     }

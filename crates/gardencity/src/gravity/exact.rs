@@ -55,7 +55,7 @@ impl Gravity {
         let mut slot_of_street = vec![u32::MAX; city.streets().len()];
         let mut slot_street: Vec<StreetIdx> = Vec::new();
         let mut door_slot = Vec::with_capacity(nb);
-        for b in 0..nb as BuildingIdx {
+        for b in city.building_indices() {
             let s = city.door_street(b);
             if slot_of_street[s.index()] == u32::MAX {
                 slot_of_street[s.index()] = slot_street.len() as u32;
@@ -135,7 +135,7 @@ impl Exact {
         for t in 0..T {
             let mut v = base.by_type[t].clone();
             v.sort_by_key(|&j| {
-                let d = base.doors[j as usize];
+                let d = base.doors[j.index()];
                 (morton(d.x as u32, d.y as u32), j)
             });
             for chunk in v.chunks(BLOCK) {
@@ -154,7 +154,7 @@ impl Exact {
                 for (b, m) in out.iter_mut().enumerate() {
                     *m = members[starts[b] as usize..starts[b + 1] as usize]
                         .iter()
-                        .map(|&j| row[slots[j as usize] as usize])
+                        .map(|&j| row[slots[j.index()] as usize])
                         .min()
                         .unwrap_or(UNREACHABLE16);
                 }
@@ -165,8 +165,7 @@ impl Exact {
 
     /// The street distance of two buildings' doors (`None` when unreachable).
     pub(super) fn distance(&self, i: BuildingIdx, j: BuildingIdx) -> Option<u32> {
-        let d =
-            self.door_dist[self.door_slot[i as usize] as usize * self.n_slots + self.door_slot[j as usize] as usize];
+        let d = self.door_dist[self.door_slot[i.index()] as usize * self.n_slots + self.door_slot[j.index()] as usize];
         (d != UNREACHABLE16).then_some(d as u32)
     }
 
@@ -175,10 +174,10 @@ impl Exact {
     #[inline]
     pub(super) fn row_weight<'a>(&'a self, base: &'a Base, from: BuildingIdx) -> impl Fn(BuildingIdx) -> f64 + 'a {
         let n = self.n_slots;
-        let s = self.door_slot[from as usize] as usize;
+        let s = self.door_slot[from.index()] as usize;
         let row = &self.door_dist[s * n..(s + 1) * n];
         move |j: BuildingIdx| {
-            let d = row[self.door_slot[j as usize] as usize];
+            let d = row[self.door_slot[j.index()] as usize];
             if d == UNREACHABLE16 {
                 0.0
             } else {
@@ -199,7 +198,7 @@ impl Exact {
         rng: &mut R,
     ) -> Draw {
         let nblk = self.blk_start.len() - 1;
-        let s = self.door_slot[from as usize] as usize;
+        let s = self.door_slot[from.index()] as usize;
         let mins = &self.blk_min[s * nblk..(s + 1) * nblk];
         let row_weight = self.row_weight(base, from);
         let w_of = |j: BuildingIdx| if j == from { 0.0 } else { row_weight(j) };

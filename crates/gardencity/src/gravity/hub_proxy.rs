@@ -260,7 +260,7 @@ fn nearby_from_pairs(
     let mm = |field, index, reason: String| GravityError::Mismatch { field, index, reason };
     let mut lists: Vec<Vec<BuildingIdx>> = vec![Vec::new(); nb];
     for (p, &(i, j, d)) in pairs.iter().enumerate() {
-        if i as usize >= nb || j as usize >= nb {
+        if i.index() >= nb || j.index() >= nb {
             return Err(mm("nearby", Some(p), format!("building index ({i}, {j}) out of range 0..{nb}")));
         }
         if i == j {
@@ -270,8 +270,8 @@ fn nearby_from_pairs(
         if m != d {
             return Err(mm("nearby", Some(p), format!("distance {d}, but the doors are {m} apart")));
         }
-        lists[i as usize].push(j);
-        lists[j as usize].push(i);
+        lists[i.index()].push(j);
+        lists[j.index()].push(i);
     }
     for l in &mut lists {
         l.sort_unstable();
@@ -284,7 +284,7 @@ fn nearby_from_pairs(
 fn near_list(base: &Base, i: usize, j: Vec<BuildingIdx>) -> NearList {
     let mut sum = [0.0; T];
     for &k in &j {
-        sum[base.kinds[k as usize] as usize] += base.inv(base.doors[i].manhattan(base.doors[k as usize]));
+        sum[base.kinds[k.index()] as usize] += base.inv(base.doors[i].manhattan(base.doors[k.index()]));
     }
     NearList { j: j.into_boxed_slice(), sum }
 }
@@ -307,9 +307,9 @@ impl HubProxy {
         let amax = max_dth + max_hd;
         base.inv_pow = inv_pow_table(base.exponent, (amax + max_dth) as usize + 1);
         // Classes: buildings sorted by (hub, type, dist_to_hub, index).
-        let mut order: Vec<BuildingIdx> = (0..nb as BuildingIdx).collect();
+        let mut order: Vec<BuildingIdx> = (0..nb as u32).map(BuildingIdx).collect();
         order.sort_unstable_by_key(|&j| {
-            let j = j as usize;
+            let j = j.index();
             (closest_hub[j], base.kinds[j] as u8, dist_to_hub[j], j)
         });
         let mut class_off = vec![0; h * T + 1];
@@ -317,7 +317,7 @@ impl HubProxy {
         let mut prev: Option<(u32, u8, u32)> = None;
         let mut counts = vec![0u32; h * T];
         for (pos, &j) in order.iter().enumerate() {
-            let ju = j as usize;
+            let ju = j.index();
             let key = (closest_hub[ju], base.kinds[ju] as u8, dist_to_hub[ju]);
             if prev != Some(key) {
                 class_delta.push(key.2);
@@ -385,10 +385,10 @@ impl HubProxy {
 
     /// The gravity distance of distinct buildings `i != j` (`None` when unreachable).
     pub(super) fn distance(&self, base: &Base, i: BuildingIdx, j: BuildingIdx) -> Option<u32> {
-        if self.near(base, i as usize).j.binary_search(&j).is_ok() {
-            return Some(base.doors[i as usize].manhattan(base.doors[j as usize]));
+        if self.near(base, i.index()).j.binary_search(&j).is_ok() {
+            return Some(base.doors[i.index()].manhattan(base.doors[j.index()]));
         }
-        let (i, j) = (i as usize, j as usize);
+        let (i, j) = (i.index(), j.index());
         let hd = self.hub_dist[self.closest_hub[i] as usize * self.hubs.len() + self.closest_hub[j] as usize];
         (hd != u32::MAX).then(|| self.dist_to_hub[i] + hd + self.dist_to_hub[j])
     }
@@ -402,7 +402,7 @@ impl HubProxy {
         visited: &impl Fn(BuildingIdx) -> bool,
         rng: &mut R,
     ) -> Draw {
-        let i = from as usize;
+        let i = from.index();
         let nh = self.hubs.len();
         let hi = self.closest_hub[i] as usize;
         let di = self.dist_to_hub[i];
@@ -434,8 +434,8 @@ impl HubProxy {
             let mut u = rng.random::<f64>() * total;
             if u < near_total {
                 let near_weight = |&j: &BuildingIdx| {
-                    if types[base.kinds[j as usize] as usize] {
-                        base.inv(base.doors[i].manhattan(base.doors[j as usize]))
+                    if types[base.kinds[j.index()] as usize] {
+                        base.inv(base.doors[i].manhattan(base.doors[j.index()]))
                     } else {
                         0.0
                     }

@@ -89,15 +89,15 @@ impl FromStr for GravityMode {
 /// ```
 /// use gardencity::city::random::{random_city, RandomCityParams};
 /// use gardencity::gravity::{Gravity, GravityParams};
-/// use gardencity::{BuildingType, TypeSet};
+/// use gardencity::{BuildingIdx, BuildingType, TypeSet};
 /// use rand::SeedableRng;
 /// let city = random_city(&RandomCityParams { width: 30, height: 30, seed: 1, ..Default::default() }).unwrap();
 /// let g = Gravity::hub_proxy(&city, GravityParams::default()).unwrap();
 /// let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
 /// let retail = TypeSet::of(&[BuildingType::Retail]);
-/// let to = g.sample(0, retail, &|_| false, &mut rng).expect("the city has shops");
+/// let to = g.sample(BuildingIdx(0), retail, &|_| false, &mut rng).expect("the city has shops");
 /// assert_eq!(city.building(to).kind, BuildingType::Retail);
-/// assert!(g.weight(0, to) > 0.0);
+/// assert!(g.weight(BuildingIdx(0), to) > 0.0);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gravity {
@@ -185,7 +185,7 @@ impl Gravity {
     /// indices out of range).
     pub fn weight(&self, i: BuildingIdx, j: BuildingIdx) -> f64 {
         let n = self.base.kinds.len();
-        if i == j || i as usize >= n || j as usize >= n {
+        if i == j || i.index() >= n || j.index() >= n {
             return 0.0;
         }
         match self.distance(i, j) {
@@ -198,7 +198,7 @@ impl Gravity {
     /// out of range; 0 for a building with itself or buildings sharing a door cell).
     pub fn distance(&self, i: BuildingIdx, j: BuildingIdx) -> Option<u32> {
         let n = self.base.kinds.len();
-        if i as usize >= n || j as usize >= n {
+        if i.index() >= n || j.index() >= n {
             return None;
         }
         if i == j {
@@ -249,7 +249,7 @@ impl Gravity {
         self.hub().into_iter().flat_map(move |h| {
             (0..h.nearby.len()).flat_map(move |i| {
                 let (doors, near) = (&base.doors, h.near(base, i));
-                near.j.iter().map(move |&j| (i as BuildingIdx, j, doors[i].manhattan(doors[j as usize])))
+                near.j.iter().map(move |&j| (BuildingIdx(i as u32), j, doors[i].manhattan(doors[j.index()])))
             })
         })
     }

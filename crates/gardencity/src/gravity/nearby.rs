@@ -53,10 +53,10 @@ impl DoorGrid {
             off[k + 1] += off[k];
         }
         let mut fill = off.clone();
-        let mut items = vec![0 as BuildingIdx; doors.len()];
+        let mut items = vec![BuildingIdx(0); doors.len()];
         for (i, &d) in doors.iter().enumerate() {
             let b = bucket(d);
-            items[fill[b] as usize] = i as BuildingIdx;
+            items[fill[b] as usize] = BuildingIdx(i as u32);
             fill[b] += 1;
         }
         DoorGrid { gw, gh, off, items }
@@ -83,7 +83,7 @@ impl DoorGrid {
                 }
                 let k = (by * self.gw + bx) as usize;
                 for &j in &self.items[self.off[k] as usize..self.off[k + 1] as usize] {
-                    if j as usize != i && di.manhattan(doors[j as usize]) <= dth[i].min(dth[j as usize]) {
+                    if j.index() != i && di.manhattan(doors[j.index()]) <= dth[i].min(dth[j.index()]) {
                         f(j);
                     }
                 }

@@ -36,7 +36,7 @@ impl Gravity {
         visited: &impl Fn(BuildingIdx) -> bool,
         rng: &mut R,
     ) -> Option<BuildingIdx> {
-        if from as usize >= self.base.kinds.len() || allowed.is_empty() {
+        if from.index() >= self.base.kinds.len() || allowed.is_empty() {
             return None;
         }
         let decided = match &self.model {

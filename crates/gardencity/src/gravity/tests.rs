@@ -72,7 +72,7 @@ fn brute(city: &City, g: &Gravity) {
             let m = di.manhattan(dj);
             let is_near = i != j && m <= g.dist_to_hub()[i].min(g.dist_to_hub()[j]);
             if is_near {
-                nearby.push((i as u32, j as u32, m));
+                nearby.push((BuildingIdx(i as u32), BuildingIdx(j as u32), m));
             }
             let d = if is_near {
                 m
@@ -82,7 +82,7 @@ fn brute(city: &City, g: &Gravity) {
                     + g.dist_to_hub()[j]
             };
             let w = if i == j { 0.0 } else { (d.max(1) as f64).powf(-e) };
-            assert_eq!(g.weight(i as u32, j as u32), w, "weight {i} {j}");
+            assert_eq!(g.weight(BuildingIdx(i as u32), BuildingIdx(j as u32)), w, "weight {i} {j}");
         }
     }
     assert_eq!(g.nearby_pairs().collect::<Vec<_>>(), nearby);
@@ -139,11 +139,12 @@ fn shared_door_gives_distance_one() {
     for g in
         [Gravity::hub_proxy(&c, GravityParams::default()).unwrap(), Gravity::exact(&c, Default::default()).unwrap()]
     {
-        assert_eq!(g.weight(0, 1), 1.0);
-        assert_eq!(g.weight(1, 0), 1.0);
-        assert_eq!(g.weight(0, 0), 0.0);
-        assert_eq!(g.weight(1, 2), 1.0);
-        assert_eq!(g.weight(9, 0), 0.0);
+        let w = |i, j| g.weight(BuildingIdx(i), BuildingIdx(j));
+        assert_eq!(w(0, 1), 1.0);
+        assert_eq!(w(1, 0), 1.0);
+        assert_eq!(w(0, 0), 0.0);
+        assert_eq!(w(1, 2), 1.0);
+        assert_eq!(w(9, 0), 0.0);
     }
     let ex = Gravity::exact(&c, Default::default()).unwrap();
     assert_eq!(ex.exact_door_count(), 2);
@@ -154,10 +155,9 @@ fn exact_matches_bfs_door_distances() {
     let c = city(45, 3);
     let g = Gravity::exact(&c, GravityParams { exponent: 1.7, ..Default::default() }).unwrap();
     assert_eq!(g.mode(), GravityMode::Exact);
-    let nb = c.buildings().len() as u32;
-    for i in (0..nb).step_by(7) {
+    for i in c.building_indices().step_by(7) {
         let bfs = c.bfs_distances(c.door_street(i));
-        for j in 0..nb {
+        for j in c.building_indices() {
             let d = bfs[c.door_street(j).index()];
             let w = if i == j { 0.0 } else { (d.max(1) as f64).powf(-1.7) };
             assert_eq!(g.weight(i, j), w);
@@ -199,26 +199,20 @@ fn critical(df: usize) -> f64 {
     k * (1.0 - 2.0 / (9.0 * k) + z * (2.0 / (9.0 * k)).sqrt()).powi(3)
 }
 
-fn check_draws(g: &Gravity, from: u32, allowed: TypeSet, visited: &[bool], n: u64, seed: u64) {
+fn check_draws(g: &Gravity, from: BuildingIdx, allowed: TypeSet, visited: &[bool], n: u64, seed: u64) {
     let nb = g.building_count();
-    let probs_raw: Vec<f64> =
-        (0..nb as u32)
-            .map(|j| {
-                if visited[j as usize] || !allowed.contains(g.base.kinds[j as usize]) {
-                    0.0
-                } else {
-                    g.weight(from, j)
-                }
-            })
-            .collect();
+    let probs_raw: Vec<f64> = (0..nb as u32)
+        .map(BuildingIdx)
+        .map(|j| if visited[j.index()] || !allowed.contains(g.base.kinds[j.index()]) { 0.0 } else { g.weight(from, j) })
+        .collect();
     let total: f64 = probs_raw.iter().sum();
     let probs: Vec<f64> = probs_raw.iter().map(|w| w / total).collect();
     let mut counts = vec![0u64; nb];
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    let vis = |j: BuildingIdx| visited[j as usize];
+    let vis = |j: BuildingIdx| visited[j.index()];
     for _ in 0..n {
         let j = g.sample(from, allowed, &vis, &mut rng).unwrap();
-        counts[j as usize] += 1;
+        counts[j.index()] += 1;
     }
     let (stat, df) = chi_square(&counts, &probs, n);
     assert!(df >= 5, "test needs several cells, got df {df}");
@@ -233,7 +227,7 @@ fn draws_follow_weights_chi_square() {
     let all = TypeSet::of(&BuildingType::ALL);
     let retail_work = TypeSet::of(&[BuildingType::Retail, BuildingType::Workplace]);
     // Origins with nearby buildings, far from a hub, and at random.
-    let with_near = (0..nb as u32).max_by_key(|&i| g.hub().unwrap().near(&g.base, i as usize).j.len()).unwrap();
+    let with_near = c.building_indices().max_by_key(|&i| g.hub().unwrap().near(&g.base, i.index()).j.len()).unwrap();
     let none = vec![false; nb];
     let mut some = vec![false; nb];
     for j in (0..nb).step_by(3) {
@@ -241,18 +235,18 @@ fn draws_follow_weights_chi_square() {
     }
     check_draws(&g, with_near, all, &none, 200_000, 1);
     check_draws(&g, with_near, retail_work, &some, 200_000, 2);
-    check_draws(&g, 5, all, &some, 200_000, 3);
+    check_draws(&g, BuildingIdx(5), all, &some, 200_000, 3);
     // Almost everything visited: forces the exact fallback scan.
     let mut most = vec![true; nb];
     for j in (0..nb).step_by(9) {
         most[j] = false;
     }
-    check_draws(&g, 17, all, &most, 100_000, 4);
+    check_draws(&g, BuildingIdx(17), all, &most, 100_000, 4);
     // Exact mode.
     let ex = Gravity::exact(&c, GravityParams::default()).unwrap();
     check_draws(&ex, with_near, retail_work, &some, 100_000, 5);
-    check_draws(&ex, 5, all, &none, 200_000, 6);
-    check_draws(&ex, 17, all, &most, 100_000, 7);
+    check_draws(&ex, BuildingIdx(5), all, &none, 200_000, 6);
+    check_draws(&ex, BuildingIdx(17), all, &most, 100_000, 7);
     // A larger city: many blocks, near (exact) and far (bounded) ones.
     let big = city(90, 12);
     let ex = Gravity::exact(&big, GravityParams { exponent: 1.5, ..Default::default() }).unwrap();
@@ -262,8 +256,8 @@ fn draws_follow_weights_chi_square() {
     for j in (0..nb).step_by(4) {
         some[j] = true;
     }
-    check_draws(&ex, 100, all, &some, 300_000, 8);
-    check_draws(&ex, 7, retail_work, &vec![false; nb], 300_000, 9);
+    check_draws(&ex, BuildingIdx(100), all, &some, 300_000, 8);
+    check_draws(&ex, BuildingIdx(7), retail_work, &vec![false; nb], 300_000, 9);
 }
 
 #[test]
@@ -272,17 +266,18 @@ fn draw_none_cases() {
     let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
     let mut rng = Pcg64Mcg::seed_from_u64(0);
     let all = TypeSet::of(&BuildingType::ALL);
-    assert_eq!(g.sample(0, all, &|_| true, &mut rng), None);
-    assert_eq!(g.sample(0, TypeSet::EMPTY, &|_| false, &mut rng), None);
-    assert_eq!(g.sample(0, TypeSet::of(&[BuildingType::Other]), &|_| false, &mut rng), None);
-    assert_eq!(g.sample(u32::MAX, all, &|_| false, &mut rng), None);
+    let b0 = BuildingIdx(0);
+    assert_eq!(g.sample(b0, all, &|_| true, &mut rng), None);
+    assert_eq!(g.sample(b0, TypeSet::EMPTY, &|_| false, &mut rng), None);
+    assert_eq!(g.sample(b0, TypeSet::of(&[BuildingType::Other]), &|_| false, &mut rng), None);
+    assert_eq!(g.sample(BuildingIdx(u32::MAX), all, &|_| false, &mut rng), None);
     // Only one unvisited candidate: always it.
     for _ in 0..100 {
-        assert_eq!(g.sample(0, all, &|j| j != 7, &mut rng), Some(7));
+        assert_eq!(g.sample(b0, all, &|j| j != BuildingIdx(7), &mut rng), Some(BuildingIdx(7)));
     }
     // A building alone in its type never draws itself.
-    let only_self = |j: BuildingIdx| j != 0;
-    assert_eq!(g.sample(0, all, &only_self, &mut rng), None);
+    let only_self = |j: BuildingIdx| j != b0;
+    assert_eq!(g.sample(b0, all, &only_self, &mut rng), None);
 }
 
 #[test]
@@ -384,7 +379,7 @@ fn parts_round_trip_and_mismatches() {
     p.hubs[0] = Cell::new(1, 1);
     assert!(matches!(Gravity::from_hub_parts(&c, p), Err(GravityError::Mismatch { field: "hubs", .. })));
     let mut p = parts.clone();
-    p.nearby.push((0, 10_000, 1));
+    p.nearby.push((BuildingIdx(0), BuildingIdx(10_000), 1));
     assert!(matches!(Gravity::from_hub_parts(&c, p), Err(GravityError::Mismatch { field: "nearby", .. })));
     let mut p = parts;
     if let Some(first) = p.nearby.first_mut() {

@@ -85,10 +85,10 @@ impl Agent {
                     let bad = |problem: String| AgentError::BadAnchor {
                         agent: id.clone(),
                         role,
-                        id: city.buildings().get(b as usize).map_or(format!("#{b}"), |x| x.id.clone()),
+                        id: city.buildings().get(b.index()).map_or(format!("#{b}"), |x| x.id.clone()),
                         problem,
                     };
-                    match city.buildings().get(b as usize) {
+                    match city.buildings().get(b.index()) {
                         None => Err(bad("not a building of the city".into())),
                         Some(x) if x.kind != kind => Err(bad(format!("a {} building, not a {kind}", x.kind))),
                         Some(_) => Ok(b),

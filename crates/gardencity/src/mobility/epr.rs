@@ -68,24 +68,24 @@ impl EprState {
     /// Forgets all visits (cost proportional to the number of visited buildings).
     pub fn reset(&mut self) {
         for &b in &self.visited {
-            self.counts[b as usize] = 0;
-            self.visited_bits[b as usize / 64] = 0;
+            self.counts[b.index()] = 0;
+            self.visited_bits[b.index() / 64] = 0;
         }
         self.visited.clear();
     }
     /// Adds `n` visits to building `b`.
     #[inline]
     pub fn add(&mut self, b: BuildingIdx, n: u32) {
-        if self.counts[b as usize] == 0 {
+        if self.counts[b.index()] == 0 {
             self.visited.push(b);
-            self.visited_bits[b as usize / 64] |= 1 << (b % 64);
+            self.visited_bits[b.index() / 64] |= 1 << (b.0 % 64);
         }
-        self.counts[b as usize] += n;
+        self.counts[b.index()] += n;
     }
     /// The visit count of `b`.
     #[inline]
     pub fn count(&self, b: BuildingIdx) -> u32 {
-        self.counts[b as usize]
+        self.counts[b.index()]
     }
     /// Buildings with a positive count, in order of first visit.
     pub fn visited(&self) -> &[BuildingIdx] {
@@ -189,7 +189,7 @@ pub fn epr_step(
         Some(b) => (b, StepKind::Explore),
         None => match preferential_return(city, state, allowed, rng) {
             Some(b) => (b, StepKind::Return),
-            None => (rng.random_range(0..city.buildings().len()) as BuildingIdx, StepKind::Uniform),
+            None => (BuildingIdx(rng.random_range(0..city.buildings().len()) as u32), StepKind::Uniform),
         },
     };
     state.add(next, 1);
@@ -247,6 +247,6 @@ impl Explorer for crate::gravity::Gravity {
     /// Gravity from `from` to never-visited buildings of the allowed types.
     #[inline]
     fn explore(&self, from: BuildingIdx, allowed: TypeSet, visited: &[u64], rng: &mut SimRng) -> Option<BuildingIdx> {
-        self.sample(from, allowed, &|b: BuildingIdx| visited[b as usize / 64] >> (b % 64) & 1 == 1, rng)
+        self.sample(from, allowed, &|b: BuildingIdx| visited[b.index() / 64] >> (b.0 % 64) & 1 == 1, rng)
     }
 }
