@@ -169,16 +169,22 @@ struct AgentTrack<'o> {
 }
 
 impl<'o> AgentTrack<'o> {
-    fn new(samplers: Vec<SparseSampler>, dense: Option<&'o mut Vec<Ping>>) -> Self {
+    /// A track feeding `samplers`, which serve the output slots `0..configs` between them.
+    fn new(samplers: Vec<SparseSampler>, configs: usize, dense: Option<&'o mut Vec<Ping>>) -> Self {
         let due = samplers.iter().map(SparseSampler::next_tick).min().unwrap_or(u64::MAX);
-        let sparse = samplers.iter().map(|s| Vec::with_capacity(s.expected_pings())).collect();
+        let mut sparse = vec![Vec::new(); configs];
+        for s in &samplers {
+            for slot in s.slots() {
+                sparse[slot].reserve_exact(s.expected_pings());
+            }
+        }
         AgentTrack { sparse, samplers, dense, due, last: None }
     }
 
     fn feed(&mut self, first: u64, count: u64, ping: &Ping) {
         let mut due = u64::MAX;
-        for (s, out) in self.samplers.iter_mut().zip(&mut self.sparse) {
-            s.feed(first, count, ping, out);
+        for s in &mut self.samplers {
+            s.feed(first, count, ping, &mut self.sparse);
             due = due.min(s.next_tick());
         }
         self.due = due;
@@ -187,8 +193,8 @@ impl<'o> AgentTrack<'o> {
     /// Ends the trajectory: the sparse pings of each configuration, in order.
     fn finish(mut self) -> Vec<Vec<Ping>> {
         if let Some((last, ping)) = self.last {
-            for (s, pings) in self.samplers.iter_mut().zip(&mut self.sparse) {
-                s.finish(last, &ping, pings);
+            for s in &mut self.samplers {
+                s.finish(last, &ping, &mut self.sparse);
             }
         }
         self.sparse
@@ -359,13 +365,18 @@ impl<'a> Population<'a> {
             (true, true) => std::slice::from_ref(&c.sampling),
             (true, false) => &c.sweep,
         };
-        let mut samplers = Vec::with_capacity(configs.len());
-        for config in configs {
+        // Every configuration's sampler draws from the same stream: configurations that
+        // draw alike (a sweep over accuracies) share one sampler, which takes each ping
+        // time once for all of them.
+        let mut samplers: Vec<SparseSampler> = Vec::with_capacity(configs.len());
+        for (slot, config) in configs.iter().enumerate() {
             let params = config.draw(&mut agent_rng(c.seed, index, Stream::Params))?;
-            let rng = agent_rng(c.seed, index, Stream::Sampling);
-            samplers.push(SparseSampler::new(params, rng, c.start, c.mobility.tick_seconds(), c.end));
+            if !samplers.iter_mut().any(|s| s.share(slot, params)) {
+                let rng = agent_rng(c.seed, index, Stream::Sampling);
+                samplers.push(SparseSampler::with_slot(slot, params, rng, c.start, c.mobility.tick_seconds(), c.end));
+            }
         }
-        let mut track = AgentTrack::new(samplers, c.outputs.dense.then_some(&mut out.dense));
+        let mut track = AgentTrack::new(samplers, configs.len(), c.outputs.dense.then_some(&mut out.dense));
         let mut rng = agent_rng(c.seed, index, Stream::Movement);
         out.ticks = w
             .movement

@@ -322,13 +322,58 @@ impl SamplingParams {
     /// One ping's horizontal accuracy.
     #[inline]
     pub fn draw_ha(&self, rng: &mut SimRng) -> f64 {
-        if self.ha == 0.0 || !self.pareto_ha {
+        if !self.draws_uniform() {
             return self.ha;
         }
+        // 1 - u lies in (0, 1].
+        self.pareto_ha_at(1.0 - rng.random::<f64>())
+    }
+
+    /// Whether a ping's accuracy takes a uniform draw (the Pareto prior).
+    #[inline]
+    fn draws_uniform(&self) -> bool {
+        self.ha != 0.0 && self.pareto_ha
+    }
+
+    /// The accuracy at `v` in (0, 1]: the inverse CDF of Pareto(scale `HA_MIN`, shape
+    /// `ha / (ha - HA_MIN)`), capped.
+    #[inline]
+    fn pareto_ha_at(&self, v: f64) -> f64 {
         let alpha = self.ha / (self.ha - HA_MIN);
-        // Inverse CDF of Pareto(scale HA_MIN, shape alpha); 1 - u lies in (0, 1].
-        let u: f64 = 1.0 - rng.random::<f64>();
-        (HA_MIN * u.powf(-1.0 / alpha)).min(self.ha_cap)
+        (HA_MIN * v.powf(-1.0 / alpha)).min(self.ha_cap)
+    }
+
+    /// The per-axis noise of a ping of accuracy `ha` from standard normals `zx`, `zy`.
+    #[inline]
+    fn noise(&self, ha: f64, zx: f64, zy: f64) -> (f64, f64) {
+        let sigma = ha / HA_TO_SIGMA;
+        ((sigma * zx).clamp(-self.noise_clip, self.noise_clip), (sigma * zy).clamp(-self.noise_clip, self.noise_clip))
+    }
+
+    /// Which draws each ping takes beyond its time, when that is the same for every
+    /// ping: 0 none (no noise), 1 a uniform and two normals (Pareto accuracy), 2 two
+    /// normals (constant accuracy). `None` when it may differ from ping to ping.
+    fn draw_class(&self) -> Option<u8> {
+        if self.ha == 0.0 {
+            Some(0)
+        } else if self.pareto_ha {
+            // ha > HA_MIN gives a shape > 0, so an accuracy >= HA_MIN before the cap.
+            (self.ha > HA_MIN && self.ha_cap > 0.0).then_some(1)
+        } else {
+            (self.ha > 0.0).then_some(2)
+        }
+    }
+
+    /// Whether a sampler of `self` and one of `other`, fed the same stream, draw the
+    /// same ping times and the same random values: the same bursts and ping gaps, and
+    /// the same draws per ping. Their pings then differ only in accuracy and noise.
+    pub fn shares_draws(&self, other: &SamplingParams) -> bool {
+        let bits = |v: Option<f64>| v.map(f64::to_bits);
+        self.draw_class().is_some()
+            && self.draw_class() == other.draw_class()
+            && bits(self.beta_start) == bits(other.beta_start)
+            && bits(self.beta_durations) == bits(other.beta_durations)
+            && self.beta_ping.to_bits() == other.beta_ping.to_bits()
     }
 }
 
@@ -338,9 +383,18 @@ impl SamplingParams {
 /// each sampled tick takes the position of the run it falls in: no dense trajectory is
 /// needed. A ping time takes the last tick at or before it; a tick sampled twice is
 /// kept once; pings after the trajectory's last tick take that tick.
+///
+/// A sampler may serve several configurations that share its draws
+/// ([`SamplingParams::shares_draws`], a sweep over accuracies): each has an output slot,
+/// and each ping time gives one ping per configuration, from the same random values.
 #[derive(Debug, Clone)]
 pub struct SparseSampler {
+    /// The first configuration's parameters (their betas are every configuration's).
     p: SamplingParams,
+    /// The first configuration's output slot.
+    slot: usize,
+    /// The other configurations sharing the draws, with their output slots.
+    shared: Vec<(SamplingParams, usize)>,
     rng: SimRng,
     t0: i64,
     tick: i64,
@@ -362,25 +416,38 @@ pub struct SparseSampler {
     pending: Option<Pick>,
 }
 
-/// A sampled tick with its accuracy and noise offsets.
+/// A sampled tick with the first configuration's accuracy and noise offsets, and the
+/// random values they came from (for the configurations sharing the draws).
 #[derive(Debug, Clone, Copy)]
 struct Pick {
     tick: u64,
     ha: f64,
     dx: f64,
     dy: f64,
+    /// The uniform in (0, 1] of a Pareto accuracy.
+    v: f64,
+    /// The standard normals of the noise.
+    zx: f64,
+    zy: f64,
 }
 
 impl SparseSampler {
     /// A sampler of the window `[t0, t_end)` of ticks `tick` seconds apart, drawing from
-    /// `rng`.
-    pub fn new(p: SamplingParams, mut rng: SimRng, t0: i64, tick: i64, t_end: i64) -> SparseSampler {
+    /// `rng`, whose pings go to output slot 0.
+    pub fn new(p: SamplingParams, rng: SimRng, t0: i64, tick: i64, t_end: i64) -> SparseSampler {
+        Self::with_slot(0, p, rng, t0, tick, t_end)
+    }
+
+    /// [`SparseSampler::new`] with its pings going to output slot `slot`.
+    pub fn with_slot(slot: usize, p: SamplingParams, mut rng: SimRng, t0: i64, tick: i64, t_end: i64) -> Self {
         let next_start = match (p.beta_start, p.beta_durations) {
             (Some(bs), Some(_)) => rng.sample::<f64, _>(Exp1) * bs * 60.0,
             _ => 0.0,
         };
         let mut s = SparseSampler {
             p,
+            slot,
+            shared: Vec::new(),
             rng,
             t0,
             tick: tick.max(1),
@@ -414,16 +481,19 @@ impl SparseSampler {
                     continue;
                 }
                 self.last_drawn = Some(k);
-                let ha = self.p.draw_ha(&mut self.rng);
-                let (mut dx, mut dy) = (0.0, 0.0);
+                let (v, ha) = if self.p.draws_uniform() {
+                    let v = 1.0 - self.rng.random::<f64>();
+                    (v, self.p.pareto_ha_at(v))
+                } else {
+                    (1.0, self.p.ha)
+                };
+                let (mut zx, mut zy, mut dx, mut dy) = (0.0, 0.0, 0.0, 0.0);
                 if ha > 0.0 {
-                    let sigma = ha / HA_TO_SIGMA;
-                    let zx: f64 = self.rng.sample(StandardNormal);
-                    let zy: f64 = self.rng.sample(StandardNormal);
-                    dx = (sigma * zx).clamp(-self.p.noise_clip, self.p.noise_clip);
-                    dy = (sigma * zy).clamp(-self.p.noise_clip, self.p.noise_clip);
+                    zx = self.rng.sample(StandardNormal);
+                    zy = self.rng.sample(StandardNormal);
+                    (dx, dy) = self.p.noise(ha, zx, zy);
                 }
-                self.pending = Some(Pick { tick: k, ha, dx, dy });
+                self.pending = Some(Pick { tick: k, ha, dx, dy, v, zx, zy });
                 return;
             }
             match (self.p.beta_start, self.p.beta_durations) {
@@ -465,6 +535,22 @@ impl SparseSampler {
         (mean * 1.25).min(self.window / self.tick as f64 + 1.0) as usize + 16
     }
 
+    /// Lets the configuration `p` (output slot `slot`) share this sampler's draws if it
+    /// can ([`SamplingParams::shares_draws`]), and says whether it does. Its pings are
+    /// then those a sampler of it alone, fed the same stream, would take.
+    pub fn share(&mut self, slot: usize, p: SamplingParams) -> bool {
+        let shares = self.p.shares_draws(&p);
+        if shares {
+            self.shared.push((p, slot));
+        }
+        shares
+    }
+
+    /// The output slots of this sampler's configurations.
+    pub fn slots(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.slot).chain(self.shared.iter().map(|&(_, slot)| slot))
+    }
+
     /// The next tick this sampler takes a ping at (`u64::MAX` when none is left): a run
     /// ending at or before it need not be fed.
     #[inline]
@@ -472,37 +558,41 @@ impl SparseSampler {
         self.pending.map_or(u64::MAX, |p| p.tick)
     }
 
-    /// Takes the pending pick at tick `k` from `ping`.
+    /// Takes the pending pick at tick `k` from `ping`, one ping per configuration.
     #[inline]
-    fn take(&mut self, pick: Pick, k: u64, ping: &Ping, out: &mut Vec<Ping>) {
-        let mut q = *ping;
-        q.timestamp = self.t0 + k as i64 * self.tick;
-        q.ha = pick.ha;
-        q.x += pick.dx;
-        q.y += pick.dy;
-        out.push(q);
+    fn take(&mut self, pick: Pick, k: u64, ping: &Ping, outs: &mut [Vec<Ping>]) {
+        let timestamp = self.t0 + k as i64 * self.tick;
+        let at = |ha: f64, (dx, dy): (f64, f64)| Ping { timestamp, ha, x: ping.x + dx, y: ping.y + dy, ..*ping };
+        outs[self.slot].push(at(pick.ha, (pick.dx, pick.dy)));
+        for (p, slot) in &self.shared {
+            // The same class of draws as the first configuration (checked by `share`).
+            let ha = if p.draws_uniform() { p.pareto_ha_at(pick.v) } else { p.ha };
+            let noise = if ha > 0.0 { p.noise(ha, pick.zx, pick.zy) } else { (0.0, 0.0) };
+            outs[*slot].push(at(ha, noise));
+        }
         self.last_taken = Some(k);
     }
 
-    /// Feeds ticks `first .. first + count` at `ping`, appending their sparse pings to `out`.
+    /// Feeds ticks `first .. first + count` at `ping`, appending their sparse pings to
+    /// `outs` (indexed by output slot).
     #[inline]
-    pub fn feed(&mut self, first: u64, count: u64, ping: &Ping, out: &mut Vec<Ping>) {
+    pub fn feed(&mut self, first: u64, count: u64, ping: &Ping, outs: &mut [Vec<Ping>]) {
         let end = first + count;
         while let Some(pick) = self.pending {
             if pick.tick >= end {
                 break;
             }
-            self.take(pick, pick.tick, ping, out);
+            self.take(pick, pick.tick, ping, outs);
             self.advance();
         }
     }
 
     /// Ends the trajectory, whose last tick is `last` at `ping`, once every run holding
     /// a sampled tick was fed: a ping time past it takes that tick (once).
-    pub fn finish(&mut self, last: u64, ping: &Ping, out: &mut Vec<Ping>) {
+    pub fn finish(&mut self, last: u64, ping: &Ping, outs: &mut [Vec<Ping>]) {
         if let Some(pick) = self.pending.take() {
             if self.last_taken != Some(last) {
-                self.take(pick, last, ping, out);
+                self.take(pick, last, ping, outs);
             }
         }
     }
@@ -522,11 +612,12 @@ fn floor_i64(v: f64) -> i64 {
 pub fn sample_sparse(dense: &[Ping], tick: i64, t_end: i64, p: &SamplingParams, rng: SimRng, out: &mut Vec<Ping>) {
     let Some(first) = dense.first() else { return };
     let mut s = SparseSampler::new(*p, rng, first.timestamp, tick, t_end);
+    let outs = std::slice::from_mut(out);
     for (k, ping) in dense.iter().enumerate() {
-        s.feed(k as u64, 1, ping, out);
+        s.feed(k as u64, 1, ping, outs);
     }
     if let Some(last) = dense.last() {
-        s.finish(dense.len() as u64 - 1, last, out);
+        s.finish(dense.len() as u64 - 1, last, outs);
     }
 }
 

@@ -247,3 +247,54 @@ fn the_last_tick_of_the_window_is_sampled() {
     // P(no ping in 60 s at one per 30 s) = e^-2: about 43 of 50 runs have one.
     assert!(hits > 35, "{hits} of 50 one-tick windows were sampled");
 }
+
+/// Configurations that draw alike share one sampler (a sweep over accuracies), and each
+/// one's pings equal, row for row, those of a sampler of it alone fed the same stream.
+#[test]
+fn shared_samplers_equal_samplers_alone() {
+    use gardencity::sampling::SparseSampler;
+    let d = dense(3 * 24 * 60, 60);
+    let (bs, bd) = (Some(300.0), Some(55.0));
+    let constant = |ha| SamplingParams { pareto_ha: false, ..params(bs, bd, 5.0, ha) };
+    let configs = [
+        params(bs, bd, 5.0, 13.0 / 15.0),
+        params(bs, bd, 5.0, 17.0 / 15.0),
+        constant(0.9),
+        params(bs, bd, 6.0, 13.0 / 15.0),
+        constant(1.2),
+        params(bs, bd, 5.0, 0.0),
+        SamplingParams { ha_cap: 1.5, noise_clip: 0.5, ..params(bs, bd, 5.0, 1.4) },
+        params(bs, bd, 5.0, 0.0),
+    ];
+    let (t0, tick, t_end) = (d[0].timestamp, tick(&d), end(&d));
+    let mut samplers: Vec<SparseSampler> = Vec::new();
+    for (slot, p) in configs.iter().enumerate() {
+        if !samplers.iter_mut().any(|s| s.share(slot, *p)) {
+            samplers.push(SparseSampler::with_slot(slot, *p, SimRng::seed_from_u64(11), t0, tick, t_end));
+        }
+    }
+    // Pareto at beta_ping 5 (three), constant (two), none (two), and beta_ping 6.
+    let groups: Vec<Vec<usize>> = samplers.iter().map(|s| s.slots().collect()).collect();
+    assert_eq!(groups, [vec![0, 1, 6], vec![2, 4], vec![3], vec![5, 7]]);
+    let mut outs = vec![Vec::new(); configs.len()];
+    for (k, ping) in d.iter().enumerate() {
+        for s in &mut samplers {
+            s.feed(k as u64, 1, ping, &mut outs);
+        }
+    }
+    for s in &mut samplers {
+        s.finish(d.len() as u64 - 1, d.last().unwrap(), &mut outs);
+    }
+    for (slot, p) in configs.iter().enumerate() {
+        let mut alone = Vec::new();
+        sample_sparse(&d, tick, t_end, p, SimRng::seed_from_u64(11), &mut alone);
+        assert!(alone.len() > 50, "config {slot}: {} pings", alone.len());
+        assert_eq!(outs[slot], alone, "config {slot}");
+    }
+    // The same times, another accuracy: shared configurations differ in noise only.
+    assert_eq!(
+        outs[0].iter().map(|p| p.timestamp).collect::<Vec<_>>(),
+        outs[1].iter().map(|p| p.timestamp).collect::<Vec<_>>()
+    );
+    assert_ne!(outs[0], outs[1]);
+}
