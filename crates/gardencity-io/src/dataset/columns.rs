@@ -44,8 +44,9 @@ pub(crate) fn schema(kind: OutputKind, tz: &str) -> SchemaRef {
 }
 
 /// Buffered rows of one (output, date) partition, column by column. Coordinates are
-/// already converted; buildings are still indices.
-#[derive(Debug, Default)]
+/// already converted; buildings are still indices. An empty buffer holds no memory
+/// (a long run has a partition per day, most of them idle).
+#[derive(Debug)]
 pub(crate) struct RowBuffer {
     len: usize,
     user: StringBuilder,
@@ -57,6 +58,24 @@ pub(crate) struct RowBuffer {
     loc: Vec<Option<BuildingIdx>>,
     home: Vec<BuildingIdx>,
     work: Vec<BuildingIdx>,
+}
+
+impl Default for RowBuffer {
+    fn default() -> Self {
+        RowBuffer {
+            len: 0,
+            // `StringBuilder::new` reserves 1024 values: kilobytes per idle partition.
+            user: StringBuilder::with_capacity(0, 0),
+            ts: Vec::new(),
+            x: Vec::new(),
+            y: Vec::new(),
+            ha: Vec::new(),
+            duration: Vec::new(),
+            loc: Vec::new(),
+            home: Vec::new(),
+            work: Vec::new(),
+        }
+    }
 }
 
 impl RowBuffer {
@@ -98,9 +117,17 @@ impl RowBuffer {
         self.len += 1;
     }
 
-    /// Turns the buffered rows into a record batch of `schema`, emptying the buffer.
-    /// Building indices must be valid (checked when rows are pushed).
-    pub fn take_batch(&mut self, kind: OutputKind, schema: &SchemaRef, city: &City) -> Result<RecordBatch, ArrowError> {
+    /// Turns the buffered rows into a record batch of `schema`, emptying the buffer;
+    /// with `reserve`, the buffer keeps room for as many rows (a partition filling up
+    /// batch after batch), else it holds no memory. Building indices must be valid
+    /// (checked when rows are pushed).
+    pub fn take_batch(
+        &mut self,
+        kind: OutputKind,
+        schema: &SchemaRef,
+        city: &City,
+        reserve: bool,
+    ) -> Result<RecordBatch, ArrowError> {
         let tz = match schema.field_with_name("datetime").map(|f| f.data_type().clone()) {
             Ok(DataType::Timestamp(_, tz)) => tz,
             _ => None,
@@ -108,7 +135,11 @@ impl RowBuffer {
         // The next batch of a partition is most often as long as this one: its buffers
         // are reserved at once rather than grown.
         let user = self.user.finish();
-        self.user = StringBuilder::with_capacity(user.len(), user.values().len());
+        if reserve {
+            self.user = StringBuilder::with_capacity(user.len(), user.values().len());
+        } else {
+            self.user = StringBuilder::with_capacity(0, 0);
+        }
         let user: ArrayRef = Arc::new(user);
         let ids = |v: &[BuildingIdx]| -> ArrayRef {
             Arc::new(StringArray::from_iter_values(v.iter().map(|&b| city.building(b).id.as_str())))
@@ -121,12 +152,12 @@ impl RowBuffer {
                 TimestampMillisecondArray::from_iter_values(ts.iter().map(|&t| t * 1000)).with_timezone_opt(tz.clone()),
             )
         };
-        let f64a = |v: &mut Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(take_reserved(v))) };
+        let f64a = |v: &mut Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(take_vec(v, reserve))) };
         let columns: Vec<ArrayRef> = match kind {
             OutputKind::Sparse | OutputKind::Dense => {
                 let dt = datetime(&self.ts);
                 let mut c = vec![user, f64a(&mut self.x), f64a(&mut self.y), dt];
-                c.push(Arc::new(Int64Array::from(take_reserved(&mut self.ts))));
+                c.push(Arc::new(Int64Array::from(take_vec(&mut self.ts, reserve))));
                 c.push(f64a(&mut self.ha));
                 if kind == OutputKind::Dense {
                     c.push(locs(&self.loc));
@@ -136,7 +167,7 @@ impl RowBuffer {
             OutputKind::Diary | OutputKind::Destinations => {
                 vec![
                     datetime(&self.ts),
-                    Arc::new(Int64Array::from(take_reserved(&mut self.ts))),
+                    Arc::new(Int64Array::from(take_vec(&mut self.ts, reserve))),
                     f64a(&mut self.duration),
                     locs(&self.loc),
                     user,
@@ -144,17 +175,17 @@ impl RowBuffer {
             }
             OutputKind::Homes => vec![user, ids(&self.home), ids(&self.work)],
         };
-        self.loc.clear();
-        self.home.clear();
-        self.work.clear();
+        take_vec(&mut self.loc, reserve);
+        take_vec(&mut self.home, reserve);
+        take_vec(&mut self.work, reserve);
         self.len = 0;
         RecordBatch::try_new(schema.clone(), columns)
     }
 }
 
-/// Takes `v`'s values, leaving room for as many.
-fn take_reserved<T>(v: &mut Vec<T>) -> Vec<T> {
-    let n = v.len();
+/// Takes `v`'s values, leaving room for as many (`reserve`) or nothing.
+fn take_vec<T>(v: &mut Vec<T>, reserve: bool) -> Vec<T> {
+    let n = if reserve { v.len() } else { 0 };
     std::mem::replace(v, Vec::with_capacity(n))
 }
 

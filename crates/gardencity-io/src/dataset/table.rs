@@ -99,7 +99,7 @@ where
             return Ok(());
         }
         let batch = buf
-            .take_batch(kind, &self.schemas[kind.index()], &self.city)
+            .take_batch(kind, &self.schemas[kind.index()], &self.city, true)
             .map_err(|source| DatasetError::Arrow { output: kind, path: "<memory>".into(), source })?;
         (self.emit)(kind, batch)
     }

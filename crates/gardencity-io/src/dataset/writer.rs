@@ -15,7 +15,7 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -121,7 +121,8 @@ pub struct DatasetWriter {
     days: DayCache,
     csv_days: DayCache,
     buffered: usize,
-    open_files: usize,
+    /// The partitions with an open file, by last use (oldest first).
+    open: BTreeSet<(u64, PartKey)>,
     clock: u64,
     closed: Vec<ClosedFile>,
     /// Closed part files not yet synced: synced together, a batch at a time, and all of
@@ -270,7 +271,7 @@ impl DatasetWriter {
             parts: BTreeMap::new(),
             sweep_rows: vec![0; n_sweep],
             buffered: 0,
-            open_files: 0,
+            open: BTreeSet::new(),
             clock: 0,
             closed: Vec::new(),
             unsynced: Vec::new(),
@@ -312,7 +313,7 @@ impl DatasetWriter {
 
     /// Part files currently open.
     pub fn open_files(&self) -> usize {
-        self.open_files
+        self.open.len()
     }
 
     /// Sparse rows written so far per sweep configuration (empty without a sweep).
@@ -514,14 +515,16 @@ impl DatasetWriter {
         }
         let batch = part
             .buf
-            .take_batch(kind, &self.schemas[kind.index()], &self.city)
+            // A partition flushed because its batch is full will fill again: its buffer
+            // keeps the room. Others (flushed to bound memory, or at the end) keep none.
+            .take_batch(kind, &self.schemas[kind.index()], &self.city, n >= self.opts.batch_rows)
             .map_err(|source| DatasetError::Arrow { output: kind, path: dir.clone(), source })?;
         self.buffered -= n;
         let mut offset = 0;
         while offset < n {
             let has_file = self.parts.get(&key).is_some_and(|p| p.file.is_some());
             if !has_file {
-                if self.open_files >= self.opts.max_open_files {
+                if self.open.len() >= self.opts.max_open_files {
                     self.close_lru()?;
                 }
                 self.open_file(key, &dir)?;
@@ -545,7 +548,9 @@ impl DatasetWriter {
                 self.writeback.poll(t);
             }
             file.rows += take;
+            self.open.remove(&(file.last_use, key));
             file.last_use = clock;
+            self.open.insert((clock, key));
             offset += take;
             if file.rows >= rows_per_file {
                 self.close_file(key)?;
@@ -599,15 +604,13 @@ impl DatasetWriter {
             }
         };
         part.next_part += 1;
-        part.file = Some(OpenFile { sink, tmp, rel, rows: 0, last_use: 0, writeback });
-        self.open_files += 1;
+        part.file = Some(OpenFile { sink, tmp, rel, rows: 0, last_use: self.clock, writeback });
+        self.open.insert((self.clock, key));
         Ok(())
     }
 
     fn close_lru(&mut self) -> Result<(), DatasetError> {
-        let lru =
-            self.parts.iter().filter_map(|(k, p)| p.file.as_ref().map(|f| (f.last_use, *k))).min().map(|(_, k)| k);
-        match lru {
+        match self.open.first().map(|&(_, k)| k) {
             Some(k) => self.close_file(k),
             None => Ok(()),
         }
@@ -622,7 +625,7 @@ impl DatasetWriter {
     fn close_files(&mut self, keys: &[PartKey]) -> Result<(), DatasetError> {
         for &key in keys {
             let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { continue };
-            self.open_files -= 1;
+            self.open.remove(&(file.last_use, key));
             let OpenFile { sink, tmp, rel, .. } = file;
             let f = match sink {
                 Sink::Parquet(w) => {
@@ -798,6 +801,7 @@ impl DatasetWriter {
     /// Removes the hidden part files of an unfinished dataset (best effort).
     fn discard(&mut self) {
         self.unsynced.clear();
+        self.open.clear();
         let keys: Vec<_> = self.parts.keys().copied().collect();
         for k in keys {
             if let Some(f) = self.parts.get_mut(&k).and_then(|p| p.file.take()) {
