@@ -187,8 +187,8 @@ pub(crate) fn draw_base(scene: &mut Scene, city: &City, frame: &MapFrame, style:
         }
     }
     let stroke_w = if frame.scale >= 6.0 { 1.0 } else { 0.0 };
-    for (bi, b) in city.buildings().iter().enumerate() {
-        let fill = style.classes[(style.building_class)(BuildingIdx(bi as u32)) as usize];
+    for (bi, b) in city.building_indices().zip(city.buildings()) {
+        let fill = style.classes[(style.building_class)(bi) as usize];
         let stroke = style.outline.filter(|_| stroke_w > 0.0).map(|c| Stroke { color: c, width: stroke_w });
         let stroke = stroke.or_else(|| {
             (stroke_w > 0.0 && style.outline.is_none())

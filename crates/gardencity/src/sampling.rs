@@ -319,16 +319,6 @@ impl SamplingParams {
         Some(self.beta_durations? / self.beta_start?)
     }
 
-    /// One ping's horizontal accuracy.
-    #[inline]
-    pub fn draw_ha(&self, rng: &mut SimRng) -> f64 {
-        if !self.draws_uniform() {
-            return self.ha;
-        }
-        // 1 - u lies in (0, 1].
-        self.pareto_ha_at(1.0 - rng.random::<f64>())
-    }
-
     /// Whether a ping's accuracy takes a uniform draw (the Pareto prior).
     #[inline]
     fn draws_uniform(&self) -> bool {
@@ -351,16 +341,15 @@ impl SamplingParams {
     }
 
     /// Which draws each ping takes beyond its time, when that is the same for every
-    /// ping: 0 none (no noise), 1 a uniform and two normals (Pareto accuracy), 2 two
-    /// normals (constant accuracy). `None` when it may differ from ping to ping.
-    fn draw_class(&self) -> Option<u8> {
+    /// ping; `None` when it may differ from ping to ping.
+    fn draw_class(&self) -> Option<PingDraws> {
         if self.ha == 0.0 {
-            Some(0)
+            Some(PingDraws::None)
         } else if self.pareto_ha {
             // ha > HA_MIN gives a shape > 0, so an accuracy >= HA_MIN before the cap.
-            (self.ha > HA_MIN && self.ha_cap > 0.0).then_some(1)
+            (self.ha > HA_MIN && self.ha_cap > 0.0).then_some(PingDraws::ParetoAndNoise)
         } else {
-            (self.ha > 0.0).then_some(2)
+            (self.ha > 0.0).then_some(PingDraws::Noise)
         }
     }
 
@@ -375,6 +364,17 @@ impl SamplingParams {
             && bits(self.beta_durations) == bits(other.beta_durations)
             && self.beta_ping.to_bits() == other.beta_ping.to_bits()
     }
+}
+
+/// The random values a ping takes beyond its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PingDraws {
+    /// None: no noise.
+    None,
+    /// A uniform (the Pareto accuracy) and two normals (the noise).
+    ParetoAndNoise,
+    /// Two normals (the noise of a constant accuracy).
+    Noise,
 }
 
 /// The sparse sampling of one agent's trajectory as it is simulated (a

@@ -175,9 +175,9 @@ impl RowBuffer {
             }
             OutputKind::Homes => vec![user, ids(&self.home), ids(&self.work)],
         };
-        take_vec(&mut self.loc, reserve);
-        take_vec(&mut self.home, reserve);
-        take_vec(&mut self.work, reserve);
+        reset(&mut self.loc, reserve);
+        reset(&mut self.home, reserve);
+        reset(&mut self.work, reserve);
         self.len = 0;
         RecordBatch::try_new(schema.clone(), columns)
     }
@@ -187,6 +187,15 @@ impl RowBuffer {
 fn take_vec<T>(v: &mut Vec<T>, reserve: bool) -> Vec<T> {
     let n = if reserve { v.len() } else { 0 };
     std::mem::replace(v, Vec::with_capacity(n))
+}
+
+/// Empties `v`, keeping its room (`reserve`) or freeing it.
+fn reset<T>(v: &mut Vec<T>, reserve: bool) {
+    if reserve {
+        v.clear();
+    } else {
+        *v = Vec::new();
+    }
 }
 
 /// Writes the CSV header line of a schema.
