@@ -140,6 +140,72 @@ fn same_agents_give_byte_identical_files_for_any_encoding_threads() {
     }
 }
 
+/// Each output, and each sweep configuration's sparse pings, is bounded by
+/// `max_buffered_rows` on its own: with buffers small enough that rows are written
+/// for memory (not only when a batch is full), a configuration's files are still byte
+/// for byte those of a run of it alone, whatever else is written beside it.
+#[test]
+fn a_sweep_configuration_sheds_as_a_run_of_it_alone() {
+    let city = city(0.0);
+    // Configuration "b" has three times the pings of "a" (a few seconds apart, further
+    // east): with one budget for all outputs it made "a" and the ground truth flush at
+    // other rows than in a run of "a" alone.
+    let config = |k: usize, c: usize| -> Vec<Ping> {
+        let base = agent(&city, k).sparse;
+        let mut v: Vec<Ping> = (0..1 + 2 * c)
+            .flat_map(|r| {
+                base.iter().map(move |p| Ping { timestamp: p.timestamp + 7 * r as i64, x: p.x + c as f64, ..*p })
+            })
+            .collect();
+        v.sort_by_key(|p| p.timestamp);
+        v
+    };
+    let budget = 20;
+    let opts = DatasetOptions {
+        batch_rows: 1000,
+        max_buffered_rows: budget,
+        rows_per_file: 1000,
+        max_open_files: 100,
+        ..all_outputs()
+    };
+    let n = 30;
+    let sweep_dir = tempfile::tempdir().unwrap();
+    let sweep_opts = DatasetOptions { sweep: vec!["a".into(), "b".into()], ..opts.clone() };
+    let mut w = DatasetWriter::create(sweep_dir.path(), city.clone(), sweep_opts).unwrap();
+    for k in 0..n {
+        let out = AgentOutput { sweep: (0..2).map(|c| config(k, c)).collect(), sparse: Vec::new(), ..agent(&city, k) };
+        w.write_agent(&out).unwrap();
+        for (kind, c) in [(OutputKind::Sparse, 0), (OutputKind::Sparse, 1), (OutputKind::Dense, 0)] {
+            let held = w.buffered_rows_of(kind, c);
+            assert!(held <= budget, "{kind:?} {c}: {held} rows buffered");
+        }
+    }
+    w.finish(json!(null)).unwrap();
+    for (c, name) in ["a", "b"].iter().enumerate() {
+        let alone = tempfile::tempdir().unwrap();
+        let mut w = DatasetWriter::create(alone.path(), city.clone(), opts.clone()).unwrap();
+        for k in 0..n {
+            w.write_agent(&AgentOutput { sparse: config(k, c), ..agent(&city, k) }).unwrap();
+        }
+        w.finish(json!(null)).unwrap();
+        let files: Vec<_> = all_files(alone.path()).into_iter().filter(|f| f.starts_with("sparse")).collect();
+        // Written for memory: more than one row group per date.
+        let first = fs::File::open(alone.path().join(&files[0])).unwrap();
+        let groups = parquet::file::reader::SerializedFileReader::new(first).unwrap();
+        let groups = parquet::file::reader::FileReader::metadata(&groups).num_row_groups();
+        assert!(groups > 1, "{name}: {groups} row group(s); the budget should have cut the file");
+        for f in &files {
+            let rel = f.to_string_lossy().replacen("sparse/", &format!("sparse/config={name}/"), 1);
+            let swept = fs::read(sweep_dir.path().join(&rel)).unwrap_or_default();
+            assert!(
+                swept == fs::read(alone.path().join(f)).unwrap(),
+                "{rel} differs from the run alone's {}",
+                f.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn small_files_and_buffers_keep_every_row() {
     let cases = [

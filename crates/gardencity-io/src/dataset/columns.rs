@@ -44,12 +44,16 @@ pub(crate) fn schema(kind: OutputKind, tz: &str) -> SchemaRef {
 }
 
 /// Buffered rows of one (output, date) partition, column by column. Coordinates are
-/// already converted; buildings are still indices. An empty buffer holds no memory
-/// (a long run has a partition per day, most of them idle).
-#[derive(Debug)]
+/// already converted; buildings are still indices; user ids are kept once per run of
+/// rows of one agent. An empty buffer holds no memory (a long run has a partition per
+/// day, most of them idle).
+#[derive(Debug, Default)]
 pub(crate) struct RowBuffer {
     len: usize,
-    user: StringBuilder,
+    /// The user ids of the runs, one after the other.
+    users: String,
+    /// Per run of rows of one user: its rows and the end of its id in `users`.
+    runs: Vec<(usize, usize)>,
     ts: Vec<i64>,
     x: Vec<f64>,
     y: Vec<f64>,
@@ -60,24 +64,6 @@ pub(crate) struct RowBuffer {
     work: Vec<BuildingIdx>,
 }
 
-impl Default for RowBuffer {
-    fn default() -> Self {
-        RowBuffer {
-            len: 0,
-            // `StringBuilder::new` reserves 1024 values: kilobytes per idle partition.
-            user: StringBuilder::with_capacity(0, 0),
-            ts: Vec::new(),
-            x: Vec::new(),
-            y: Vec::new(),
-            ha: Vec::new(),
-            duration: Vec::new(),
-            loc: Vec::new(),
-            home: Vec::new(),
-            work: Vec::new(),
-        }
-    }
-}
-
 impl RowBuffer {
     /// Number of buffered rows.
     #[inline]
@@ -85,10 +71,24 @@ impl RowBuffer {
         self.len
     }
 
-    /// Appends a ping; `loc` is `Some(building or None)` for dense pings, `None` for sparse ones.
+    /// Sets the user of the last `n` rows pushed (rows come in runs of one agent).
+    pub fn push_user(&mut self, user: &str, n: usize) {
+        let k = self.runs.len();
+        let start = if k >= 2 { self.runs[k - 2].1 } else { 0 };
+        if let Some(last) = self.runs.last_mut() {
+            if &self.users[start..last.1] == user {
+                last.0 += n;
+                return;
+            }
+        }
+        self.users.push_str(user);
+        self.runs.push((n, self.users.len()));
+    }
+
+    /// Appends a ping (its user is given by [`RowBuffer::push_user`]); `loc` is
+    /// `Some(building or None)` for dense pings, `None` for sparse ones.
     #[inline]
-    pub fn push_ping(&mut self, user: &str, ts: i64, (x, y, ha): (f64, f64, f64), loc: Option<Option<BuildingIdx>>) {
-        self.user.append_value(user);
+    pub fn push_ping(&mut self, ts: i64, (x, y, ha): (f64, f64, f64), loc: Option<Option<BuildingIdx>>) {
         self.ts.push(ts);
         self.x.push(x);
         self.y.push(y);
@@ -99,10 +99,9 @@ impl RowBuffer {
         self.len += 1;
     }
 
-    /// Appends a diary entry.
+    /// Appends a diary entry (its user is given by [`RowBuffer::push_user`]).
     #[inline]
-    pub fn push_entry(&mut self, user: &str, ts: i64, duration: f64, loc: Option<BuildingIdx>) {
-        self.user.append_value(user);
+    pub fn push_entry(&mut self, ts: i64, duration: f64, loc: Option<BuildingIdx>) {
         self.ts.push(ts);
         self.duration.push(duration);
         self.loc.push(loc);
@@ -111,10 +110,10 @@ impl RowBuffer {
 
     /// Appends a homes row.
     pub fn push_home(&mut self, user: &str, home: BuildingIdx, work: BuildingIdx) {
-        self.user.append_value(user);
         self.home.push(home);
         self.work.push(work);
         self.len += 1;
+        self.push_user(user, 1);
     }
 
     /// Turns the buffered rows into a record batch of `schema`, emptying the buffer;
@@ -134,13 +133,17 @@ impl RowBuffer {
         };
         // The next batch of a partition is most often as long as this one: its buffers
         // are reserved at once rather than grown.
-        let user = self.user.finish();
-        if reserve {
-            self.user = StringBuilder::with_capacity(user.len(), user.values().len());
-        } else {
-            self.user = StringBuilder::with_capacity(0, 0);
+        let bytes = self.runs.iter().scan(0, |start, &(n, end)| Some(n * (end - std::mem::replace(start, end)))).sum();
+        let mut user = StringBuilder::with_capacity(self.len, bytes);
+        let mut start = 0;
+        for &(n, end) in &self.runs {
+            let id = &self.users[start..end];
+            for _ in 0..n {
+                user.append_value(id);
+            }
+            start = end;
         }
-        let user: ArrayRef = Arc::new(user);
+        let user: ArrayRef = Arc::new(user.finish());
         let ids = |v: &[BuildingIdx]| -> ArrayRef {
             Arc::new(StringArray::from_iter_values(v.iter().map(|&b| city.building(b).id.as_str())))
         };
@@ -175,6 +178,12 @@ impl RowBuffer {
             }
             OutputKind::Homes => vec![user, ids(&self.home), ids(&self.work)],
         };
+        reset(&mut self.runs, reserve);
+        if reserve {
+            self.users.clear();
+        } else {
+            self.users = String::new();
+        }
         reset(&mut self.loc, reserve);
         reset(&mut self.home, reserve);
         reset(&mut self.work, reserve);

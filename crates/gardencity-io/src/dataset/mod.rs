@@ -194,8 +194,12 @@ pub struct DatasetOptions {
     /// Rows buffered per (output, date) before they are written as one batch (one
     /// Parquet row group).
     pub batch_rows: usize,
-    /// When more rows than this are buffered over all partitions, the largest buffers
-    /// are written until at most half remain: bounds memory whatever the run length.
+    /// When more rows than this are buffered for one output (over its date partitions;
+    /// in a sweep, each configuration's sparse pings count as an output of their own),
+    /// its largest buffers are written until at most half remain: bounds memory
+    /// whatever the run length. Outputs are bounded separately, so the files of one do
+    /// not depend on the others written beside it (a sweep configuration's files are
+    /// those of a run of it alone).
     pub max_buffered_rows: usize,
     /// Rows per part file; a full file is closed and the next rows go to `part-00001`...
     pub rows_per_file: usize,
@@ -231,7 +235,7 @@ pub struct DatasetOptions {
 
 impl Default for DatasetOptions {
     /// Parquet, default outputs, Web Mercator, America/New_York, start date 2024-01-01
-    /// (set it to the run's), batches of 65,536 rows, at most 1,000,000 rows buffered,
+    /// (set it to the run's), batches of 65,536 rows, at most 500,000 rows buffered per output,
     /// 10,000,000 rows per file, 1024 open files, no overwrite, fsync before `_SUCCESS`,
     /// a checkpoint every 100,000 agents, one encoding thread per core.
     fn default() -> Self {
@@ -242,7 +246,7 @@ impl Default for DatasetOptions {
             time_zone: chrono_tz::America::New_York,
             start_date: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default(),
             batch_rows: 65_536,
-            max_buffered_rows: 1_000_000,
+            max_buffered_rows: 500_000,
             rows_per_file: 10_000_000,
             max_open_files: 1024,
             overwrite: false,

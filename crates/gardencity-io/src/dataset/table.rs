@@ -131,7 +131,9 @@ where
                 let dense = kind == OutputKind::Dense;
                 for p in rows {
                     let xyh = convert(&g, self.coordinates, p);
-                    self.buffers[kind.index()].push_ping(user, p.timestamp, xyh, dense.then_some(p.location));
+                    let buf = &mut self.buffers[kind.index()];
+                    buf.push_ping(p.timestamp, xyh, dense.then_some(p.location));
+                    buf.push_user(user, 1);
                     self.flush_if_full(kind)?;
                 }
                 self.rows[kind.index()] += rows.len() as u64;
@@ -140,7 +142,9 @@ where
         for (kind, rows) in [(OutputKind::Diary, &out.diary), (OutputKind::Destinations, &out.destinations)] {
             if self.outputs.contains(kind) {
                 for e in rows {
-                    self.buffers[kind.index()].push_entry(user, e.timestamp, e.duration, e.location);
+                    let buf = &mut self.buffers[kind.index()];
+                    buf.push_entry(e.timestamp, e.duration, e.location);
+                    buf.push_user(user, 1);
                     self.flush_if_full(kind)?;
                 }
                 self.rows[kind.index()] += rows.len() as u64;

@@ -120,7 +120,11 @@ pub struct DatasetWriter {
     sweep_rows: Vec<u64>,
     days: DayCache,
     csv_days: DayCache,
+    /// Rows buffered over all partitions.
     buffered: usize,
+    /// Rows buffered per table ([`DatasetWriter::table`]), each bounded by
+    /// `max_buffered_rows` on its own.
+    table_rows: Vec<usize>,
     /// The partitions with an open file, by last use (oldest first).
     open: BTreeSet<(u64, PartKey)>,
     clock: u64,
@@ -271,6 +275,7 @@ impl DatasetWriter {
             parts: BTreeMap::new(),
             sweep_rows: vec![0; n_sweep],
             buffered: 0,
+            table_rows: vec![0; OutputKind::ALL.len() * n_sweep.max(1)],
             open: BTreeSet::new(),
             clock: 0,
             closed: Vec::new(),
@@ -299,6 +304,20 @@ impl DatasetWriter {
     /// Rows currently buffered in memory, over all partitions.
     pub fn buffered_rows(&self) -> usize {
         self.buffered
+    }
+
+    /// Rows currently buffered in memory for one output (one sweep configuration's
+    /// sparse pings, `config`, being an output of their own; 0 without a sweep).
+    pub fn buffered_rows_of(&self, kind: OutputKind, config: usize) -> usize {
+        self.table_rows.get(self.table(kind, config)).copied().unwrap_or(0)
+    }
+
+    /// The index of a table in `table_rows`: an output, and for sparse pings in a
+    /// sweep, a configuration.
+    fn table(&self, kind: OutputKind, config: usize) -> usize {
+        let configs = self.opts.sweep.len().max(1);
+        let config = if kind == OutputKind::Sparse { config.min(configs - 1) } else { 0 };
+        kind.index() * configs + config
     }
 
     /// Agents accepted so far.
@@ -383,9 +402,10 @@ impl DatasetWriter {
         self.append_by_day(
             kind,
             config,
+            user,
             rows,
             |p| p.timestamp,
-            |buf, p| buf.push_ping(user, p.timestamp, convert(&g, coords, p), dense.then_some(p.location)),
+            |buf, p| buf.push_ping(p.timestamp, convert(&g, coords, p), dense.then_some(p.location)),
             cancel,
         )
     }
@@ -400,20 +420,23 @@ impl DatasetWriter {
         self.append_by_day(
             kind,
             0,
+            user,
             rows,
             |e| e.timestamp,
-            |buf, e| buf.push_entry(user, e.timestamp, e.duration, e.location),
+            |buf, e| buf.push_entry(e.timestamp, e.duration, e.location),
             cancel,
         )
     }
 
-    /// Appends time-ordered rows to the partitions of their local days, flushing a
-    /// partition's buffer when it reaches a batch; gives up once `cancel` is set (one
-    /// agent of a long run spans thousands of days).
+    /// Appends time-ordered rows of `user` to the partitions of their local days,
+    /// flushing a partition's buffer when it reaches a batch; gives up once `cancel` is
+    /// set (one agent of a long run spans thousands of days).
+    #[allow(clippy::too_many_arguments)]
     fn append_by_day<T>(
         &mut self,
         kind: OutputKind,
         config: usize,
+        user: &str,
         rows: &[T],
         timestamp: impl Fn(&T) -> i64,
         mut push: impl FnMut(&mut RowBuffer, &T),
@@ -433,8 +456,11 @@ impl DatasetWriter {
             for r in &rows[i..j] {
                 push(&mut part.buf, r);
             }
+            part.buf.push_user(user, j - i);
             let len = part.buf.len();
             self.buffered += j - i;
+            let t = self.table(kind, config);
+            self.table_rows[t] += j - i;
             self.rows[kind.index()] += (j - i) as u64;
             if len >= self.opts.batch_rows {
                 self.flush_partition((kind, config, day.date))?;
@@ -472,28 +498,39 @@ impl DatasetWriter {
             part.buf.push_home(user, agent.home, agent.workplace);
             let len = part.buf.len();
             self.buffered += 1;
+            let t = self.table(OutputKind::Homes, 0);
+            self.table_rows[t] += 1;
             self.rows[OutputKind::Homes.index()] += 1;
             if len >= self.opts.batch_rows {
                 self.flush_partition((OutputKind::Homes, 0, date))?;
             }
         }
         self.agents += 1;
-        if self.buffered > self.opts.max_buffered_rows {
-            self.shed(cancel)?;
+        for kind in OutputKind::ALL {
+            let configs = if kind == OutputKind::Sparse { self.opts.sweep.len().max(1) } else { 1 };
+            for config in 0..configs {
+                if self.table_rows[self.table(kind, config)] > self.opts.max_buffered_rows {
+                    self.shed(kind, config, cancel)?;
+                }
+            }
         }
         Ok(())
     }
 
-    /// Writes the largest buffers until at most half of `max_buffered_rows` remain (or
-    /// `cancel` is set).
-    fn shed(&mut self, cancel: &AtomicBool) -> Result<(), DatasetError> {
+    /// Writes the largest buffers of one table (an output, or a sweep configuration's
+    /// sparse pings) until at most half of `max_buffered_rows` remain in it (or `cancel`
+    /// is set). Each table is bounded on its own, so a table's files do not depend on
+    /// which other outputs or configurations the run writes.
+    fn shed(&mut self, kind: OutputKind, config: usize, cancel: &AtomicBool) -> Result<(), DatasetError> {
+        let (lo, hi) = ((kind, config, NaiveDate::MIN), (kind, config, NaiveDate::MAX));
         let mut sizes: Vec<(PartKey, usize)> =
-            self.parts.iter().filter(|(_, p)| p.buf.len() > 0).map(|(k, p)| (*k, p.buf.len())).collect();
+            self.parts.range(lo..=hi).filter(|(_, p)| p.buf.len() > 0).map(|(k, p)| (*k, p.buf.len())).collect();
         // Largest first; ties in key order (deterministic).
         sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let target = self.opts.max_buffered_rows / 2;
+        let t = self.table(kind, config);
         for (key, _) in sizes {
-            if self.buffered <= target {
+            if self.table_rows[t] <= target {
                 break;
             }
             if cancel.load(Ordering::Relaxed) {
@@ -520,6 +557,8 @@ impl DatasetWriter {
             .take_batch(kind, &self.schemas[kind.index()], &self.city, n >= self.opts.batch_rows)
             .map_err(|source| DatasetError::Arrow { output: kind, path: dir.clone(), source })?;
         self.buffered -= n;
+        let t = self.table(key.0, key.1);
+        self.table_rows[t] -= n;
         let mut offset = 0;
         while offset < n {
             let has_file = self.parts.get(&key).is_some_and(|p| p.file.is_some());
