@@ -64,10 +64,24 @@ struct OpenFile {
     writeback: Option<Tracked>,
 }
 
+/// One (output, configuration, date) partition. A long run has one per day and output,
+/// most of them idle: an idle one holds no buffer and no file, a few bytes.
 struct Partition {
-    buf: RowBuffer,
-    file: Option<OpenFile>,
+    buf: Option<Box<RowBuffer>>,
+    file: Option<Box<OpenFile>>,
     next_part: u32,
+}
+
+impl Partition {
+    /// Rows buffered.
+    fn len(&self) -> usize {
+        self.buf.as_ref().map_or(0, |b| b.len())
+    }
+
+    /// The row buffer, created on first use.
+    fn buf(&mut self) -> &mut RowBuffer {
+        self.buf.get_or_insert_with(Box::default)
+    }
 }
 
 struct ClosedFile {
@@ -382,7 +396,7 @@ impl DatasetWriter {
     }
 
     fn partition(&mut self, key: PartKey) -> &mut Partition {
-        self.parts.entry(key).or_insert_with(|| Partition { buf: RowBuffer::default(), file: None, next_part: 0 })
+        self.parts.entry(key).or_insert_with(|| Partition { buf: None, file: None, next_part: 0 })
     }
 
     fn append_pings(
@@ -454,10 +468,10 @@ impl DatasetWriter {
             }
             let part = self.partition((kind, config, day.date));
             for r in &rows[i..j] {
-                push(&mut part.buf, r);
+                push(part.buf(), r);
             }
-            part.buf.push_user(user, j - i);
-            let len = part.buf.len();
+            part.buf().push_user(user, j - i);
+            let len = part.len();
             self.buffered += j - i;
             let t = self.table(kind, config);
             self.table_rows[t] += j - i;
@@ -495,8 +509,8 @@ impl DatasetWriter {
         if sel.homes {
             let date = self.opts.start_date;
             let part = self.partition((OutputKind::Homes, 0, date));
-            part.buf.push_home(user, agent.home, agent.workplace);
-            let len = part.buf.len();
+            part.buf().push_home(user, agent.home, agent.workplace);
+            let len = part.len();
             self.buffered += 1;
             let t = self.table(OutputKind::Homes, 0);
             self.table_rows[t] += 1;
@@ -524,7 +538,7 @@ impl DatasetWriter {
     fn shed(&mut self, kind: OutputKind, config: usize, cancel: &AtomicBool) -> Result<(), DatasetError> {
         let (lo, hi) = ((kind, config, NaiveDate::MIN), (kind, config, NaiveDate::MAX));
         let mut sizes: Vec<(PartKey, usize)> =
-            self.parts.range(lo..=hi).filter(|(_, p)| p.buf.len() > 0).map(|(k, p)| (*k, p.buf.len())).collect();
+            self.parts.range(lo..=hi).filter(|(_, p)| p.len() > 0).map(|(k, p)| (*k, p.len())).collect();
         // Largest first; ties in key order (deterministic).
         sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let target = self.opts.max_buffered_rows / 2;
@@ -546,16 +560,20 @@ impl DatasetWriter {
         let kind = key.0;
         let dir = self.out_dir.join(self.partition_rel(key));
         let Some(part) = self.parts.get_mut(&key) else { return Ok(()) };
-        let n = part.buf.len();
+        let n = part.len();
         if n == 0 {
             return Ok(());
         }
+        // A partition flushed because its batch is full will fill again: its buffer
+        // keeps the room. Others (flushed to bound memory, or at the end) keep none.
+        let reserve = n >= self.opts.batch_rows;
         let batch = part
-            .buf
-            // A partition flushed because its batch is full will fill again: its buffer
-            // keeps the room. Others (flushed to bound memory, or at the end) keep none.
-            .take_batch(kind, &self.schemas[kind.index()], &self.city, n >= self.opts.batch_rows)
+            .buf()
+            .take_batch(kind, &self.schemas[kind.index()], &self.city, reserve)
             .map_err(|source| DatasetError::Arrow { output: kind, path: dir.clone(), source })?;
+        if !reserve {
+            part.buf = None;
+        }
         self.buffered -= n;
         let t = self.table(key.0, key.1);
         self.table_rows[t] -= n;
@@ -605,7 +623,7 @@ impl DatasetWriter {
         while self.pending.len() > self.encoder.max_pending() {
             let Some(key) = self.pending.pop_front() else { break };
             if let Some(OpenFile { sink: Sink::Parquet(w), tmp, writeback, .. }) =
-                self.parts.get_mut(&key).and_then(|p| p.file.as_mut())
+                self.parts.get_mut(&key).and_then(|p| p.file.as_deref_mut())
             {
                 w.append_oldest().map_err(|e| DatasetError::parquet("writing", &*tmp, e))?;
                 if let Some(t) = writeback {
@@ -643,7 +661,7 @@ impl DatasetWriter {
             }
         };
         part.next_part += 1;
-        part.file = Some(OpenFile { sink, tmp, rel, rows: 0, last_use: self.clock, writeback });
+        part.file = Some(Box::new(OpenFile { sink, tmp, rel, rows: 0, last_use: self.clock, writeback }));
         self.open.insert((self.clock, key));
         Ok(())
     }
@@ -665,7 +683,7 @@ impl DatasetWriter {
         for &key in keys {
             let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { continue };
             self.open.remove(&(file.last_use, key));
-            let OpenFile { sink, tmp, rel, .. } = file;
+            let OpenFile { sink, tmp, rel, .. } = *file;
             let f = match sink {
                 Sink::Parquet(w) => {
                     // Its row groups are appended now.
