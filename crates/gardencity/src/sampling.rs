@@ -325,12 +325,19 @@ impl SamplingParams {
         self.ha != 0.0 && self.pareto_ha
     }
 
-    /// The accuracy at `v` in (0, 1]: the inverse CDF of Pareto(scale `HA_MIN`, shape
-    /// `ha / (ha - HA_MIN)`), capped.
+    /// The exponent `-1 / shape` of the Pareto accuracy, shape `ha / (ha - HA_MIN)`.
     #[inline]
-    fn pareto_ha_at(&self, v: f64) -> f64 {
+    fn pareto_exponent(&self) -> f64 {
         let alpha = self.ha / (self.ha - HA_MIN);
-        (HA_MIN * v.powf(-1.0 / alpha)).min(self.ha_cap)
+        -1.0 / alpha
+    }
+
+    /// The accuracy at `v` in (0, 1]: the inverse CDF of Pareto(scale `HA_MIN`, shape
+    /// `ha / (ha - HA_MIN)`), capped; `exponent` is [`SamplingParams::pareto_exponent`],
+    /// worked out once per sampler rather than per ping (the same value, bit for bit).
+    #[inline]
+    fn pareto_ha_with(&self, v: f64, exponent: f64) -> f64 {
+        (HA_MIN * v.powf(exponent)).min(self.ha_cap)
     }
 
     /// The per-axis noise of a ping of accuracy `ha` from standard normals `zx`, `zy`.
@@ -394,7 +401,9 @@ pub struct SparseSampler {
     /// The first configuration's output slot.
     slot: usize,
     /// The other configurations sharing the draws, with their output slots.
-    shared: Vec<(SamplingParams, usize)>,
+    /// Their Pareto exponents ([`SamplingParams::pareto_exponent`]), then this one's.
+    shared: Vec<(SamplingParams, usize, f64)>,
+    exponent: f64,
     rng: SimRng,
     t0: i64,
     tick: i64,
@@ -448,6 +457,7 @@ impl SparseSampler {
             p,
             slot,
             shared: Vec::new(),
+            exponent: p.pareto_exponent(),
             rng,
             t0,
             tick: tick.max(1),
@@ -483,7 +493,7 @@ impl SparseSampler {
                 self.last_drawn = Some(k);
                 let (v, ha) = if self.p.draws_uniform() {
                     let v = 1.0 - self.rng.random::<f64>();
-                    (v, self.p.pareto_ha_at(v))
+                    (v, self.p.pareto_ha_with(v, self.exponent))
                 } else {
                     (1.0, self.p.ha)
                 };
@@ -541,14 +551,14 @@ impl SparseSampler {
     pub fn share(&mut self, slot: usize, p: SamplingParams) -> bool {
         let shares = self.p.shares_draws(&p);
         if shares {
-            self.shared.push((p, slot));
+            self.shared.push((p, slot, p.pareto_exponent()));
         }
         shares
     }
 
     /// The output slots of this sampler's configurations.
     pub fn slots(&self) -> impl Iterator<Item = usize> + '_ {
-        std::iter::once(self.slot).chain(self.shared.iter().map(|&(_, slot)| slot))
+        std::iter::once(self.slot).chain(self.shared.iter().map(|&(_, slot, _)| slot))
     }
 
     /// The next tick this sampler takes a ping at (`u64::MAX` when none is left): a run
@@ -564,11 +574,11 @@ impl SparseSampler {
         let timestamp = self.t0 + k as i64 * self.tick;
         let at = |ha: f64, (dx, dy): (f64, f64)| Ping { timestamp, ha, x: ping.x + dx, y: ping.y + dy, ..*ping };
         outs[self.slot].push(at(pick.ha, (pick.dx, pick.dy)));
-        for (p, slot) in &self.shared {
+        for &(ref p, slot, exponent) in &self.shared {
             // The same class of draws as the first configuration (checked by `share`).
-            let ha = if p.draws_uniform() { p.pareto_ha_at(pick.v) } else { p.ha };
+            let ha = if p.draws_uniform() { p.pareto_ha_with(pick.v, exponent) } else { p.ha };
             let noise = if ha > 0.0 { p.noise(ha, pick.zx, pick.zy) } else { (0.0, 0.0) };
-            outs[*slot].push(at(ha, noise));
+            outs[slot].push(at(ha, noise));
         }
         self.last_taken = Some(k);
     }
