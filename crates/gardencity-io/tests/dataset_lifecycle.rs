@@ -226,7 +226,11 @@ fn small_files_and_buffers_keep_every_row() {
         let n = 6;
         for k in 0..n {
             w.write_agent(&agent(&city, k)).unwrap();
-            assert!(w.buffered_rows() <= 5, "{format}: {} rows buffered", w.buffered_rows());
+            for kind in OutputKind::ALL {
+                let held = w.buffered_rows_of(kind, 0);
+                assert!(held <= 5, "{format}: {held} {kind:?} rows buffered");
+            }
+            assert!(w.buffered_rows() <= 5 * OutputKind::ALL.len(), "{format}: {} rows buffered", w.buffered_rows());
             assert!(w.open_files() <= max_open_files, "{format}: {} files open", w.open_files());
             assert_eq!(w.agents_written(), k as u64 + 1);
             assert_eq!(w.rows_written(OutputKind::Sparse), 4 * (k as u64 + 1));
