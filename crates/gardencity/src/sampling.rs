@@ -332,12 +332,14 @@ impl SamplingParams {
         -1.0 / alpha
     }
 
-    /// The accuracy at `v` in (0, 1]: the inverse CDF of Pareto(scale `HA_MIN`, shape
-    /// `ha / (ha - HA_MIN)`), capped; `exponent` is [`SamplingParams::pareto_exponent`],
-    /// worked out once per sampler rather than per ping (the same value, bit for bit).
+    /// The accuracy at `v` in (0, 1], given as `ln_v = ln v`: the inverse CDF of
+    /// Pareto(scale `HA_MIN`, shape `ha / (ha - HA_MIN)`), `HA_MIN v^exponent`, capped;
+    /// `exponent` is [`SamplingParams::pareto_exponent`], worked out once per sampler.
+    /// The power is `exp(exponent ln v)`: configurations sharing a sampler share the
+    /// logarithm, and each takes one `exp` (a third of a `pow`).
     #[inline]
-    fn pareto_ha_with(&self, v: f64, exponent: f64) -> f64 {
-        (HA_MIN * v.powf(exponent)).min(self.ha_cap)
+    fn pareto_ha_with(&self, ln_v: f64, exponent: f64) -> f64 {
+        (HA_MIN * (exponent * ln_v).exp()).min(self.ha_cap)
     }
 
     /// The per-axis noise of a ping of accuracy `ha` from standard normals `zx`, `zy`.
@@ -433,8 +435,8 @@ struct Pick {
     ha: f64,
     dx: f64,
     dy: f64,
-    /// The uniform in (0, 1] of a Pareto accuracy.
-    v: f64,
+    /// The logarithm of the uniform in (0, 1] of a Pareto accuracy.
+    ln_v: f64,
     /// The standard normals of the noise.
     zx: f64,
     zy: f64,
@@ -491,11 +493,11 @@ impl SparseSampler {
                     continue;
                 }
                 self.last_drawn = Some(k);
-                let (v, ha) = if self.p.draws_uniform() {
-                    let v = 1.0 - self.rng.random::<f64>();
-                    (v, self.p.pareto_ha_with(v, self.exponent))
+                let (ln_v, ha) = if self.p.draws_uniform() {
+                    let ln_v = (1.0 - self.rng.random::<f64>()).ln();
+                    (ln_v, self.p.pareto_ha_with(ln_v, self.exponent))
                 } else {
-                    (1.0, self.p.ha)
+                    (0.0, self.p.ha)
                 };
                 let (mut zx, mut zy, mut dx, mut dy) = (0.0, 0.0, 0.0, 0.0);
                 if ha > 0.0 {
@@ -503,7 +505,7 @@ impl SparseSampler {
                     zy = self.rng.sample(StandardNormal);
                     (dx, dy) = self.p.noise(ha, zx, zy);
                 }
-                self.pending = Some(Pick { tick: k, ha, dx, dy, v, zx, zy });
+                self.pending = Some(Pick { tick: k, ha, dx, dy, ln_v, zx, zy });
                 return;
             }
             match (self.p.beta_start, self.p.beta_durations) {
@@ -576,7 +578,7 @@ impl SparseSampler {
         outs[self.slot].push(at(pick.ha, (pick.dx, pick.dy)));
         for &(ref p, slot, exponent) in &self.shared {
             // The same class of draws as the first configuration (checked by `share`).
-            let ha = if p.draws_uniform() { p.pareto_ha_with(pick.v, exponent) } else { p.ha };
+            let ha = if p.draws_uniform() { p.pareto_ha_with(pick.ln_v, exponent) } else { p.ha };
             let noise = if ha > 0.0 { p.noise(ha, pick.zx, pick.zy) } else { (0.0, 0.0) };
             outs[slot].push(at(ha, noise));
         }

@@ -1,12 +1,14 @@
 //! Table schemas, per-partition row buffers, and CSV formatting of record batches.
 
 use super::days::DayCache;
+use super::Coordinates;
 use super::OutputKind;
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{Datelike, NaiveDate};
-use gardencity::{BuildingIdx, City};
+use gardencity::records::{DiaryEntry, Ping};
+use gardencity::{BuildingIdx, City, Georeference, Point};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -85,27 +87,38 @@ impl RowBuffer {
         self.runs.push((n, self.users.len()));
     }
 
-    /// Appends a ping (its user is given by [`RowBuffer::push_user`]); `loc` is
-    /// `Some(building or None)` for dense pings, `None` for sparse ones.
-    #[inline]
-    pub fn push_ping(&mut self, ts: i64, (x, y, ha): (f64, f64, f64), loc: Option<Option<BuildingIdx>>) {
-        self.ts.push(ts);
-        self.x.push(x);
-        self.y.push(y);
-        self.ha.push(ha);
-        if let Some(loc) = loc {
-            self.loc.push(loc);
+    /// Appends pings (their user is given by [`RowBuffer::push_user`]) a column at a
+    /// time, in the coordinates `coords` of the city placed by `g`, with their
+    /// locations when `dense`.
+    pub fn extend_pings(&mut self, rows: &[Ping], g: &Georeference, coords: Coordinates, dense: bool) {
+        self.ts.extend(rows.iter().map(|p| p.timestamp));
+        if coords == Coordinates::Blocks {
+            self.x.extend(rows.iter().map(|p| p.x));
+            self.y.extend(rows.iter().map(|p| p.y));
+            self.ha.extend(rows.iter().map(|p| p.ha));
+        } else {
+            self.x.reserve(rows.len());
+            self.y.reserve(rows.len());
+            self.ha.reserve(rows.len());
+            for p in rows {
+                let (x, y, ha) = convert(g, coords, p);
+                self.x.push(x);
+                self.y.push(y);
+                self.ha.push(ha);
+            }
         }
-        self.len += 1;
+        if dense {
+            self.loc.extend(rows.iter().map(|p| p.location));
+        }
+        self.len += rows.len();
     }
 
-    /// Appends a diary entry (its user is given by [`RowBuffer::push_user`]).
-    #[inline]
-    pub fn push_entry(&mut self, ts: i64, duration: f64, loc: Option<BuildingIdx>) {
-        self.ts.push(ts);
-        self.duration.push(duration);
-        self.loc.push(loc);
-        self.len += 1;
+    /// Appends diary entries (their user is given by [`RowBuffer::push_user`]).
+    pub fn extend_entries(&mut self, rows: &[DiaryEntry]) {
+        self.ts.extend(rows.iter().map(|e| e.timestamp));
+        self.duration.extend(rows.iter().map(|e| e.duration));
+        self.loc.extend(rows.iter().map(|e| e.location));
+        self.len += rows.len();
     }
 
     /// Appends a homes row.
@@ -204,6 +217,22 @@ fn reset<T>(v: &mut Vec<T>, reserve: bool) {
         v.clear();
     } else {
         *v = Vec::new();
+    }
+}
+
+/// A ping's coordinates and accuracy in `coords` (blocks as simulated, or metres).
+#[inline]
+pub(crate) fn convert(g: &Georeference, coords: Coordinates, p: &Ping) -> (f64, f64, f64) {
+    match coords {
+        Coordinates::Blocks => (p.x, p.y, p.ha),
+        Coordinates::WebMercator => {
+            let (x, y) = g.to_mercator(Point::new(p.x, p.y));
+            (x, y, g.to_metres(p.ha))
+        }
+        Coordinates::LonLat => {
+            let (x, y) = g.to_lonlat(Point::new(p.x, p.y));
+            (x, y, g.to_metres(p.ha))
+        }
     }
 }
 

@@ -1,32 +1,128 @@
 //! Parquet part files whose row groups are encoded and compressed on a thread pool,
 //! then appended to their file in the order they were given: a file's bytes are the
 //! same whatever the number of encoding threads (none included).
+//!
+//! Files may share encoded columns: the phones of a sampling sweep that share a sampler
+//! take the same ping times, so their row groups often hold the same `user_id`,
+//! `datetime` and `timestamp` values. A row group whose shareable columns equal, value
+//! for value, those of a recent row group of another file takes that row group's
+//! encoded chunks instead of encoding its own: the same bytes (encoding is a function
+//! of the values and the properties), encoded once.
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
+use bytes::Bytes;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
+use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{WriterProperties, WriterPropertiesPtr};
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::TypePtr;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
+
+/// The columns files may share, when present (see the [module docs](self)).
+const SHAREABLE: [&str; 3] = ["user_id", "datetime", "timestamp"];
+
+/// Row groups whose shareable columns are kept for comparison, at most (the phones of
+/// a sweep write their row groups of a day one after the other).
+const SHARED_CANDIDATES: usize = 64;
+
+/// One encoded column chunk of a row group: its own, or one of a [`SharedColumns`].
+enum Chunk {
+    Own(Box<ArrowColumnChunk>),
+    Shared(Arc<SharedColumns>, usize),
+}
 
 /// A row group's encoded column chunks, or why encoding failed.
-type Encoded = Result<Vec<ArrowColumnChunk>, ParquetError>;
+type Encoded = Result<Vec<Chunk>, ParquetError>;
+
+/// Shared columns once encoded: each column's bytes and close result (offsets into the
+/// bytes), or why encoding failed.
+type SharedOutcome = Result<Vec<(Bytes, ColumnCloseResult)>, String>;
+
+/// Encoded shareable columns of one row group: the values they were encoded from (to
+/// compare), and, once encoded, each column's bytes and close result.
+struct SharedColumns {
+    values: Vec<ArrayRef>,
+    encoded: Mutex<Option<SharedOutcome>>,
+    ready: Condvar,
+}
+
+impl SharedColumns {
+    /// Whether `values` equal these, value for value (Arrow's logical equality).
+    fn same_values(&self, values: &[ArrayRef]) -> bool {
+        self.values.len() == values.len()
+            && self.values.iter().zip(values).all(|(a, b)| a.len() == b.len() && a.to_data() == b.to_data())
+    }
+
+    fn set(&self, encoded: SharedOutcome) {
+        if let Ok(mut slot) = self.encoded.lock() {
+            *slot = Some(encoded);
+        }
+        self.ready.notify_all();
+    }
+
+    /// Waits until the columns are encoded; returns column `i`.
+    fn get(&self, i: usize) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
+        let poisoned = || ParquetError::General("an encoding thread stopped".into());
+        let mut slot = self.encoded.lock().map_err(|_| poisoned())?;
+        while slot.is_none() {
+            slot = self.ready.wait(slot).map_err(|_| poisoned())?;
+        }
+        match slot.as_ref() {
+            Some(Ok(cols)) => cols.get(i).cloned().ok_or_else(|| ParquetError::General("no such shared column".into())),
+            Some(Err(e)) => Err(ParquetError::General(e.clone())),
+            None => Err(poisoned()),
+        }
+    }
+}
 
 /// The encoding threads of one dataset writer (created on first use).
-#[derive(Debug)]
 pub(crate) struct Encoder {
     threads: usize,
     pool: OnceLock<Option<rayon::ThreadPool>>,
+    /// Recent row groups' shareable columns, newest last.
+    shared: RefCell<VecDeque<Arc<SharedColumns>>>,
+    /// Row groups that took another's shared columns.
+    reused: std::cell::Cell<u64>,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder").field("threads", &self.threads).finish_non_exhaustive()
+    }
 }
 
 impl Encoder {
     /// An encoder with `threads` threads; 0 encodes on the calling thread.
     pub fn new(threads: usize) -> Self {
-        Encoder { threads, pool: OnceLock::new() }
+        Encoder { threads, pool: OnceLock::new(), shared: RefCell::new(VecDeque::new()), reused: Default::default() }
+    }
+
+    /// Row groups so far that took another file's encoded columns.
+    #[cfg(test)]
+    pub fn reused_row_groups(&self) -> u64 {
+        self.reused.get()
+    }
+
+    /// The recent shareable columns equal to `values`, or a new entry for them (then
+    /// `true`: this row group encodes them).
+    fn shared_for(&self, values: Vec<ArrayRef>) -> (Arc<SharedColumns>, bool) {
+        let mut recent = self.shared.borrow_mut();
+        if let Some(s) = recent.iter().rev().find(|s| s.same_values(&values)) {
+            self.reused.set(self.reused.get() + 1);
+            return (Arc::clone(s), false);
+        }
+        let s = Arc::new(SharedColumns { values, encoded: Mutex::new(None), ready: Condvar::new() });
+        if recent.len() >= SHARED_CANDIDATES {
+            recent.pop_front();
+        }
+        recent.push_back(Arc::clone(&s));
+        (s, true)
     }
 
     /// Row groups waiting to be appended, over all files, past which the writer waits
@@ -55,14 +151,36 @@ pub(crate) struct ParquetPart {
     row_groups: usize,
     /// Rows per row group at most (the properties' limit).
     max_rows: usize,
+    /// With sharing: the shareable columns' indices, and the schema and properties of
+    /// the scratch file their chunks are laid out in.
+    share: Option<Arc<Sharing>>,
+}
+
+/// How a file's shareable columns are encoded once for several files.
+struct Sharing {
+    columns: Vec<usize>,
+    schema: TypePtr,
+    props: WriterPropertiesPtr,
 }
 
 impl ParquetPart {
-    /// Starts a Parquet file of `schema` (the Arrow schema is kept in its metadata).
-    pub fn create(file: File, schema: SchemaRef, props: WriterProperties) -> Result<Self, ParquetError> {
+    /// Starts a Parquet file of `schema` (the Arrow schema is kept in its metadata);
+    /// with `share`, its `user_id`, `datetime` and `timestamp` columns may be shared
+    /// with other files of the same encoder (see the [module docs](self)). Sharing
+    /// needs properties without page indexes or bloom filters (a shared chunk carries
+    /// neither); without them it is not used.
+    pub fn create(file: File, schema: SchemaRef, props: WriterProperties, share: bool) -> Result<Self, ParquetError> {
         let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
+        let share = if share && props.offset_index_disabled() { Sharing::new(&schema, &props)? } else { None };
         let (writer, factory) = ArrowWriter::try_new(file, schema, Some(props))?.into_serialized_writer()?;
-        Ok(ParquetPart { writer, factory: Arc::new(factory), pending: VecDeque::new(), row_groups: 0, max_rows })
+        Ok(ParquetPart {
+            writer,
+            factory: Arc::new(factory),
+            pending: VecDeque::new(),
+            row_groups: 0,
+            max_rows,
+            share: share.map(Arc::new),
+        })
     }
 
     /// Gives `batch` as the file's next row groups (cut at the properties' row limit, as
@@ -83,18 +201,22 @@ impl ParquetPart {
     fn submit_row_group(&mut self, encoder: &Encoder, batch: RecordBatch) -> Result<bool, ParquetError> {
         let index = self.row_groups;
         self.row_groups += 1;
+        let shared = self.share.as_ref().map(|sh| {
+            let (cols, encodes) = encoder.shared_for(sh.columns.iter().map(|&c| Arc::clone(batch.column(c))).collect());
+            (Arc::clone(sh), cols, encodes)
+        });
+        let job = Job { factory: Arc::clone(&self.factory), index, batch, shared };
         match encoder.pool() {
             Some(pool) => {
                 let (tx, rx) = mpsc::sync_channel(1);
-                let factory = Arc::clone(&self.factory);
                 // The receiver may be gone (the writer failed or was dropped): the result
                 // is then not needed.
-                pool.spawn(move || drop(tx.send(encode(&factory, index, &batch))));
+                pool.spawn(move || drop(tx.send(job.run())));
                 self.pending.push_back(rx);
                 Ok(true)
             }
             None => {
-                let chunks = encode(&self.factory, index, &batch)?;
+                let chunks = job.run()?;
                 self.append(chunks)?;
                 Ok(false)
             }
@@ -109,10 +231,16 @@ impl ParquetPart {
         Ok(true)
     }
 
-    fn append(&mut self, chunks: Vec<ArrowColumnChunk>) -> Result<(), ParquetError> {
+    fn append(&mut self, chunks: Vec<Chunk>) -> Result<(), ParquetError> {
         let mut row_group = self.writer.next_row_group()?;
         for chunk in chunks {
-            chunk.append_to_row_group(&mut row_group)?;
+            match chunk {
+                Chunk::Own(c) => (*c).append_to_row_group(&mut row_group)?,
+                Chunk::Shared(s, i) => {
+                    let (bytes, close) = s.get(i)?;
+                    row_group.append_column(&bytes, close)?;
+                }
+            }
         }
         row_group.close()?;
         Ok(())
@@ -125,14 +253,207 @@ impl ParquetPart {
     }
 }
 
-/// Encodes and compresses `batch` as row group `index` of a file of `factory`.
-fn encode(factory: &ArrowRowGroupWriterFactory, index: usize, batch: &RecordBatch) -> Encoded {
-    let mut writers = factory.create_column_writers(index)?;
-    let mut next = writers.iter_mut();
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        for leaf in compute_leaves(field, column)? {
-            next.next().ok_or_else(|| ParquetError::General("more columns than the schema".into()))?.write(&leaf)?;
+impl Sharing {
+    /// The shareable columns of `schema` and their scratch file's schema, if it has any.
+    fn new(schema: &SchemaRef, props: &WriterProperties) -> Result<Option<Sharing>, ParquetError> {
+        let columns: Vec<usize> = SHAREABLE.iter().filter_map(|n| schema.index_of(n).ok()).collect();
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        let sub = schema.project(&columns).map_err(|e| ParquetError::General(e.to_string()))?;
+        let descr = ArrowSchemaConverter::new().with_coerce_types(props.coerce_types()).convert(&sub)?;
+        Ok(Some(Sharing { columns, schema: descr.root_schema_ptr(), props: Arc::new(props.clone()) }))
+    }
+
+    /// Lays the shareable columns' chunks out in a scratch file, so that each can be
+    /// appended to any file: its bytes and its close result (offsets into those bytes).
+    fn lay_out(&self, chunks: Vec<ArrowColumnChunk>) -> Result<Vec<(Bytes, ColumnCloseResult)>, ParquetError> {
+        let sizes: Vec<(u64, u64)> = chunks.iter().map(|c| (c.close().bytes_written, c.close().rows_written)).collect();
+        let mut scratch = SerializedFileWriter::new(Vec::new(), Arc::clone(&self.schema), Arc::clone(&self.props))?;
+        let mut row_group = scratch.next_row_group()?;
+        for c in chunks {
+            c.append_to_row_group(&mut row_group)?;
+        }
+        let meta = row_group.close()?;
+        let bytes = Bytes::from(scratch.into_inner()?);
+        Ok(meta
+            .columns()
+            .iter()
+            .zip(sizes)
+            .map(|(m, (bytes_written, rows_written))| {
+                let close = ColumnCloseResult {
+                    bytes_written,
+                    rows_written,
+                    metadata: m.clone(),
+                    bloom_filter: None,
+                    column_index: None,
+                    offset_index: None,
+                };
+                (bytes.clone(), close)
+            })
+            .collect())
+    }
+}
+
+/// A row group to encode: every column, or (when another file's row group already
+/// encodes its shareable columns) its own columns only.
+struct Job {
+    factory: Arc<ArrowRowGroupWriterFactory>,
+    index: usize,
+    batch: RecordBatch,
+    /// The file's sharing, the shared columns, and whether this job encodes them.
+    shared: Option<(Arc<Sharing>, Arc<SharedColumns>, bool)>,
+}
+
+impl Job {
+    /// Encodes the row group. A job that encodes shared columns always records an
+    /// outcome for the files waiting on them, its error included.
+    fn run(self) -> Encoded {
+        let leader = match &self.shared {
+            Some((_, cols, true)) => Some(Arc::clone(cols)),
+            _ => None,
+        };
+        let r = self.encode();
+        if let (Some(cols), Err(e)) = (leader, &r) {
+            cols.set(Err(e.to_string()));
+        }
+        r
+    }
+
+    fn encode(self) -> Encoded {
+        let Job { factory, index, batch, shared } = self;
+        // The position among the shared columns of column `c`, if it is one.
+        let shared_slot = |c: usize| shared.as_ref().and_then(|(sh, _, _)| sh.columns.iter().position(|&x| x == c));
+        let encodes_shared = matches!(shared, None | Some((_, _, true)));
+        let mut writers = factory.create_column_writers(index)?;
+        let mut next = writers.iter_mut();
+        for (c, (field, column)) in batch.schema().fields().iter().zip(batch.columns()).enumerate() {
+            for leaf in compute_leaves(field, column)? {
+                let w = next.next().ok_or_else(|| ParquetError::General("more columns than the schema".into()))?;
+                if encodes_shared || shared_slot(c).is_none() {
+                    w.write(&leaf)?;
+                }
+            }
+        }
+        // The schemas are flat: one leaf, one writer, per column.
+        let mut out = Vec::with_capacity(writers.len());
+        let mut to_share = Vec::new();
+        for (c, w) in writers.into_iter().enumerate() {
+            match (&shared, shared_slot(c)) {
+                (Some((_, cols, encodes)), Some(k)) => {
+                    if *encodes {
+                        to_share.push(w.close()?);
+                    }
+                    out.push(Chunk::Shared(Arc::clone(cols), k));
+                }
+                _ => out.push(Chunk::Own(Box::new(w.close()?))),
+            }
+        }
+        if let Some((sh, cols, true)) = &shared {
+            cols.set(Ok(sh.lay_out(to_share)?));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::file::properties::EnabledStatistics;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("user_id", DataType::Utf8, false),
+            Field::new("x", DataType::Float64, false),
+            Field::new("datetime", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+            Field::new("timestamp", DataType::Int64, false),
+        ]))
+    }
+
+    /// A batch of `n` rows: ping times and users from `seed_t`, positions from `seed_x`.
+    fn batch(n: usize, seed_t: i64, seed_x: f64) -> RecordBatch {
+        let ts: Vec<i64> = (0..n as i64).map(|i| 1_700_000_000 + seed_t + i * 61).collect();
+        let users: Vec<String> = (0..n).map(|i| format!("user_{}", (i / 7) as i64 + seed_t)).collect();
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(StringArray::from_iter_values(users)),
+                Arc::new(Float64Array::from_iter_values((0..n).map(|i| seed_x + i as f64 * 0.37))),
+                Arc::new(TimestampMillisecondArray::from_iter_values(ts.iter().map(|t| t * 1000)).with_timezone("UTC")),
+                Arc::new(Int64Array::from(ts)),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// The rows of `batches`, column by column.
+    fn values(batches: &[RecordBatch]) -> (Vec<String>, Vec<f64>, Vec<i64>, Vec<i64>) {
+        let mut v = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for b in batches {
+            let col = |i: usize| b.column(i).as_any();
+            let users = col(0).downcast_ref::<StringArray>().unwrap();
+            v.0.extend(users.iter().map(|u| u.unwrap().to_string()));
+            v.1.extend(col(1).downcast_ref::<Float64Array>().unwrap().values().iter().copied());
+            v.2.extend(col(2).downcast_ref::<TimestampMillisecondArray>().unwrap().values().iter().copied());
+            v.3.extend(col(3).downcast_ref::<Int64Array>().unwrap().values().iter().copied());
+        }
+        v
+    }
+
+    fn props() -> WriterProperties {
+        WriterProperties::builder()
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_offset_index_disabled(true)
+            .set_max_row_group_row_count(Some(1000))
+            .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+            .build()
+    }
+
+    /// Writes `batches` to a file of its own with `encoder`, sharing or not.
+    fn write(dir: &std::path::Path, name: &str, encoder: &Encoder, share: bool, batches: &[RecordBatch]) -> Vec<u8> {
+        let path = dir.join(name);
+        let mut part = ParquetPart::create(File::create(&path).unwrap(), schema(), props(), share).unwrap();
+        for b in batches {
+            part.submit(encoder, b).unwrap();
+        }
+        part.finish().unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    /// Files whose row groups repeat another file's ping times take its encoded
+    /// columns, and are byte for byte the files encoded alone; row groups that differ
+    /// in any shareable value (a time, a user) encode their own.
+    #[test]
+    fn shared_columns_give_the_files_encoded_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        for threads in [0, 2] {
+            let shared = Encoder::new(threads);
+            // Two phones with the same ping times (2,500 rows: row groups of 1,000,
+            // 1,000, 500) and a third whose last row group has other times.
+            let a = [batch(2500, 0, 1.0)];
+            let b = [batch(2500, 0, 2.0)];
+            let mut c = vec![batch(2000, 0, 3.0).slice(0, 2000)];
+            c.push(batch(500, 9, 3.0));
+            let files: Vec<Vec<u8>> = [("a", &a[..]), ("b", &b[..]), ("c", &c[..])]
+                .iter()
+                .map(|(n, bs)| write(dir.path(), &format!("{n}{threads}"), &shared, true, bs))
+                .collect();
+            // b takes a's three row groups; c takes the first two of them.
+            assert_eq!(shared.reused_row_groups(), 5, "threads {threads}");
+            for ((n, bs), bytes) in [("a", &a[..]), ("b", &b[..]), ("c", &c[..])].iter().zip(&files) {
+                let alone = write(dir.path(), &format!("{n}{threads}-alone"), &Encoder::new(threads), false, bs);
+                assert_eq!(bytes, &alone, "file {n} differs from its encoding alone (threads {threads})");
+                let rows: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes.clone()))
+                    .unwrap()
+                    .build()
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                assert_eq!(values(&rows), values(bs), "file {n} reads back its own rows");
+            }
         }
     }
-    writers.into_iter().map(|w| w.close()).collect()
 }

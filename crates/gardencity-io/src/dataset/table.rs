@@ -3,7 +3,7 @@
 
 use super::columns::{schema, RowBuffer};
 use super::days::DayCache;
-use super::writer::{check_agent, convert};
+use super::writer::check_agent;
 use super::{Coordinates, DatasetError, OutputKind, OutputSelection};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -104,6 +104,27 @@ where
         (self.emit)(kind, batch)
     }
 
+    /// Appends `user`'s rows of one output, a batch's room at a time, emitting full batches.
+    fn append<T>(
+        &mut self,
+        kind: OutputKind,
+        user: &str,
+        rows: &[T],
+        mut extend: impl FnMut(&mut RowBuffer, &[T]),
+    ) -> Result<(), DatasetError> {
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let buf = &mut self.buffers[kind.index()];
+            let (run, tail) = rest.split_at(rest.len().min(self.batch_rows.saturating_sub(buf.len()).max(1)));
+            extend(buf, run);
+            buf.push_user(user, run.len());
+            self.flush_if_full(kind)?;
+            rest = tail;
+        }
+        self.rows[kind.index()] += rows.len() as u64;
+        Ok(())
+    }
+
     fn flush_if_full(&mut self, kind: OutputKind) -> Result<(), DatasetError> {
         if self.buffers[kind.index()].len() >= self.batch_rows {
             self.flush(kind)?;
@@ -129,25 +150,13 @@ where
         for (kind, rows) in [(OutputKind::Sparse, &out.sparse), (OutputKind::Dense, &out.dense)] {
             if self.outputs.contains(kind) {
                 let dense = kind == OutputKind::Dense;
-                for p in rows {
-                    let xyh = convert(&g, self.coordinates, p);
-                    let buf = &mut self.buffers[kind.index()];
-                    buf.push_ping(p.timestamp, xyh, dense.then_some(p.location));
-                    buf.push_user(user, 1);
-                    self.flush_if_full(kind)?;
-                }
-                self.rows[kind.index()] += rows.len() as u64;
+                let coords = self.coordinates;
+                self.append(kind, user, rows, |buf, run| buf.extend_pings(run, &g, coords, dense))?;
             }
         }
         for (kind, rows) in [(OutputKind::Diary, &out.diary), (OutputKind::Destinations, &out.destinations)] {
             if self.outputs.contains(kind) {
-                for e in rows {
-                    let buf = &mut self.buffers[kind.index()];
-                    buf.push_entry(e.timestamp, e.duration, e.location);
-                    buf.push_user(user, 1);
-                    self.flush_if_full(kind)?;
-                }
-                self.rows[kind.index()] += rows.len() as u64;
+                self.append(kind, user, rows, RowBuffer::extend_entries)?;
             }
         }
         if self.outputs.homes {
