@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod city_cmd;
 mod commit_cmd;
 mod gravity_cmd;
+mod malloc;
 mod osm_cmd;
 mod output;
 mod plot_cmd;
@@ -50,6 +51,7 @@ fn main() -> std::process::ExitCode {
             default_hook(info)
         }
     }));
+    malloc::keep_freed_memory();
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::City(a) => city_cmd::run(a),

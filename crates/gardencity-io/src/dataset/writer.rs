@@ -454,11 +454,16 @@ impl DatasetWriter {
                 return Err(DatasetError::Cancelled);
             }
             let Some(day) = self.days.day(timestamp(&rows[i])) else { match unreachable_ts()? {} };
+            // The rows of this day, as many as fill the partition's batch: a batch is a
+            // row group, so row groups are whole batches (a day's rows running past one
+            // made a row group of the few left over).
+            let batch_rows = self.opts.batch_rows;
+            let part = self.partition((kind, config, day.date));
+            let room = batch_rows.saturating_sub(part.len()).max(1);
             let mut j = i;
-            while j < rows.len() && day.lo <= timestamp(&rows[j]) && timestamp(&rows[j]) < day.hi {
+            while j < rows.len() && j - i < room && day.lo <= timestamp(&rows[j]) && timestamp(&rows[j]) < day.hi {
                 j += 1;
             }
-            let part = self.partition((kind, config, day.date));
             push(part.buf(), &rows[i..j]);
             part.buf().push_user(user, j - i);
             let len = part.len();
