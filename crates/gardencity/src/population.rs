@@ -164,8 +164,6 @@ struct AgentTrack<'o> {
     /// The earliest tick any sampler takes a ping at: runs ending at or before it feed
     /// no sampler (most runs, outside the bursts).
     due: u64,
-    /// The trajectory's last tick so far and its ping (where the samplers finish).
-    last: Option<(u64, Ping)>,
 }
 
 impl<'o> AgentTrack<'o> {
@@ -178,7 +176,7 @@ impl<'o> AgentTrack<'o> {
                 sparse[slot].reserve_exact(s.expected_pings());
             }
         }
-        AgentTrack { sparse, samplers, dense, due, last: None }
+        AgentTrack { sparse, samplers, dense, due }
     }
 
     fn feed(&mut self, first: u64, count: u64, ping: &Ping) {
@@ -190,13 +188,8 @@ impl<'o> AgentTrack<'o> {
         self.due = due;
     }
 
-    /// Ends the trajectory: the sparse pings of each configuration, in order.
-    fn finish(mut self) -> Vec<Vec<Ping>> {
-        if let Some((last, ping)) = self.last {
-            for s in &mut self.samplers {
-                s.finish(last, &ping, &mut self.sparse);
-            }
-        }
+    /// The sparse pings of each configuration, in order (once the trajectory ended).
+    fn finish(self) -> Vec<Vec<Ping>> {
         self.sparse
     }
 }
@@ -207,9 +200,15 @@ impl TrackSink for AgentTrack<'_> {
         if first + count > self.due {
             self.feed(first, count, ping);
         }
-        self.last = Some((first + count - 1, *ping));
         if let Some(dense) = self.dense.as_deref_mut() {
             dense.run(first, count, tick, ping);
+        }
+    }
+
+    /// The samplers finish at the last tick.
+    fn end(&mut self, last: u64, ping: &Ping) {
+        for s in &mut self.samplers {
+            s.finish(last, ping, &mut self.sparse);
         }
     }
 }

@@ -380,15 +380,15 @@ impl TrajectoryBuilder {
         diary.clear();
         self.routes.clear();
         self.route_cells.clear();
+        if t0 >= t_end {
+            return Ok(0);
+        }
         let tick = p.tick_seconds();
         let dt = p.dt;
         let sqrt_dt = dt.sqrt();
         let drift = p.travel_speed * dt;
         let sd_travel = 0.5 * dt / 1.96 * sqrt_dt;
         let mut pos = start;
-        if t0 >= t_end {
-            return Ok(0);
-        }
         // Tick `k` is at `t0 + k * tick`; `last` is the last tick before `t_end`.
         let last = ((t_end - 1 - t0) / tick) as u64;
         let at = |k: u64| t0 + k as i64 * tick;
@@ -459,6 +459,9 @@ impl TrajectoryBuilder {
                 }
             }
         }
+        // The last tick is at the last position, in the last diary entry's location.
+        let location = diary.last().and_then(|e| e.location);
+        track.end(k, &Ping { timestamp: at(k), x: pos.x, y: pos.y, ha: 0.0, location });
         // A window that is not a whole number of ticks: the last tick's entry stops at the end.
         if let Some(last) = diary.last_mut() {
             last.duration = last.duration.min((t_end - last.timestamp) as f64 / 60.0);
@@ -561,7 +564,7 @@ impl TrajectoryBuilder {
     #[inline]
     fn allowed(&self, city: &City, p: Point, tr: &Trip) -> bool {
         let w = city.width() as usize;
-        p.touching_cells().any(|c| {
+        let ok = |c: Cell| {
             if !city.in_grid(c) {
                 return false;
             }
@@ -572,7 +575,11 @@ impl TrajectoryBuilder {
                 Some(b) => b == tr.dest || Some(b) == tr.origin,
                 None => false,
             }
-        })
+        };
+        // Most points lie strictly inside a block: one test. A point on an edge or a
+        // corner also belongs to the blocks on the other side.
+        let c = p.cell();
+        ok(c) || ((p.x == c.x as f64 || p.y == c.y as f64) && p.touching_cells().any(ok))
     }
 
     /// The street cells of the current trip's path (for tests and diagnostics).

@@ -12,6 +12,10 @@ pub trait TrackSink {
     /// Ticks `first .. first + count` (`count` at least 1), `tick` seconds apart, all at
     /// `ping` (whose timestamp is that of tick `first`).
     fn run(&mut self, first: u64, count: u64, tick: i64, ping: &Ping);
+
+    /// The trajectory ended: its last tick is `last`, at `ping` (the position and
+    /// location of the last run). Called once, after the last run.
+    fn end(&mut self, _last: u64, _ping: &Ping) {}
 }
 
 /// Dense pings: one per tick.
