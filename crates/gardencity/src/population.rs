@@ -5,11 +5,18 @@
 //! index), so outputs are identical whatever the number of threads. Agents are
 //! processed in chunks; a bounded channel between the simulating threads and the
 //! writing thread keeps memory independent of the number of agents.
+//!
+//! A run longer than [`BLOCK_DAYS`] also streams in time: a cohort of agents (at most
+//! [`COHORT_AGENTS`]) is advanced a block of days at a time, each agent keeping a small
+//! state between blocks, and each block's records are handed on as it completes (an
+//! agent's records in pieces, [`AgentOutput::continues`]), so memory depends neither on
+//! the number of agents nor on the run's length. An agent's records are the same
+//! whatever the blocks: each stream's draws are taken in the same order.
 
 use crate::city::{BuildingIdx, City, TypeSet};
 use crate::mobility::agent::{Agent, AgentError};
-use crate::mobility::epr::{destination_diary, EprState, Explorer, StepClock};
-use crate::mobility::movement::{building_anchor, MovementError, TrajectoryBuilder};
+use crate::mobility::epr::{EprState, EprWalk, Explorer, StepClock};
+use crate::mobility::movement::{building_anchor, MovementError, TrajectoryBuilder, Walker};
 use crate::mobility::params::{MobilityParams, ParamError};
 use crate::mobility::rng::{agent_rng, Stream};
 use crate::mobility::track::TrackSink;
@@ -31,6 +38,15 @@ pub struct Anchors {
 /// The agent-days a chunk of agents spans at most (256 agents of a week): a run's memory
 /// holds a few chunks of outputs, so this bounds it whatever the run's length.
 pub const CHUNK_AGENT_DAYS: u64 = 256 * 7;
+
+/// Days of one block of time in a run longer than that (see the [module docs](self)).
+pub const BLOCK_DAYS: i64 = 7;
+
+/// Agents advanced together through the blocks of a run longer than [`BLOCK_DAYS`]:
+/// their records of a block are written together (each date's rows of a cohort in one
+/// row group, and about a file per date and cohort), and a few blocks of them are in
+/// memory at once.
+pub const COHORT_AGENTS: u64 = 1024;
 
 /// Everything a population run needs besides the city, router and explorer.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +82,9 @@ pub struct PopulationConfig {
     pub chunk_size: usize,
     /// Given homes/workplaces by agent index (shorter than `n_agents`: the rest are drawn).
     pub anchors: Vec<Anchors>,
+    /// Days of a block of time when the run is longer ([`BLOCK_DAYS`]; see the
+    /// [module docs](self)): records are the same whatever the blocks.
+    pub block_days: i64,
 }
 
 impl PopulationConfig {
@@ -84,6 +103,7 @@ impl PopulationConfig {
             outputs: OutputSelection::default(),
             chunk_size: 256,
             anchors: Vec::new(),
+            block_days: BLOCK_DAYS,
         }
     }
 }
@@ -152,51 +172,72 @@ pub struct RunStats {
 struct Worker {
     epr: EprState,
     movement: TrajectoryBuilder,
-    destinations: Vec<DiaryEntry>,
 }
+
+/// One agent between two blocks of time: its record, its destination walk, its
+/// movement and its samplers (each with its own stream), and the ground-truth diary
+/// entry that may still grow.
+struct AgentSim {
+    record: AgentRecord,
+    epr: EprWalk,
+    walker: Walker,
+    samplers: Vec<SparseSampler>,
+    tail: Option<DiaryEntry>,
+}
+
+impl AgentSim {
+    /// The earliest time of a record this agent may still produce.
+    fn next_record_time(&self) -> i64 {
+        let t = self.walker.next_time();
+        [self.tail.map(|e| e.timestamp), self.epr.pending_start()].into_iter().flatten().fold(t, i64::min)
+    }
+}
+
+/// A block's records, in agent order, and the time before which every record of the
+/// run has been produced (`None` after a cohort's last block).
+type Block = (Vec<AgentOutput>, Option<i64>);
 
 /// Where an agent's dense trajectory goes as it is simulated: into each sampling
 /// configuration's sampler, and into the dense pings when they are kept.
 struct AgentTrack<'o> {
-    samplers: Vec<SparseSampler>,
+    samplers: &'o mut [SparseSampler],
     sparse: Vec<Vec<Ping>>,
     dense: Option<&'o mut Vec<Ping>>,
     /// The earliest tick any sampler takes a ping at: runs ending at or before it feed
     /// no sampler (most runs, outside the bursts).
     due: u64,
+    /// Ticks handed on.
+    ticks: u64,
 }
 
 impl<'o> AgentTrack<'o> {
-    /// A track feeding `samplers`, which serve the output slots `0..configs` between them.
-    fn new(samplers: Vec<SparseSampler>, configs: usize, dense: Option<&'o mut Vec<Ping>>) -> Self {
+    /// A track feeding `samplers`, which serve the output slots `0..configs` between
+    /// them, for about `seconds` of the window.
+    fn new(samplers: &'o mut [SparseSampler], configs: usize, dense: Option<&'o mut Vec<Ping>>, seconds: f64) -> Self {
         let due = samplers.iter().map(SparseSampler::next_tick).min().unwrap_or(u64::MAX);
         let mut sparse = vec![Vec::new(); configs];
-        for s in &samplers {
+        for s in samplers.iter() {
             for slot in s.slots() {
-                sparse[slot].reserve_exact(s.expected_pings());
+                sparse[slot].reserve_exact(s.expected_pings_in(seconds));
             }
         }
-        AgentTrack { sparse, samplers, dense, due }
+        AgentTrack { sparse, samplers, dense, due, ticks: 0 }
     }
 
     fn feed(&mut self, first: u64, count: u64, ping: &Ping) {
         let mut due = u64::MAX;
-        for s in &mut self.samplers {
+        for s in self.samplers.iter_mut() {
             s.feed(first, count, ping, &mut self.sparse);
             due = due.min(s.next_tick());
         }
         self.due = due;
-    }
-
-    /// The sparse pings of each configuration, in order (once the trajectory ended).
-    fn finish(self) -> Vec<Vec<Ping>> {
-        self.sparse
     }
 }
 
 impl TrackSink for AgentTrack<'_> {
     #[inline]
     fn run(&mut self, first: u64, count: u64, tick: i64, ping: &Ping) {
+        self.ticks += count;
         if first + count > self.due {
             self.feed(first, count, ping);
         }
@@ -207,7 +248,7 @@ impl TrackSink for AgentTrack<'_> {
 
     /// The samplers finish at the last tick.
     fn end(&mut self, last: u64, ping: &Ping) {
-        for s in &mut self.samplers {
+        for s in self.samplers.iter_mut() {
             s.finish(last, ping, &mut self.sparse);
         }
     }
@@ -297,6 +338,9 @@ impl<'a> Population<'a> {
         if config.chunk_size == 0 {
             return Err(ParamError::new("chunk_size", 0, "at least 1").into());
         }
+        if config.block_days < 1 {
+            return Err(ParamError::new("block_days", config.block_days, "at least 1 day").into());
+        }
         for kind in [crate::city::BuildingType::Home, crate::city::BuildingType::Workplace] {
             if city.buildings_of_type(kind).is_empty() {
                 return Err(AgentError::NoBuildingOfType(kind).into());
@@ -327,46 +371,35 @@ impl<'a> Population<'a> {
         Worker {
             epr: EprState::new(self.city.buildings().len()),
             movement: TrajectoryBuilder::new(self.city, self.router),
-            destinations: Vec::new(),
         }
     }
 
-    /// Simulates agent `index` with the worker's buffers.
-    fn simulate_agent(
-        &self,
-        w: &mut Worker,
-        index: u64,
-        cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<AgentOutput, SimError> {
+    /// The sampling configurations of the run's sparse pings (none without them).
+    fn sampling_configs(&self) -> &[SamplingConfig] {
+        let c = &self.config;
+        match (c.outputs.sparse, c.sweep.is_empty()) {
+            (false, _) => &[],
+            (true, true) => std::slice::from_ref(&c.sampling),
+            (true, false) => &c.sweep,
+        }
+    }
+
+    /// Sets agent `index` up at the start of the window, with the worker's buffers.
+    fn start_agent(&self, w: &mut Worker, index: u64) -> Result<AgentSim, SimError> {
         let c = &self.config;
         let anchors = c.anchors.get(index as usize).copied().unwrap_or_default();
         let agent = Agent::new(self.city, c.seed, index, anchors.home, anchors.workplace)?;
         let mut rng = agent_rng(c.seed, index, Stream::Visits);
         w.epr.initialize(self.city, agent.home, agent.workplace, &c.mobility, &mut rng);
-        let start_point = building_anchor(self.city, agent.home);
-        let mut rng = agent_rng(c.seed, index, Stream::Epr);
-        destination_diary(
-            self.city,
-            self.explorer,
-            &c.mobility,
-            &self.clock,
-            &self.allowed,
-            agent.home,
-            &mut w.epr,
-            &mut rng,
-            &mut w.destinations,
-        );
-        let mut out = AgentOutput::default();
+        let epr = EprWalk::new(agent.home, agent_rng(c.seed, index, Stream::Epr), &w.epr);
+        let start = building_anchor(self.city, agent.home);
+        let walker = Walker::new(start, c.start, c.end, &c.mobility, agent_rng(c.seed, index, Stream::Movement));
         // Sampling draws from the agent's own streams, the same for every configuration
-        // of a sweep: each sees the agent as a run with it alone would.
-        let configs: &[SamplingConfig] = match (c.outputs.sparse, c.sweep.is_empty()) {
-            (false, _) => &[],
-            (true, true) => std::slice::from_ref(&c.sampling),
-            (true, false) => &c.sweep,
-        };
-        // Every configuration's sampler draws from the same stream: configurations that
-        // draw alike (a sweep over accuracies) share one sampler, which takes each ping
-        // time once for all of them.
+        // of a sweep: each sees the agent as a run with it alone would. Every
+        // configuration's sampler draws from the same stream: configurations that draw
+        // alike (a sweep over accuracies) share one sampler, which takes each ping time
+        // once for all of them.
+        let configs = self.sampling_configs();
         let mut samplers: Vec<SparseSampler> = Vec::with_capacity(configs.len());
         for (slot, config) in configs.iter().enumerate() {
             let params = config.draw(&mut agent_rng(c.seed, index, Stream::Params))?;
@@ -375,40 +408,83 @@ impl<'a> Population<'a> {
                 samplers.push(SparseSampler::with_slot(slot, params, rng, c.start, c.mobility.tick_seconds(), c.end));
             }
         }
-        let mut track = AgentTrack::new(samplers, configs.len(), c.outputs.dense.then_some(&mut out.dense));
-        let mut rng = agent_rng(c.seed, index, Stream::Movement);
-        out.ticks = w
+        let record = AgentRecord { index, id: agent.id, home: agent.home, workplace: agent.workplace };
+        Ok(AgentSim { record, epr, walker, samplers, tail: None })
+    }
+
+    /// Simulates agent `sim` on to the first stay at or after tick `until` (a block's
+    /// end; `u64::MAX` for the whole window) with the worker's buffers: its records of
+    /// that stretch, `continues` unless its window is done.
+    fn advance_agent(
+        &self,
+        w: &mut Worker,
+        sim: &mut AgentSim,
+        until: u64,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<AgentOutput, SimError> {
+        let c = &self.config;
+        let mut out = AgentOutput { agent: sim.record.clone(), ..AgentOutput::default() };
+        let configs = self.sampling_configs().len();
+        let tick = c.mobility.tick_seconds();
+        let seconds = match until {
+            u64::MAX => (c.end - sim.walker.next_time()) as f64,
+            _ => (until as i64 * tick + c.start - sim.walker.next_time()) as f64,
+        };
+        let dense = c.outputs.dense.then_some(&mut out.dense);
+        let mut track = AgentTrack::new(&mut sim.samplers, configs, dense, seconds.max(0.0));
+        sim.epr.resume(&mut w.epr);
+        let mut diary: Vec<DiaryEntry> = sim.tail.take().into_iter().collect();
+        let destinations = &mut out.destinations;
+        let keep_destinations = c.outputs.destinations;
+        let (epr, explorer, clock, allowed) = (&mut sim.epr, self.explorer, &self.clock, &self.allowed);
+        let (city, epr_state) = (self.city, &mut w.epr);
+        let mut next_entry = || {
+            let entry = epr.next_entry(city, explorer, &c.mobility, clock, allowed, epr_state);
+            if keep_destinations {
+                destinations.extend(entry);
+            }
+            entry
+        };
+        let done = w
             .movement
-            .simulate(
-                self.city,
+            .advance(
+                city,
                 self.router,
                 &c.mobility,
-                &w.destinations,
-                start_point,
-                c.start,
-                c.end,
-                &mut rng,
-                &mut out.diary,
+                &mut sim.walker,
+                &mut next_entry,
+                until,
+                &mut diary,
                 &mut track,
                 cancel,
             )
             .map_err(|source| match source {
-                MovementError::Cancelled => SimError::Cancelled { agents: index - c.first_agent },
-                source => SimError::Movement { agent: agent.id.clone(), source },
+                MovementError::Cancelled => SimError::Cancelled { agents: sim.record.index - c.first_agent },
+                source => SimError::Movement { agent: sim.record.id.clone(), source },
             })?;
-        let mut sparse = track.finish();
+        if done {
+            // The destinations movement did not reach (a window not a whole number of ticks).
+            if keep_destinations {
+                while let Some(entry) = next_entry() {
+                    let _ = entry;
+                }
+            }
+            w.movement.forget_routes(&mut sim.walker);
+        } else {
+            sim.tail = diary.pop();
+            sim.epr.suspend(&w.epr);
+        }
+        out.ticks = track.ticks;
+        let mut sparse = std::mem::take(&mut track.sparse);
         if c.sweep.is_empty() {
             out.sparse = sparse.pop().unwrap_or_default();
         } else {
             out.sweep = sparse;
         }
-        if !c.outputs.diary {
-            out.diary.clear();
+        if c.outputs.diary {
+            out.diary = diary;
         }
-        if c.outputs.destinations {
-            out.destinations.extend_from_slice(&w.destinations);
-        }
-        out.agent = AgentRecord { index, id: agent.id, home: agent.home, workplace: agent.workplace };
+        out.continues = !done;
         Ok(out)
     }
 
@@ -423,8 +499,9 @@ impl<'a> Population<'a> {
     }
 
     /// [`Population::run`], stopping with [`SimError::Cancelled`] once `cancel` is set
-    /// (checked before each chunk of agents, so within a chunk's time: tens of
-    /// milliseconds with the default chunk size).
+    /// (checked before each chunk of agents or block of time, and by each agent at each
+    /// destination: within a chunk's time, tens of milliseconds with the default chunk
+    /// size).
     pub fn run_cancellable<S: OutputSink + Send>(
         &self,
         sink: &mut S,
@@ -435,20 +512,33 @@ impl<'a> Population<'a> {
         let n = first
             .checked_add(self.config.n_agents)
             .ok_or_else(|| ParamError::new("first_agent", first, "a shard whose agent indices fit in 64 bits"))?;
-        let days = ((self.config.end - self.config.start + 86_399) / 86_400).max(1) as u64;
-        let chunk = (self.config.chunk_size as u64).min((CHUNK_AGENT_DAYS / days).max(1));
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<AgentOutput>, SimError>>(1);
+        let (start, end) = (self.config.start, self.config.end);
+        let days = ((end - start + 86_399) / 86_400).max(1);
+        // The ticks ending each block of time (the whole window for a run of one block).
+        let tick = self.config.mobility.tick_seconds();
+        let block = self.config.block_days;
+        let block_ends: Vec<u64> = if days <= block {
+            vec![u64::MAX]
+        } else {
+            let blocks = (days + block - 1) / block;
+            (1..blocks).map(|b| (b * block * 86_400 / tick) as u64).chain([u64::MAX]).collect()
+        };
+        let chunk = match block_ends.len() {
+            1 => (self.config.chunk_size as u64).min((CHUNK_AGENT_DAYS / days as u64).max(1)),
+            _ => COHORT_AGENTS,
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Block, SimError>>(1);
         std::thread::scope(|scope| -> Result<RunStats, SimError> {
             // Consumer, on its own thread: writes in agent order.
             let consumer = scope.spawn(move || -> Result<RunStats, SimError> {
                 let mut stats = RunStats::default();
-                for outs in rx {
-                    let outs = outs?;
-                    for (k, o) in outs.iter().enumerate() {
+                for block in rx {
+                    let (outs, written_before) = block?;
+                    for o in &outs {
                         // Writing an agent can take long too (a long run has many
                         // partitions): the cancel is checked between agents here as well.
                         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                            return Err(SimError::Cancelled { agents: stats.agents + k as u64 });
+                            return Err(SimError::Cancelled { agents: stats.agents });
                         }
                         stats.sparse_pings +=
                             o.sparse.len() as u64 + o.sweep.iter().map(|v| v.len() as u64).sum::<u64>();
@@ -458,13 +548,19 @@ impl<'a> Population<'a> {
                         sink.write_agent_cancellable(o, cancel).map_err(|e| {
                             // A sink gives up when cancelled: that is the cancel, not its error.
                             if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                                SimError::Cancelled { agents: stats.agents + k as u64 }
+                                SimError::Cancelled { agents: stats.agents }
                             } else {
                                 SimError::Sink { agent: o.agent.id.clone(), source: Box::new(e) }
                             }
                         })?;
+                        stats.agents += u64::from(!o.continues);
                     }
-                    stats.agents += outs.len() as u64;
+                    if let Some(t) = written_before {
+                        sink.flush_before(t).map_err(|e| SimError::Sink {
+                            agent: outs.first().map(|o| o.agent.id.clone()).unwrap_or_default(),
+                            source: Box::new(e),
+                        })?;
+                    }
                     progress(stats.agents);
                 }
                 Ok(stats)
@@ -474,21 +570,8 @@ impl<'a> Population<'a> {
             let pool = WorkerPool { population: self, idle: std::sync::Mutex::new(Vec::new()) };
             let mut lo = first;
             while lo < n {
-                if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                    // The consumer sees the error after the chunks already sent.
-                    let _ = tx.send(Err(SimError::Cancelled { agents: lo - first }));
-                    break;
-                }
                 let hi = (lo + chunk).min(n);
-                let outs: Result<Vec<AgentOutput>, SimError> = (lo..hi)
-                    .into_par_iter()
-                    .map_init(
-                        || pool.take(),
-                        |w, i| self.simulate_agent(w.worker.as_mut().expect("taken until dropped"), i, cancel),
-                    )
-                    .collect();
-                let failed = outs.is_err();
-                if tx.send(outs).is_err() || failed {
+                if !self.send_chunk(&pool, lo..hi, &block_ends, &tx, cancel) {
                     break;
                 }
                 lo = hi;
@@ -496,5 +579,81 @@ impl<'a> Population<'a> {
             drop(tx);
             consumer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
+    }
+
+    /// Simulates the agents of `range` and sends their records, a block of time at a
+    /// time (blocks ending at the ticks `block_ends`), to the consumer; `false` when the
+    /// run stops (an error, a cancel, or a consumer gone).
+    fn send_chunk(
+        &self,
+        pool: &WorkerPool<'_, '_>,
+        range: std::ops::Range<u64>,
+        block_ends: &[u64],
+        tx: &std::sync::mpsc::SyncSender<Result<Block, SimError>>,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> bool {
+        let send = |block: Result<Block, SimError>| {
+            let failed = block.is_err();
+            tx.send(block).is_ok() && !failed
+        };
+        // The consumer sees the cancel after the blocks already sent.
+        let cancelled = || SimError::Cancelled { agents: range.start - self.config.first_agent };
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return send(Err(cancelled()));
+        }
+        if let [u64::MAX] = block_ends {
+            return send(self.whole_agents(pool, range, cancel).map(|outs| (outs, None)));
+        }
+        // A cohort, block after block.
+        let sims: Result<Vec<AgentSim>, SimError> = range
+            .clone()
+            .into_par_iter()
+            .map_init(|| pool.take(), |w, i| self.start_agent(w.worker.as_mut().expect("taken until dropped"), i))
+            .collect();
+        let mut sims = match sims {
+            Ok(sims) => sims,
+            Err(e) => return send(Err(e)),
+        };
+        for (b, &until) in block_ends.iter().enumerate() {
+            if b > 0 && cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return send(Err(cancelled()));
+            }
+            let advance = |w: &mut PooledWorker<'_, '_, '_>, sim: &mut AgentSim| {
+                self.advance_agent(w.worker.as_mut().expect("taken until dropped"), sim, until, cancel)
+            };
+            let outs: Result<Vec<AgentOutput>, SimError> = if sims.len() == 1 {
+                // One agent (a long run's cohort): on this thread, no other woken.
+                let mut w = pool.take();
+                sims.iter_mut().map(|sim| advance(&mut w, sim)).collect()
+            } else {
+                sims.par_iter_mut().map_init(|| pool.take(), advance).collect()
+            };
+            let last = b + 1 == block_ends.len();
+            let before = if last { None } else { sims.iter().map(AgentSim::next_record_time).min() };
+            if !send(outs.map(|outs| (outs, before))) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Simulates agents `range` over the whole window, in parallel, in agent order.
+    fn whole_agents(
+        &self,
+        pool: &WorkerPool<'_, '_>,
+        range: std::ops::Range<u64>,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Vec<AgentOutput>, SimError> {
+        range
+            .into_par_iter()
+            .map_init(
+                || pool.take(),
+                |w, i| {
+                    let w = w.worker.as_mut().expect("taken until dropped");
+                    let mut sim = self.start_agent(w, i)?;
+                    self.advance_agent(w, &mut sim, u64::MAX, cancel)
+                },
+            )
+            .collect()
     }
 }

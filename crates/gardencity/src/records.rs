@@ -65,6 +65,11 @@ pub struct AgentOutput {
     pub destinations: Vec<DiaryEntry>,
     /// Dense pings simulated (whether or not `dense` was kept).
     pub ticks: u64,
+    /// Whether more of this agent's records follow: a run streaming in time hands an
+    /// agent's records on a block of time at a time, each piece continuing the last
+    /// (records in time order, and a diary entry never split). `false` for the last
+    /// piece, and for an agent handed on whole.
+    pub continues: bool,
 }
 
 impl AgentOutput {
@@ -79,6 +84,7 @@ impl AgentOutput {
         self.diary.clear();
         self.destinations.clear();
         self.ticks = 0;
+        self.continues = false;
     }
 }
 
@@ -95,6 +101,14 @@ pub trait OutputSink {
     fn write_agent_cancellable(&mut self, out: &AgentOutput, cancel: &AtomicBool) -> Result<(), Self::Error> {
         let _ = cancel;
         self.write_agent(out)
+    }
+
+    /// Every record the run still produces starts at or after Unix time `t` (a block of
+    /// time is done): a sink may write out what it holds of earlier times. Does nothing
+    /// by default.
+    fn flush_before(&mut self, t: i64) -> Result<(), Self::Error> {
+        let _ = t;
+        Ok(())
     }
 }
 

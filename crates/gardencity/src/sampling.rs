@@ -537,14 +537,21 @@ impl SparseSampler {
     /// About how many pings this sampler takes over its window (the mean for its
     /// parameters, a little over): a capacity hint, no part of the model.
     pub fn expected_pings(&self) -> usize {
+        self.expected_pings_in(self.window)
+    }
+
+    /// About how many pings this sampler takes over `seconds` of its window (see
+    /// [`SparseSampler::expected_pings`]).
+    pub fn expected_pings_in(&self, seconds: f64) -> usize {
         let gap = self.p.beta_ping.max(1e-9) * 60.0;
         let busy = match (self.p.beta_start, self.p.beta_durations) {
             // A burst lasts the shorter of its duration and the gap to the next start.
             (Some(bs), Some(bd)) => bd / (bs + bd),
             _ => 1.0,
         };
-        let mean = self.window.max(0.0) / gap * busy;
-        (mean * 1.25).min(self.window / self.tick as f64 + 1.0) as usize + 16
+        let seconds = seconds.clamp(0.0, self.window.max(0.0));
+        let mean = seconds / gap * busy;
+        (mean * 1.25).min(seconds / self.tick as f64 + 1.0) as usize + 16
     }
 
     /// Lets the configuration `p` (output slot `slot`) share this sampler's draws if it

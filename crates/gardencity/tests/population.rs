@@ -160,3 +160,68 @@ fn doors_on_separate_street_networks_are_refused_before_running() {
     assert!(matches!(err, SimError::Disconnected { .. }), "{err}");
     assert!(err.to_string().contains("h-x2-y2"), "{err}");
 }
+
+/// An agent's records concatenated from its pieces, in agent order.
+fn whole_agents(pieces: Vec<AgentOutput>) -> Vec<AgentOutput> {
+    let mut agents: Vec<AgentOutput> = Vec::new();
+    let mut open: std::collections::BTreeMap<u64, AgentOutput> = Default::default();
+    for p in pieces {
+        let a =
+            open.entry(p.agent.index).or_insert_with(|| AgentOutput { agent: p.agent.clone(), ..Default::default() });
+        a.sparse.extend(&p.sparse);
+        a.dense.extend(&p.dense);
+        a.diary.extend(&p.diary);
+        a.destinations.extend(&p.destinations);
+        a.sweep.resize(p.sweep.len().max(a.sweep.len()), Vec::new());
+        for (s, q) in a.sweep.iter_mut().zip(&p.sweep) {
+            s.extend(q);
+        }
+        a.ticks += p.ticks;
+        if !p.continues {
+            agents.push(open.remove(&p.agent.index).unwrap());
+        }
+    }
+    assert!(open.is_empty(), "an agent whose last piece never came");
+    agents.sort_by_key(|a| a.agent.index);
+    agents
+}
+
+/// MODEL.md sections 4-6 do not depend on how a run is cut in time: a run streamed in
+/// blocks of 1 or 3 days (cohorts of agents advanced block by block) gives every agent
+/// exactly the records of a run simulating each agent's whole window at once, with 1 and
+/// 2 threads, with a sweep too; pieces come block by block, in agent order within a block.
+#[test]
+fn blocks_of_time_give_the_whole_window_records() {
+    let mut cfg = config(13);
+    cfg.end = START + 9 * 86_400 + 3_600;
+    cfg.sweep = vec![cfg.sampling.clone(), {
+        let mut s = cfg.sampling.clone();
+        s.ha = ParamSpec::Value(1.5);
+        s
+    }];
+    let whole = run_with_threads(1, PopulationConfig { block_days: 30, ..cfg.clone() });
+    assert!(whole.iter().all(|o| !o.continues), "one block: agents whole");
+    for (threads, days) in [(1, 1), (2, 3), (2, 1)] {
+        let pieces = run_pieces(threads, PopulationConfig { block_days: days, ..cfg.clone() });
+        let blocks = (10 + days - 1) / days;
+        assert_eq!(pieces.len() as i64, 13 * blocks, "a piece per agent and block");
+        for (b, block) in pieces.chunks(13).enumerate() {
+            let indices: Vec<u64> = block.iter().map(|o| o.agent.index).collect();
+            assert_eq!(indices, (0..13).collect::<Vec<_>>(), "block {b} in agent order");
+            assert!(block.iter().all(|o| o.continues == (b as i64 + 1 < blocks)));
+        }
+        assert_eq!(whole_agents(pieces), whole, "{days}-day blocks on {threads} threads");
+    }
+}
+
+fn run_pieces(threads: usize, cfg: PopulationConfig) -> Vec<AgentOutput> {
+    let c = city();
+    let router = Router::new(&c);
+    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pop = Population::new(&c, &router, &g, cfg).unwrap();
+    let mut sink = Collect::default();
+    let stats = pool.install(|| pop.run(&mut sink, &|_| {})).unwrap();
+    assert_eq!(stats.agents as usize, sink.0.iter().filter(|o| !o.continues).count());
+    sink.0
+}

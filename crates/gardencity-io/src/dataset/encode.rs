@@ -27,6 +27,11 @@ use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
 /// The columns files may share, when present (see the [module docs](self)).
 const SHAREABLE: [&str; 3] = ["user_id", "datetime", "timestamp"];
 
+/// Row groups of fewer rows are encoded on the writer's thread: handing them to the pool
+/// (a long run's day of one agent is a few dozen rows) cost more in thread wake-ups than
+/// their encoding.
+const INLINE_ROWS: usize = 2048;
+
 /// Row groups whose shareable columns are kept for comparison, at most (the phones of
 /// a sweep write their row groups of a day one after the other).
 const SHARED_CANDIDATES: usize = 64;
@@ -205,8 +210,16 @@ impl ParquetPart {
             let (cols, encodes) = encoder.shared_for(sh.columns.iter().map(|&c| Arc::clone(batch.column(c))).collect());
             (Arc::clone(sh), cols, encodes)
         });
+        let small = batch.num_rows() < INLINE_ROWS;
         let job = Job { factory: Arc::clone(&self.factory), index, batch, shared };
         match encoder.pool() {
+            Some(_) if small => {
+                // Encoded here (waking a pool thread costs more), appended in its turn.
+                let (tx, rx) = mpsc::sync_channel(1);
+                let _ = tx.send(job.run());
+                self.pending.push_back(rx);
+                Ok(true)
+            }
             Some(pool) => {
                 let (tx, rx) = mpsc::sync_channel(1);
                 // The receiver may be gone (the writer failed or was dropped): the result

@@ -143,7 +143,7 @@ where
     /// is kept), then buffers them, emitting full batches.
     fn write_agent(&mut self, out: &AgentOutput) -> Result<(), DatasetError> {
         check_agent(out, self.outputs, self.city.buildings().len(), self.agents, &mut self.days)?;
-        self.agents += 1;
+        self.agents += u64::from(!out.continues);
         let agent = &out.agent;
         let user = agent.id.as_str();
         let g = *self.city.georef();
@@ -159,7 +159,8 @@ where
                 self.append(kind, user, rows, RowBuffer::extend_entries)?;
             }
         }
-        if self.outputs.homes {
+        // The homes row once, with an agent's last piece.
+        if self.outputs.homes && !out.continues {
             self.buffers[OutputKind::Homes.index()].push_home(user, agent.home, agent.workplace);
             self.rows[OutputKind::Homes.index()] += 1;
             self.flush_if_full(OutputKind::Homes)?;

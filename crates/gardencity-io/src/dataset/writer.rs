@@ -156,6 +156,13 @@ pub struct DatasetWriter {
     counts: CheckpointCounts,
     /// Entries of `closed` recorded by the last checkpoint (kept if the run stops).
     committed: Option<usize>,
+    /// Agents written at the last checkpoint.
+    checkpointed: u64,
+    /// Agents some of whose records are written and more are to come (a run streaming
+    /// in time): no checkpoint while there are any.
+    open_agents: BTreeSet<u64>,
+    /// The partitions holding buffered rows, by date.
+    buffered_parts: BTreeSet<(NaiveDate, PartKey)>,
     /// Held for the whole run; released (after `_SUCCESS`, or after cleaning up) on drop.
     _lock: super::lock::DirLock,
 }
@@ -261,6 +268,7 @@ impl DatasetWriter {
         w.rows = cp.rows;
         w.sweep_rows = cp.sweep_rows.clone();
         w.agents = cp.counts.agents;
+        w.checkpointed = cp.counts.agents;
         w.counts = cp.counts;
         Ok((w, cp))
     }
@@ -301,6 +309,9 @@ impl DatasetWriter {
             done: false,
             counts: CheckpointCounts::default(),
             committed: None,
+            checkpointed: 0,
+            open_agents: BTreeSet::new(),
+            buffered_parts: BTreeSet::new(),
             _lock: lock,
         }
     }
@@ -458,6 +469,7 @@ impl DatasetWriter {
             // row group, so row groups are whole batches (a day's rows running past one
             // made a row group of the few left over).
             let batch_rows = self.opts.batch_rows;
+            self.buffered_parts.insert((day.date, (kind, config, day.date)));
             let part = self.partition((kind, config, day.date));
             let room = batch_rows.saturating_sub(part.len()).max(1);
             let mut j = i;
@@ -501,8 +513,10 @@ impl DatasetWriter {
         if sel.destinations {
             self.append_entries(OutputKind::Destinations, user, &out.destinations, cancel)?;
         }
-        if sel.homes {
+        // The homes row once, with an agent's last piece.
+        if sel.homes && !out.continues {
             let date = self.opts.start_date;
+            self.buffered_parts.insert((date, (OutputKind::Homes, 0, date)));
             let part = self.partition((OutputKind::Homes, 0, date));
             part.buf().push_home(user, agent.home, agent.workplace);
             let len = part.len();
@@ -514,7 +528,12 @@ impl DatasetWriter {
                 self.flush_partition((OutputKind::Homes, 0, date))?;
             }
         }
-        self.agents += 1;
+        if out.continues {
+            self.open_agents.insert(agent.index);
+        } else {
+            self.open_agents.remove(&agent.index);
+            self.agents += 1;
+        }
         for kind in OutputKind::ALL {
             let configs = if kind == OutputKind::Sparse { self.opts.sweep.len().max(1) } else { 1 };
             for config in 0..configs {
@@ -550,10 +569,22 @@ impl DatasetWriter {
         Ok(())
     }
 
+    /// Writes the buffers of every partition of a local date before `date`.
+    fn flush_dates_before(&mut self, date: NaiveDate) -> Result<(), DatasetError> {
+        while let Some(&(d, key)) = self.buffered_parts.first() {
+            if d >= date {
+                break;
+            }
+            self.flush_partition(key)?;
+        }
+        Ok(())
+    }
+
     /// Writes a partition's buffer to its open part file (opening one if needed).
     fn flush_partition(&mut self, key: PartKey) -> Result<(), DatasetError> {
         let kind = key.0;
         let dir = self.out_dir.join(self.partition_rel(key));
+        self.buffered_parts.remove(&(key.2, key));
         let Some(part) = self.parts.get_mut(&key) else { return Ok(()) };
         let n = part.len();
         if n == 0 {
@@ -740,6 +771,7 @@ impl DatasetWriter {
         };
         cp.write(&self.out_dir, self.opts.sync)?;
         self.committed = Some(self.closed.len());
+        self.checkpointed = self.agents;
         Ok(())
     }
 
@@ -903,17 +935,28 @@ impl OutputSink for DatasetWriter {
         let r = self.write_agent_inner(out, cancel);
         self.poison(r)?;
         let c = &mut self.counts;
-        c.agents += 1;
+        c.agents += u64::from(!out.continues);
         c.sparse_pings += out.sparse.len() as u64 + out.sweep.iter().map(|v| v.len() as u64).sum::<u64>();
         c.dense_pings += out.ticks;
         c.diary_entries += out.diary.len() as u64;
         c.destination_entries += out.destinations.len() as u64;
+        // A checkpoint needs every agent written whole (none with pieces to come).
         let every = self.opts.checkpoint_agents;
-        if every > 0 && self.agents.is_multiple_of(every) {
+        if every > 0 && self.open_agents.is_empty() && self.agents >= self.checkpointed + every {
             let r = self.checkpoint();
             self.poison(r)?;
         }
         Ok(())
+    }
+
+    /// Writes the rows buffered for local dates before that of `t` (a run streaming in
+    /// time is done with them): full row groups of a block's rows, and files of past
+    /// days that need not stay in memory.
+    fn flush_before(&mut self, t: i64) -> Result<(), DatasetError> {
+        self.check_ok()?;
+        let Some(day) = self.days.day(t) else { return Ok(()) };
+        let r = self.flush_dates_before(day.date);
+        self.poison(r)
     }
 }
 

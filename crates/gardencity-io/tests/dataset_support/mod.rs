@@ -78,6 +78,7 @@ pub fn agent(city: &City, k: usize) -> AgentOutput {
             DiaryEntry { timestamp: MIDNIGHT, duration: 480.0, location: Some(work) },
         ],
         ticks: 4,
+        continues: false,
     }
 }
 

@@ -96,6 +96,21 @@ impl EprState {
         &self.visited_bits
     }
 
+    /// The visited buildings with their counts, in order of first visit: what
+    /// [`EprState::restore`] takes back (an agent's state between two blocks of time,
+    /// without the city-sized arrays).
+    pub fn visits(&self) -> impl Iterator<Item = (BuildingIdx, u32)> + '_ {
+        self.visited.iter().map(|&b| (b, self.counts[b.index()]))
+    }
+
+    /// Makes this the state whose [`EprState::visits`] are `visits`.
+    pub fn restore(&mut self, visits: &[(BuildingIdx, u32)]) {
+        self.reset();
+        for &(b, n) in visits {
+            self.add(b, n);
+        }
+    }
+
     /// The reference's initial counts: home and workplace `initial_anchor_visits` each;
     /// then, excluding those two, distinct random retail, workplace, home and park
     /// buildings (`initial_extra_buildings`) get `initial_extra_visits` each.
@@ -196,6 +211,77 @@ pub fn epr_step(
     (next, kind, s)
 }
 
+/// One agent's destination diary drawn entry by entry, as movement follows it (see
+/// [`destination_diary`], whose entries it gives, from the same draws): an entry is
+/// handed on once the next step leaves its building. Between blocks of time the walk
+/// keeps its visit counts as a short list ([`EprState::visits`]); during a block they
+/// live in a thread's [`EprState`].
+#[derive(Debug, Clone)]
+pub struct EprWalk {
+    rng: SimRng,
+    curr: BuildingIdx,
+    /// The next step of the clock.
+    step: usize,
+    /// The entry growing while the agent stays.
+    pending: Option<DiaryEntry>,
+    /// The visit counts, while the walk is put away.
+    visits: Vec<(BuildingIdx, u32)>,
+}
+
+impl EprWalk {
+    /// A walk from `start`, drawing from `rng` (the agent's EPR stream), whose visit
+    /// counts are those of `state` now.
+    pub fn new(start: BuildingIdx, rng: SimRng, state: &EprState) -> EprWalk {
+        EprWalk { rng, curr: start, step: 0, pending: None, visits: state.visits().collect() }
+    }
+
+    /// Puts the walk's visit counts into `state` (a thread's), for a block.
+    pub fn resume(&self, state: &mut EprState) {
+        state.restore(&self.visits);
+    }
+
+    /// Takes the visit counts back from `state` after a block.
+    pub fn suspend(&mut self, state: &EprState) {
+        self.visits.clear();
+        self.visits.extend(state.visits());
+    }
+
+    /// The start of the entry still growing, if any: no later entry starts before it.
+    pub fn pending_start(&self) -> Option<i64> {
+        self.pending.map(|e| e.timestamp)
+    }
+
+    /// The next entry of the diary (`None` once the clock is done), stepping the walk
+    /// with `state` holding its visit counts ([`EprWalk::resume`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn next_entry(
+        &mut self,
+        city: &City,
+        explorer: &dyn Explorer,
+        p: &MobilityParams,
+        clock: &StepClock,
+        allowed_by_hour: &[TypeSet; 24],
+        state: &mut EprState,
+    ) -> Option<DiaryEntry> {
+        let minutes = p.epr_time_res as f64;
+        while let Some(&hour) = clock.hours.get(self.step) {
+            let timestamp = clock.start + self.step as i64 * clock.step_seconds;
+            self.step += 1;
+            self.curr = epr_step(city, explorer, p, allowed_by_hour[hour as usize], self.curr, state, &mut self.rng).0;
+            match &mut self.pending {
+                Some(e) if e.location == Some(self.curr) => e.duration += minutes,
+                _ => {
+                    let entry = DiaryEntry { timestamp, duration: minutes, location: Some(self.curr) };
+                    if let Some(done) = self.pending.replace(entry) {
+                        return Some(done);
+                    }
+                }
+            }
+        }
+        self.pending.take()
+    }
+}
+
 /// Generates the condensed destination diary for steps of `clock`, starting in `start`.
 ///
 /// Each step ([`epr_step`]): stay with the current type's stay probability when that
@@ -217,12 +303,11 @@ pub fn destination_diary(
     out: &mut Vec<DiaryEntry>,
 ) {
     out.clear();
-    let minutes = p.epr_time_res as f64;
-    let mut curr = start;
-    for (k, &hour) in clock.hours.iter().enumerate() {
-        curr = epr_step(city, explorer, p, allowed_by_hour[hour as usize], curr, state, rng).0;
-        push_merged(out, clock.start + k as i64 * clock.step_seconds, minutes, Some(curr));
+    let mut walk = EprWalk { rng: rng.clone(), curr: start, step: 0, pending: None, visits: Vec::new() };
+    while let Some(entry) = walk.next_entry(city, explorer, p, clock, allowed_by_hour, state) {
+        out.push(entry);
     }
+    *rng = walk.rng;
 }
 
 /// An allowed visited building with probability proportional to its visit count

@@ -38,9 +38,8 @@ pub struct TrajectoryBuilder {
     /// Generation stamps marking the current trip's street cells, per grid block.
     stamps: Vec<u32>,
     generation: u32,
-    /// This agent's routes so far, `(from, to, start, len)` into `route_cells`: agents
-    /// mostly travel between the same few places. Cleared for every agent, so results
-    /// never depend on which agents a thread simulated before.
+    /// The routes of the agent being moved (its [`Walker`]'s, swapped in for a block),
+    /// `(from, to, start, len)` into `route_cells`.
     routes: Vec<(StreetIdx, StreetIdx, u32, u32)>,
     route_cells: Vec<StreetIdx>,
 }
@@ -53,6 +52,77 @@ const ROUTE_CACHE: usize = 64;
 struct Trip {
     dest: BuildingIdx,
     origin: Option<BuildingIdx>,
+}
+
+/// Where one agent's movement stands between two blocks of time (see
+/// [`TrajectoryBuilder::advance`]): its movement stream, position, tick, and the
+/// destination entry it is following. Small: a population keeps one per agent.
+#[derive(Debug, Clone)]
+pub struct Walker {
+    /// The movement stream.
+    rng: SimRng,
+    pos: Point,
+    /// The last tick simulated (0 once started).
+    k: u64,
+    /// The building `pos` is known to lie in.
+    inside: Option<BuildingIdx>,
+    /// The destination being followed and its ticks left.
+    entry: Option<(BuildingIdx, u64)>,
+    started: bool,
+    done: bool,
+    t0: i64,
+    t_end: i64,
+    tick: i64,
+    /// The last tick of the window.
+    last: u64,
+    /// This agent's routes so far, `(from, to, start, len)` into `route_cells`: agents
+    /// mostly travel between the same few places (the router is deterministic, so the
+    /// paths are the same either way).
+    routes: Vec<(StreetIdx, StreetIdx, u32, u32)>,
+    route_cells: Vec<StreetIdx>,
+}
+
+impl Walker {
+    /// A walker at `start` at Unix time `t0`, for the window `[t0, t_end)` of ticks of
+    /// `p.dt` minutes, drawing from `rng` (the agent's movement stream).
+    pub fn new(start: Point, t0: i64, t_end: i64, p: &MobilityParams, rng: SimRng) -> Walker {
+        let tick = p.tick_seconds();
+        Walker {
+            rng,
+            pos: start,
+            k: 0,
+            inside: None,
+            entry: None,
+            started: false,
+            // An empty window has no tick.
+            done: t0 >= t_end,
+            t0,
+            t_end,
+            tick,
+            last: if t0 < t_end { ((t_end - 1 - t0) / tick) as u64 } else { 0 },
+            routes: Vec::new(),
+            route_cells: Vec::new(),
+        }
+    }
+
+    /// Ticks simulated so far (the dense pings).
+    pub fn ticks(&self) -> u64 {
+        if self.started {
+            self.k + 1
+        } else {
+            0
+        }
+    }
+
+    /// Whether the window is done.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The Unix time of the first tick not simulated yet.
+    pub fn next_time(&self) -> i64 {
+        self.t0 + (self.k + u64::from(self.started)) as i64 * self.tick
+    }
 }
 
 /// The step back along the polyline that gives the direction of travel at a point
@@ -362,6 +432,8 @@ impl TrajectoryBuilder {
     /// (cleared first) and the dense trajectory, as runs of ticks, into `track`. Returns
     /// the number of ticks. Stops with [`MovementError::Cancelled`] when `cancel` is set
     /// (checked once per destination entry: a long run stops within one stay or trip).
+    /// The whole window at once: [`TrajectoryBuilder::advance`] a [`Walker`] for a
+    /// window a block of time at a time.
     #[allow(clippy::too_many_arguments)]
     pub fn simulate(
         &mut self,
@@ -378,47 +450,118 @@ impl TrajectoryBuilder {
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<u64, MovementError> {
         diary.clear();
+        let mut walker = Walker::new(start, t0, t_end, p, rng.clone());
+        let mut entries = destinations.iter().copied();
+        let r = self.advance(city, router, p, &mut walker, &mut || entries.next(), u64::MAX, diary, track, cancel);
+        self.forget_routes(&mut walker);
+        *rng = walker.rng.clone();
+        r.map(|_| walker.ticks())
+    }
+
+    /// Moves `walker` on through the destination entries `next_entry` gives, until the
+    /// first stay or entry at or after tick `until` (a block's end; the move in progress
+    /// is finished first, so a block may run a few ticks past it) or the end of the
+    /// window: the ground-truth diary entries into `diary` (the last one may still grow:
+    /// the caller hands it back, as `diary`'s only entry, to the next call), the dense
+    /// trajectory as runs of ticks into `track`. Returns whether the window is done
+    /// (`track` then got its [`TrackSink::end`]). The same draws, in the same order,
+    /// whatever the blocks: a walker advanced block by block gives the records of one
+    /// advanced at once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn advance(
+        &mut self,
+        city: &City,
+        router: &Router,
+        p: &MobilityParams,
+        w: &mut Walker,
+        next_entry: &mut impl FnMut() -> Option<DiaryEntry>,
+        until: u64,
+        diary: &mut Vec<DiaryEntry>,
+        track: &mut impl TrackSink,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<bool, MovementError> {
+        if w.done {
+            return Ok(true);
+        }
+        // This walker's remembered routes (a thread's builder serves many agents).
+        std::mem::swap(&mut self.routes, &mut w.routes);
+        std::mem::swap(&mut self.route_cells, &mut w.route_cells);
+        let r = self.walk(city, router, p, w, next_entry, until, diary, track, cancel);
+        std::mem::swap(&mut self.routes, &mut w.routes);
+        std::mem::swap(&mut self.route_cells, &mut w.route_cells);
+        r
+    }
+
+    /// Gives the builder its route buffers back from a walker that is done, emptied
+    /// (their room is kept for the next agent).
+    pub fn forget_routes(&mut self, w: &mut Walker) {
+        std::mem::swap(&mut self.routes, &mut w.routes);
+        std::mem::swap(&mut self.route_cells, &mut w.route_cells);
         self.routes.clear();
         self.route_cells.clear();
-        if t0 >= t_end {
-            return Ok(0);
-        }
-        let tick = p.tick_seconds();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &mut self,
+        city: &City,
+        router: &Router,
+        p: &MobilityParams,
+        w: &mut Walker,
+        next_entry: &mut impl FnMut() -> Option<DiaryEntry>,
+        until: u64,
+        diary: &mut Vec<DiaryEntry>,
+        track: &mut impl TrackSink,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<bool, MovementError> {
+        let (t0, tick, last) = (w.t0, w.tick, w.last);
         let dt = p.dt;
         let sqrt_dt = dt.sqrt();
         let drift = p.travel_speed * dt;
         let sd_travel = 0.5 * dt / 1.96 * sqrt_dt;
-        let mut pos = start;
-        // Tick `k` is at `t0 + k * tick`; `last` is the last tick before `t_end`.
-        let last = ((t_end - 1 - t0) / tick) as u64;
+        // Tick `k` is at `t0 + k * tick`; `last` is the last tick before the end.
         let at = |k: u64| t0 + k as i64 * tick;
-        let mut k: u64 = 0;
+        let (mut pos, mut k, mut inside) = (w.pos, w.k, w.inside);
+        let rng = &mut w.rng;
         let mut emit = |first: u64, count: u64, ping: Ping| {
             track.run(first, count, tick, &ping);
             push_merged(diary, ping.timestamp, count as f64 * dt, ping.location);
         };
-        let here = city.building_at_point(pos);
-        emit(0, 1, Ping { timestamp: t0, x: pos.x, y: pos.y, ha: 0.0, location: here });
+        if !w.started {
+            w.started = true;
+            let here = city.building_at_point(pos);
+            emit(0, 1, Ping { timestamp: t0, x: pos.x, y: pos.y, ha: 0.0, location: here });
+        }
         let mut trip: Option<Trip> = None;
-        // The building `pos` is known to lie in (every in-building step stays inside it),
-        // which spares the containment test on most ticks.
-        let mut inside: Option<BuildingIdx> = None;
-        'entries: for entry in destinations {
-            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(MovementError::Cancelled);
-            }
-            let Some(dest) = entry.location else { continue };
-            let n_ticks = (entry.duration / dt).floor() as i64;
+        'entries: loop {
+            let (dest, mut left) = match w.entry.take() {
+                Some(entry) => entry,
+                None => {
+                    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(MovementError::Cancelled);
+                    }
+                    let Some(entry) = next_entry() else { break 'entries };
+                    let Some(dest) = entry.location else { continue };
+                    (dest, ((entry.duration / dt).floor() as i64).max(0) as u64)
+                }
+            };
             let b = city.building(dest);
             let still = p.still_probs.get(b.kind);
             let sd_stay = p.speeds.get(b.kind) * sqrt_dt;
             let ln_still = still.ln();
-            let mut left = n_ticks.max(0) as u64;
             while left > 0 {
                 if k >= last {
                     break 'entries;
                 }
-                if inside == Some(dest) || city.building_contains(dest, pos) {
+                // The building `pos` is known to lie in (every in-building step stays
+                // inside it), which spares the containment test on most ticks.
+                let staying = inside == Some(dest) || city.building_contains(dest, pos);
+                if k >= until && (staying || trip.is_none()) {
+                    // The block is done; no trip is in progress.
+                    (w.pos, w.k, w.inside, w.entry) = (pos, k, inside, Some((dest, left)));
+                    return Ok(false);
+                }
+                if staying {
                     inside = Some(dest);
                     trip = None;
                     // Event-driven stay: each tick is still with probability `still`
@@ -459,14 +602,15 @@ impl TrajectoryBuilder {
                 }
             }
         }
+        (w.pos, w.k, w.inside, w.done) = (pos, k, inside, true);
         // The last tick is at the last position, in the last diary entry's location.
         let location = diary.last().and_then(|e| e.location);
         track.end(k, &Ping { timestamp: at(k), x: pos.x, y: pos.y, ha: 0.0, location });
         // A window that is not a whole number of ticks: the last tick's entry stops at the end.
-        if let Some(last) = diary.last_mut() {
-            last.duration = last.duration.min((t_end - last.timestamp) as f64 / 60.0);
+        if let Some(entry) = diary.last_mut() {
+            entry.duration = entry.duration.min((w.t_end - entry.timestamp) as f64 / 60.0);
         }
-        Ok(k + 1)
+        Ok(true)
     }
 
     /// One travel tick from `pos` along the current trip: path coordinates of the point,
