@@ -623,3 +623,64 @@ fn a_signal_stops_long_agents_promptly() {
     assert!(waited.as_secs_f64() < 3.0, "took {waited:?} to stop");
     assert!(!out.join("_SUCCESS").exists() && !out.join(".gardencity.lock").exists());
 }
+
+/// A run longer than a week streams in time (cohorts of agents a week at a time):
+/// checkpoints fall between cohorts, and a run killed after one resumes to the files of
+/// an uninterrupted run.
+#[test]
+fn a_run_streaming_in_time_resumes_to_the_same_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = |out: &Path| -> Vec<String> {
+        [
+            "simulate",
+            "--agents",
+            "3000",
+            "--days",
+            "10",
+            "--seed",
+            "8",
+            "-q",
+            "--outputs",
+            "sparse,diaries,destinations,homes",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--checkpoint-agents".into(), "1000".into(), "--out".into(), out.display().to_string()])
+        .collect()
+    };
+    let run = |args: &[String]| common::gardencity().args(args).env_remove("CI").output().unwrap();
+    let whole = tmp.path().join("whole");
+    let o = run(&base(&whole));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let without_manifest = |dir: &Path| {
+        let mut f = common::files_under(dir);
+        f.remove(Path::new("manifest.json"));
+        f
+    };
+    let expected = without_manifest(&whole);
+    let out = tmp.path().join("killed");
+    let child = common::gardencity().args(base(&out)).env_remove("CI").spawn().unwrap();
+    let journal = out.join(".gardencity-resume.json");
+    let t0 = std::time::Instant::now();
+    let mut checkpointed = 0;
+    while checkpointed == 0 && t0.elapsed().as_secs() < 60 {
+        checkpointed = std::fs::read(&journal)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["counts"]["agents"].as_u64())
+            .unwrap_or(0);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    std::process::Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "the run ended before it was interrupted");
+    // Checkpoints are at the ends of cohorts of 512 agents.
+    assert_eq!(checkpointed % 512, 0, "checkpointed after {checkpointed} agents");
+    let mut again = base(&out);
+    again.push("--resume".into());
+    let o = run(&again);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = without_manifest(&out);
+    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "file names");
+    assert!(got == expected, "the resumed files differ from the uninterrupted run's");
+}

@@ -46,7 +46,7 @@ pub const BLOCK_DAYS: i64 = 7;
 /// their records of a block are written together (each date's rows of a cohort in one
 /// row group, and about a file per date and cohort), and a few blocks of them are in
 /// memory at once.
-pub const COHORT_AGENTS: u64 = 1024;
+pub const COHORT_AGENTS: u64 = 512;
 
 /// Everything a population run needs besides the city, router and explorer.
 #[derive(Debug, Clone, PartialEq)]
@@ -527,7 +527,7 @@ impl<'a> Population<'a> {
             1 => (self.config.chunk_size as u64).min((CHUNK_AGENT_DAYS / days as u64).max(1)),
             _ => COHORT_AGENTS,
         };
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Block, SimError>>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Block, SimError>>(0);
         std::thread::scope(|scope| -> Result<RunStats, SimError> {
             // Consumer, on its own thread: writes in agent order.
             let consumer = scope.spawn(move || -> Result<RunStats, SimError> {

@@ -208,6 +208,13 @@ pub struct DatasetOptions {
     /// limit where the system tells it. Runs with more (output, date) partitions than
     /// this write more, smaller files.
     pub max_open_files: usize,
+    /// Parquet row groups the open files of one output hold (a sweep configuration's
+    /// sparse pings counting as an output of their own); past this its file with the
+    /// most is closed (its partition continues in a new part file). A file keeps each
+    /// row group's metadata in memory until it is closed, and a long run's dates each
+    /// get a row group per cohort of agents: this bounds that memory whatever the
+    /// number of agents.
+    pub max_open_row_groups: usize,
     /// Replace a previous gardencity dataset in the output directory.
     pub overwrite: bool,
     /// Flush every file to disk (fsync) before `_SUCCESS` is written, so a dataset that
@@ -236,7 +243,7 @@ pub struct DatasetOptions {
 impl Default for DatasetOptions {
     /// Parquet, default outputs, Web Mercator, America/New_York, start date 2024-01-01
     /// (set it to the run's), batches of 65,536 rows, at most 500,000 rows buffered per output,
-    /// 10,000,000 rows per file, 1024 open files, no overwrite, fsync before `_SUCCESS`,
+    /// 10,000,000 rows per file, 1024 open files holding 2,048 row groups per output, no overwrite, fsync before `_SUCCESS`,
     /// a checkpoint every 100,000 agents, one encoding thread per core.
     fn default() -> Self {
         DatasetOptions {
@@ -249,6 +256,7 @@ impl Default for DatasetOptions {
             max_buffered_rows: 500_000,
             rows_per_file: 10_000_000,
             max_open_files: 1024,
+            max_open_row_groups: 2048,
             overwrite: false,
             sync: true,
             sweep: Vec::new(),

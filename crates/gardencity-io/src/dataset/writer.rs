@@ -58,6 +58,8 @@ struct OpenFile {
     sink: Sink,
     tmp: PathBuf,
     rel: String,
+    /// Parquet row groups given to the file (whose metadata it holds until closed).
+    row_groups: usize,
     rows: usize,
     last_use: u64,
     /// The file's handle for early writeback (when the dataset is synced).
@@ -141,6 +143,9 @@ pub struct DatasetWriter {
     table_rows: Vec<usize>,
     /// The partitions with an open file, by last use (oldest first).
     open: BTreeSet<(u64, PartKey)>,
+    /// Row groups held by open files per table ([`DatasetWriter::table`]), each bounded
+    /// by `max_open_row_groups` on its own.
+    table_row_groups: Vec<usize>,
     clock: u64,
     closed: Vec<ClosedFile>,
     /// Closed part files not yet synced: synced together, a batch at a time, and all of
@@ -197,6 +202,7 @@ impl DatasetWriter {
         positive("max_buffered_rows", opts.max_buffered_rows)?;
         positive("rows_per_file", opts.rows_per_file)?;
         positive("max_open_files", opts.max_open_files)?;
+        positive("max_open_row_groups", opts.max_open_row_groups)?;
         if opts.outputs.kinds().is_empty() {
             return Err(DatasetError::Option { name: "outputs", reason: "select at least one output".into() });
         }
@@ -298,6 +304,7 @@ impl DatasetWriter {
             sweep_rows: vec![0; n_sweep],
             buffered: 0,
             table_rows: vec![0; OutputKind::ALL.len() * n_sweep.max(1)],
+            table_row_groups: vec![0; OutputKind::ALL.len() * n_sweep.max(1)],
             open: BTreeSet::new(),
             clock: 0,
             closed: Vec::new(),
@@ -623,6 +630,9 @@ impl DatasetWriter {
                     let pooled =
                         w.submit(&self.encoder, &slice).map_err(|e| DatasetError::parquet("writing", &file.tmp, e))?;
                     self.pending.extend(std::iter::repeat_n(key, pooled));
+                    let groups = take.div_ceil(self.opts.batch_rows);
+                    file.row_groups += groups;
+                    self.table_row_groups[t] += groups;
                 }
                 Sink::Csv(w) => write_csv_rows(w, &slice, &mut self.csv_days)
                     .map_err(|e| DatasetError::io("writing", &file.tmp, e))?,
@@ -640,7 +650,29 @@ impl DatasetWriter {
             }
             self.wait_for_encoder()?;
         }
+        if self.table_row_groups[t] > self.opts.max_open_row_groups {
+            self.close_fullest(key.0, key.1)?;
+        }
         Ok(())
+    }
+
+    /// Closes the open file of a table (an output, or a sweep configuration's sparse
+    /// pings) holding the most row groups (the first in partition order on a tie): the
+    /// metadata of a file's row groups stays in memory until it is closed, and a run of
+    /// many cohorts adds row groups to every date's file.
+    fn close_fullest(&mut self, kind: OutputKind, config: usize) -> Result<(), DatasetError> {
+        let t = self.table(kind, config);
+        let fullest = self
+            .open
+            .iter()
+            .map(|&(_, k)| k)
+            .filter(|&k| self.table(k.0, k.1) == t)
+            .filter_map(|k| Some((self.parts.get(&k)?.file.as_ref()?.row_groups, k)))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        match fullest {
+            Some((_, key)) => self.close_file(key),
+            None => Ok(()),
+        }
     }
 
     /// Appends the oldest pending row groups to their files until no more than the
@@ -688,7 +720,8 @@ impl DatasetWriter {
             }
         };
         part.next_part += 1;
-        part.file = Some(Box::new(OpenFile { sink, tmp, rel, rows: 0, last_use: self.clock, writeback }));
+        part.file =
+            Some(Box::new(OpenFile { sink, tmp, rel, rows: 0, row_groups: 0, last_use: self.clock, writeback }));
         self.open.insert((self.clock, key));
         Ok(())
     }
@@ -710,6 +743,8 @@ impl DatasetWriter {
         for &key in keys {
             let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { continue };
             self.open.remove(&(file.last_use, key));
+            let t = self.table(key.0, key.1);
+            self.table_row_groups[t] -= file.row_groups;
             let OpenFile { sink, tmp, rel, .. } = *file;
             let f = match sink {
                 Sink::Parquet(w) => {
