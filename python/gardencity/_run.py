@@ -250,8 +250,11 @@ def iter_batches(
 ) -> Iterator[Tuple[str, pa.RecordBatch]]:
     """Like :func:`simulate` without ``out``, but yields ``(output_name, pyarrow.RecordBatch)``
     as the run goes (at most ``batch_rows`` rows each, in agent order per output), for
-    runs too big for memory. Every selected output yields at least one (maybe empty)
-    batch, so its schema is known. Leaving the loop early stops the run."""
+    runs too big for memory. A run longer than a week streams in time: its rows come a
+    week at a time for cohorts of 512 agents (agent order within each week), so sort by
+    ``user_id, timestamp`` for one agent's rows together. Every selected output yields at
+    least one (maybe empty) batch, so its schema is known. Leaving the loop early stops
+    the run."""
     spec, native_city = _spec(city, None, False, _options(locals()))
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
         raise ParameterError(f"batch_rows: expected an integer >= 1, got {batch_rows!r}")

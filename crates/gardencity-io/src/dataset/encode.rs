@@ -32,9 +32,10 @@ const SHAREABLE: [&str; 3] = ["user_id", "datetime", "timestamp"];
 /// their encoding.
 const INLINE_ROWS: usize = 2048;
 
-/// Row groups whose shareable columns are kept for comparison, at most (the phones of
-/// a sweep write their row groups of a day one after the other).
-const SHARED_CANDIDATES: usize = 64;
+/// Row groups whose shareable columns are kept for comparison, at most: the phones of a
+/// sweep that share ping times fill a date's batch with the same agent, so a row group
+/// finds its twins among the last few (each kept one holds about 2 MB).
+const SHARED_CANDIDATES: usize = 16;
 
 /// One encoded column chunk of a row group: its own, or one of a [`SharedColumns`].
 enum Chunk {
