@@ -39,6 +39,9 @@ pub struct Anchors {
 /// holds a few chunks of outputs, so this bounds it whatever the run's length.
 pub const CHUNK_AGENT_DAYS: u64 = 256 * 7;
 
+/// With dense pings, chunks and cohorts hold this many times fewer agents.
+const DENSE_SHARE: u64 = 8;
+
 /// Days of one block of time in a run longer than that (see the [module docs](self)).
 pub const BLOCK_DAYS: i64 = 7;
 
@@ -523,9 +526,12 @@ impl<'a> Population<'a> {
             let blocks = (days + block - 1) / block;
             (1..blocks).map(|b| (b * block * 86_400 / tick) as u64).chain([u64::MAX]).collect()
         };
+        // Dense pings are a ping a tick (400 kB an agent-week): a fraction of the agents
+        // at once keeps their memory that of the other outputs.
+        let share = if self.config.outputs.dense { DENSE_SHARE } else { 1 };
         let chunk = match block_ends.len() {
-            1 => (self.config.chunk_size as u64).min((CHUNK_AGENT_DAYS / days as u64).max(1)),
-            _ => COHORT_AGENTS,
+            1 => (self.config.chunk_size as u64).min((CHUNK_AGENT_DAYS / share / days as u64).max(1)),
+            _ => COHORT_AGENTS / share,
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Block, SimError>>(0);
         std::thread::scope(|scope| -> Result<RunStats, SimError> {
