@@ -85,7 +85,7 @@ if [ -n "${BENCH_SCALE:-}" ]; then
   echo "dense output, 2000 agents x 1 week:"
   echo "  new: $(bin_dense "$bin" | sed -n 's/.*s: \(.*dense pings\/s\).*peak RSS \([0-9]* [KMG]B\).*/\1, peak RSS \2/p')"
   [ -z "$old" ] || echo "  old: $(bin_dense "$old" | sed -n 's/.*s: \(.*dense pings\/s\).*peak RSS \([0-9]* [KMG]B\).*/\1, peak RSS \2/p')"
-  echo "peak RSS of long and large runs (new binary only):"
+  echo "peak RSS of long and large runs:"
   for spec in "1000000 7" "1 36500" "10000 365"; do
     read -r a d <<<"$spec"
     case_ "  agents=$a days=$d" "${city[@]}" --agents "$a" --days "$d" "${sampling[@]}" --outputs sparse,diaries,homes

@@ -371,10 +371,7 @@ impl<'a> Population<'a> {
     }
 
     fn worker(&self) -> Worker {
-        Worker {
-            epr: EprState::new(self.city.buildings().len()),
-            movement: TrajectoryBuilder::new(self.city, self.router),
-        }
+        Worker { epr: EprState::new(self.city), movement: TrajectoryBuilder::new(self.city, self.router) }
     }
 
     /// The sampling configurations of the run's sparse pings (none without them).
@@ -468,11 +465,8 @@ impl<'a> Population<'a> {
         if done {
             // The destinations movement did not reach (a window not a whole number of ticks).
             if keep_destinations {
-                while let Some(entry) = next_entry() {
-                    let _ = entry;
-                }
+                while next_entry().is_some() {}
             }
-            w.movement.forget_routes(&mut sim.walker);
         } else {
             sim.tail = diary.pop();
             sim.epr.suspend(&w.epr);

@@ -43,7 +43,7 @@ fn initial_visit_counts() {
         let homes = c.buildings_of_type(BuildingType::Home);
         let works = c.buildings_of_type(BuildingType::Workplace);
         let (h, w) = (homes[seed % homes.len()], works[seed % works.len()]);
-        let mut st = EprState::new(c.buildings().len());
+        let mut st = EprState::new(&c);
         st.initialize(&c, h, w, &p, &mut SimRng::seed_from_u64(seed as u64));
         assert_eq!(st.count(h), 20);
         assert_eq!(st.count(w), 20);
@@ -68,7 +68,7 @@ fn diary_respects_allowed_hours_and_is_condensed() {
     let p = MobilityParams::default();
     let clk = clock(2);
     let allowed = p.schedule.type_sets();
-    let mut st = EprState::new(c.buildings().len());
+    let mut st = EprState::new(&c);
     let mut out = Vec::new();
     for agent in 0..10u64 {
         let home = c.buildings_of_type(BuildingType::Home)[agent as usize];
@@ -103,7 +103,7 @@ fn stay_and_exploration_probabilities() {
     let all = TypeSet::of(&BuildingType::ALL[..4]);
     let only_home = TypeSet::of(&[BuildingType::Home]);
     let mut rng = SimRng::seed_from_u64(77);
-    let mut st = EprState::new(c.buildings().len());
+    let mut st = EprState::new(&c);
     let (h, w) = (c.buildings_of_type(BuildingType::Home)[0], c.buildings_of_type(BuildingType::Workplace)[0]);
     // Per type: (stays, opportunities).
     let mut stays = [(0u64, 0u64); 4];
@@ -147,7 +147,7 @@ fn stay_and_exploration_probabilities() {
 #[test]
 fn preferential_return_follows_counts() {
     let c = city();
-    let mut st = EprState::new(c.buildings().len());
+    let mut st = EprState::new(&c);
     let homes = c.buildings_of_type(BuildingType::Home);
     let retail = c.buildings_of_type(BuildingType::Retail);
     st.add(homes[0], 1);
@@ -175,7 +175,7 @@ fn uniform_fallback_when_nothing_allowed() {
     let g = gravity(&c);
     // Never explore, nothing allowed.
     let p = MobilityParams { rho: 0.0, schedule: Schedule { hours: vec![vec![]; 24] }, ..Default::default() };
-    let mut st = EprState::new(c.buildings().len());
+    let mut st = EprState::new(&c);
     let mut rng = SimRng::seed_from_u64(8);
     let h = c.buildings_of_type(BuildingType::Home)[0];
     let n = c.buildings().len();

@@ -29,7 +29,7 @@ fn simulate(p: &MobilityParams, agents: u64, days: i64) -> Run {
     let g = Gravity::hub_proxy(&city, GravityParams::default()).unwrap();
     let clk = StepClock::new(START, START + days * 86_400, p.epr_time_res as i64 * 60, chrono_tz::America::New_York);
     let allowed = p.schedule.type_sets();
-    let mut st = EprState::new(city.buildings().len());
+    let mut st = EprState::new(&city);
     let mut tb = TrajectoryBuilder::new(&city, &router);
     let mut trajectories = Vec::new();
     for a in 0..agents {

@@ -36,16 +36,11 @@ fn config(n: u64) -> PopulationConfig {
     c
 }
 
+/// The records of a run of one block (every agent whole).
 fn run_with_threads(threads: usize, cfg: PopulationConfig) -> Vec<AgentOutput> {
-    let c = city();
-    let router = Router::new(&c);
-    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    let pop = Population::new(&c, &router, &g, cfg).unwrap();
-    let mut sink = Collect::default();
-    let stats = pool.install(|| pop.run(&mut sink, &|_| {})).unwrap();
-    assert_eq!(stats.agents as usize, sink.0.len());
-    sink.0
+    let outs = run_pieces(threads, cfg);
+    assert!(outs.iter().all(|o| !o.continues), "one block: agents whole");
+    outs
 }
 
 #[test]
@@ -200,7 +195,6 @@ fn blocks_of_time_give_the_whole_window_records() {
         s
     }];
     let whole = run_with_threads(1, PopulationConfig { block_days: 30, ..cfg.clone() });
-    assert!(whole.iter().all(|o| !o.continues), "one block: agents whole");
     for (threads, days) in [(1, 1), (2, 3), (2, 1)] {
         let pieces = run_pieces(threads, PopulationConfig { block_days: days, ..cfg.clone() });
         let blocks = (10 + days - 1) / days;
@@ -214,6 +208,7 @@ fn blocks_of_time_give_the_whole_window_records() {
     }
 }
 
+/// The pieces a run hands on, in order; each agent counted once.
 fn run_pieces(threads: usize, cfg: PopulationConfig) -> Vec<AgentOutput> {
     let c = city();
     let router = Router::new(&c);

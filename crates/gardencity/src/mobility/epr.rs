@@ -58,12 +58,27 @@ pub struct EprState {
     counts: Vec<u32>,
     visited_bits: Vec<u64>,
     visited: Vec<BuildingIdx>,
+    /// The type of every building of the city.
+    kinds: Vec<BuildingType>,
+    /// Per building type (by index): visited buildings, and their visits in all (so that
+    /// a step's `S` and return total take no pass over the visited list, which grows
+    /// all run long).
+    visited_of_type: [u32; BuildingType::COUNT],
+    visits_of_type: [u64; BuildingType::COUNT],
 }
 
 impl EprState {
-    /// Empty state for a city with `n_buildings` buildings.
-    pub fn new(n_buildings: usize) -> EprState {
-        EprState { counts: vec![0; n_buildings], visited_bits: vec![0; n_buildings.div_ceil(64)], visited: Vec::new() }
+    /// Empty state for the buildings of `city`.
+    pub fn new(city: &City) -> EprState {
+        let n = city.buildings().len();
+        EprState {
+            counts: vec![0; n],
+            visited_bits: vec![0; n.div_ceil(64)],
+            visited: Vec::new(),
+            kinds: city.buildings().iter().map(|b| b.kind).collect(),
+            visited_of_type: [0; BuildingType::COUNT],
+            visits_of_type: [0; BuildingType::COUNT],
+        }
     }
     /// Forgets all visits (cost proportional to the number of visited buildings).
     pub fn reset(&mut self) {
@@ -72,15 +87,30 @@ impl EprState {
             self.visited_bits[b.index() / 64] = 0;
         }
         self.visited.clear();
+        self.visited_of_type = [0; BuildingType::COUNT];
+        self.visits_of_type = [0; BuildingType::COUNT];
     }
     /// Adds `n` visits to building `b`.
     #[inline]
     pub fn add(&mut self, b: BuildingIdx, n: u32) {
+        let kind = self.kinds[b.index()] as usize;
         if self.counts[b.index()] == 0 {
             self.visited.push(b);
             self.visited_bits[b.index() / 64] |= 1 << (b.0 % 64);
+            self.visited_of_type[kind] += 1;
         }
         self.counts[b.index()] += n;
+        self.visits_of_type[kind] += u64::from(n);
+    }
+    /// Visited buildings of the types in `allowed` (`S` of the exploration probability).
+    #[inline]
+    pub fn visited_of(&self, allowed: TypeSet) -> usize {
+        allowed.iter().map(|t| self.visited_of_type[t as usize] as usize).sum()
+    }
+    /// Visits in all to buildings of the types in `allowed`.
+    #[inline]
+    pub fn visits_of(&self, allowed: TypeSet) -> u64 {
+        allowed.iter().map(|t| self.visits_of_type[t as usize]).sum()
     }
     /// The visit count of `b`.
     #[inline]
@@ -196,7 +226,7 @@ pub fn epr_step(
     if allowed.contains(curr_type) && rng.random::<f64>() < p.stay_probs.get(curr_type) {
         return (curr, StepKind::Stay, 0);
     }
-    let s = state.visited().iter().filter(|&&b| allowed.contains(city.building(b).kind)).count().max(1);
+    let s = state.visited_of(allowed).max(1);
     let p_explore = p.rho * (s as f64).powf(-p.gamma);
     let explored =
         if rng.random::<f64>() < p_explore { explorer.explore(curr, allowed, state.visited_bits(), rng) } else { None };
@@ -313,12 +343,7 @@ pub fn destination_diary(
 /// An allowed visited building with probability proportional to its visit count
 /// (`None` when no allowed building was visited).
 pub fn preferential_return(city: &City, state: &EprState, allowed: TypeSet, rng: &mut SimRng) -> Option<BuildingIdx> {
-    let total: u64 = state
-        .visited()
-        .iter()
-        .filter(|&&b| allowed.contains(city.building(b).kind))
-        .map(|&b| state.count(b) as u64)
-        .sum();
+    let total = state.visits_of(allowed);
     if total == 0 {
         return None;
     }

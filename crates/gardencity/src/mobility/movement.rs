@@ -38,10 +38,6 @@ pub struct TrajectoryBuilder {
     /// Generation stamps marking the current trip's street cells, per grid block.
     stamps: Vec<u32>,
     generation: u32,
-    /// The routes of the agent being moved (its [`Walker`]'s, swapped in for a block),
-    /// `(from, to, start, len)` into `route_cells`.
-    routes: Vec<(StreetIdx, StreetIdx, u32, u32)>,
-    route_cells: Vec<StreetIdx>,
 }
 
 /// Routes remembered per agent.
@@ -75,11 +71,16 @@ pub struct Walker {
     tick: i64,
     /// The last tick of the window.
     last: u64,
-    /// This agent's routes so far, `(from, to, start, len)` into `route_cells`: agents
-    /// mostly travel between the same few places (the router is deterministic, so the
-    /// paths are the same either way).
+    /// This agent's routes so far: agents mostly travel between the same few places.
+    routes: RouteCache,
+}
+
+/// Routes remembered for one agent, `(from, to, start, len)` into `cells` (the router is
+/// deterministic, so the paths are the same either way).
+#[derive(Debug, Clone, Default)]
+struct RouteCache {
     routes: Vec<(StreetIdx, StreetIdx, u32, u32)>,
-    route_cells: Vec<StreetIdx>,
+    cells: Vec<StreetIdx>,
 }
 
 impl Walker {
@@ -100,8 +101,7 @@ impl Walker {
             t_end,
             tick,
             last: if t0 < t_end { ((t_end - 1 - t0) / tick) as u64 } else { 0 },
-            routes: Vec::new(),
-            route_cells: Vec::new(),
+            routes: RouteCache::default(),
         }
     }
 
@@ -422,8 +422,6 @@ impl TrajectoryBuilder {
             line: Polyline::default(),
             stamps: vec![0; city.cell_count()],
             generation: 0,
-            routes: Vec::with_capacity(ROUTE_CACHE),
-            route_cells: Vec::new(),
         }
     }
 
@@ -453,7 +451,6 @@ impl TrajectoryBuilder {
         let mut walker = Walker::new(start, t0, t_end, p, rng.clone());
         let mut entries = destinations.iter().copied();
         let r = self.advance(city, router, p, &mut walker, &mut || entries.next(), u64::MAX, diary, track, cancel);
-        self.forget_routes(&mut walker);
         *rng = walker.rng.clone();
         r.map(|_| walker.ticks())
     }
@@ -480,40 +477,6 @@ impl TrajectoryBuilder {
         track: &mut impl TrackSink,
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<bool, MovementError> {
-        if w.done {
-            return Ok(true);
-        }
-        // This walker's remembered routes (a thread's builder serves many agents).
-        std::mem::swap(&mut self.routes, &mut w.routes);
-        std::mem::swap(&mut self.route_cells, &mut w.route_cells);
-        let r = self.walk(city, router, p, w, next_entry, until, diary, track, cancel);
-        std::mem::swap(&mut self.routes, &mut w.routes);
-        std::mem::swap(&mut self.route_cells, &mut w.route_cells);
-        r
-    }
-
-    /// Gives the builder its route buffers back from a walker that is done, emptied
-    /// (their room is kept for the next agent).
-    pub fn forget_routes(&mut self, w: &mut Walker) {
-        std::mem::swap(&mut self.routes, &mut w.routes);
-        std::mem::swap(&mut self.route_cells, &mut w.route_cells);
-        self.routes.clear();
-        self.route_cells.clear();
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn walk(
-        &mut self,
-        city: &City,
-        router: &Router,
-        p: &MobilityParams,
-        w: &mut Walker,
-        next_entry: &mut impl FnMut() -> Option<DiaryEntry>,
-        until: u64,
-        diary: &mut Vec<DiaryEntry>,
-        track: &mut impl TrackSink,
-        cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<bool, MovementError> {
         let (t0, tick, last) = (w.t0, w.tick, w.last);
         let dt = p.dt;
         let sqrt_dt = dt.sqrt();
@@ -521,8 +484,11 @@ impl TrajectoryBuilder {
         let sd_travel = 0.5 * dt / 1.96 * sqrt_dt;
         // Tick `k` is at `t0 + k * tick`; `last` is the last tick before the end.
         let at = |k: u64| t0 + k as i64 * tick;
+        if w.done {
+            return Ok(true);
+        }
         let (mut pos, mut k, mut inside) = (w.pos, w.k, w.inside);
-        let rng = &mut w.rng;
+        let (rng, routes) = (&mut w.rng, &mut w.routes);
         let mut emit = |first: u64, count: u64, ping: Ping| {
             track.run(first, count, tick, &ping);
             push_merged(diary, ping.timestamp, count as f64 * dt, ping.location);
@@ -594,7 +560,7 @@ impl TrajectoryBuilder {
                     inside = None;
                     let tr = match trip {
                         Some(tr) if tr.dest == dest => tr,
-                        _ => self.start_trip(city, router, pos, dest)?,
+                        _ => self.start_trip(city, router, routes, pos, dest)?,
                     };
                     pos = self.travel_tick(city, pos, &tr, b.door_point, drift, sd_travel, rng);
                     trip = Some(tr);
@@ -652,6 +618,7 @@ impl TrajectoryBuilder {
         &mut self,
         city: &City,
         router: &Router,
+        routes: &mut RouteCache,
         pos: Point,
         dest: BuildingIdx,
     ) -> Result<Trip, MovementError> {
@@ -668,7 +635,7 @@ impl TrajectoryBuilder {
             None => street_under(city, pos).ok_or(MovementError::Lost { x: pos.x, y: pos.y })?,
         };
         let to = city.door_street(dest);
-        self.route(router, from, to)
+        self.route(router, routes, from, to)
             .map_err(|source| MovementError::NoPath { building: city.building(dest).id.clone(), source })?;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
@@ -689,16 +656,22 @@ impl TrajectoryBuilder {
     /// Fills `self.path` with the shortest street path `from -> to`, from this agent's
     /// remembered routes when it took it before (the router is deterministic, so the
     /// path is the same either way).
-    fn route(&mut self, router: &Router, from: StreetIdx, to: StreetIdx) -> Result<(), RoutingError> {
-        if let Some(&(_, _, start, len)) = self.routes.iter().find(|r| r.0 == from && r.1 == to) {
+    fn route(
+        &mut self,
+        router: &Router,
+        cache: &mut RouteCache,
+        from: StreetIdx,
+        to: StreetIdx,
+    ) -> Result<(), RoutingError> {
+        if let Some(&(_, _, start, len)) = cache.routes.iter().find(|r| r.0 == from && r.1 == to) {
             self.path.clear();
-            self.path.extend_from_slice(&self.route_cells[start as usize..(start + len) as usize]);
+            self.path.extend_from_slice(&cache.cells[start as usize..(start + len) as usize]);
             return Ok(());
         }
         router.path(from, to, &mut self.scratch, &mut self.path)?;
-        if self.routes.len() < ROUTE_CACHE {
-            self.routes.push((from, to, self.route_cells.len() as u32, self.path.len() as u32));
-            self.route_cells.extend_from_slice(&self.path);
+        if cache.routes.len() < ROUTE_CACHE {
+            cache.routes.push((from, to, cache.cells.len() as u32, self.path.len() as u32));
+            cache.cells.extend_from_slice(&self.path);
         }
         Ok(())
     }
@@ -740,7 +713,7 @@ impl TrajectoryBuilder {
         pos: Point,
         dest: BuildingIdx,
     ) -> Result<&Polyline, MovementError> {
-        self.start_trip(city, router, pos, dest)?;
+        self.start_trip(city, router, &mut RouteCache::default(), pos, dest)?;
         Ok(&self.line)
     }
 }
