@@ -251,7 +251,8 @@ def iter_batches(
     """Like :func:`simulate` without ``out``, but yields ``(output_name, pyarrow.RecordBatch)``
     as the run goes (at most ``batch_rows`` rows each, in agent order per output), for
     runs too big for memory. A run longer than a week streams in time: its rows come a
-    week at a time for cohorts of 512 agents (agent order within each week), so sort by
+    week at a time for cohorts of 512 agents (64 with dense pings; agent order within
+    each week, a stay crossing the week's end coming with the earlier week), so sort by
     ``user_id, timestamp`` for one agent's rows together. Every selected output yields at
     least one (maybe empty) batch, so its schema is known. Leaving the loop early stops
     the run."""

@@ -82,6 +82,8 @@ pub struct PopulationConfig {
     pub outputs: OutputSelection,
     /// Agents simulated per chunk, at most (memory is about two chunks of outputs): a
     /// long run takes fewer, so that a chunk spans about [`CHUNK_AGENT_DAYS`] agent-days.
+    /// A run streaming in time takes cohorts of [`COHORT_AGENTS`] instead (an eighth of
+    /// that with dense pings).
     pub chunk_size: usize,
     /// Given homes/workplaces by agent index (shorter than `n_agents`: the rest are drawn).
     pub anchors: Vec<Anchors>,

@@ -103,9 +103,11 @@ pub trait OutputSink {
         self.write_agent(out)
     }
 
-    /// Every record the run still produces starts at or after Unix time `t` (a block of
-    /// time is done): a sink may write out what it holds of earlier times. Does nothing
-    /// by default.
+    /// Every record the agents in progress still produce starts at or after Unix time
+    /// `t` (a block of time is done): a sink may write out what it holds of earlier
+    /// times. The next cohort of agents starts again at the window's start, so a sink
+    /// must still take earlier records afterwards (write them out, not close those
+    /// times). Does nothing by default.
     fn flush_before(&mut self, t: i64) -> Result<(), Self::Error> {
         let _ = t;
         Ok(())

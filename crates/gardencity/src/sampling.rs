@@ -534,14 +534,8 @@ impl SparseSampler {
         }
     }
 
-    /// About how many pings this sampler takes over its window (the mean for its
-    /// parameters, a little over): a capacity hint, no part of the model.
-    pub fn expected_pings(&self) -> usize {
-        self.expected_pings_in(self.window)
-    }
-
-    /// About how many pings this sampler takes over `seconds` of its window (see
-    /// [`SparseSampler::expected_pings`]).
+    /// About how many pings this sampler takes over `seconds` of its window (the mean
+    /// for its parameters, a little over): a capacity hint, no part of the model.
     pub fn expected_pings_in(&self, seconds: f64) -> usize {
         let gap = self.p.beta_ping.max(1e-9) * 60.0;
         let busy = match (self.p.beta_start, self.p.beta_durations) {

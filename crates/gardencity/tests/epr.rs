@@ -58,6 +58,31 @@ fn initial_visit_counts() {
     }
 }
 
+/// Initial counts of zero visit nothing, and an agent's visits restored between two
+/// blocks of time are the same state (the counts, the visited set, the per-type sums).
+#[test]
+fn zero_initial_counts_visit_nothing_and_visits_restore() {
+    let c = city();
+    let p = MobilityParams { initial_anchor_visits: 0, initial_extra_visits: 0, ..Default::default() };
+    let homes = c.buildings_of_type(BuildingType::Home);
+    let works = c.buildings_of_type(BuildingType::Workplace);
+    let (h, w) = (homes[0], works[0]);
+    let mut st = EprState::new(&c);
+    st.initialize(&c, h, w, &p, &mut SimRng::seed_from_u64(1));
+    assert!(st.visited().is_empty());
+    assert_eq!(st.visits_of(TypeSet::of(&BuildingType::ALL)), 0);
+    st.add(h, 3);
+    st.add(w, 0);
+    st.add(h, 2);
+    assert_eq!(st.visits().collect::<Vec<_>>(), vec![(h, 5)]);
+    let saved: Vec<_> = st.visits().collect();
+    let mut back = EprState::new(&c);
+    back.restore(&saved);
+    assert_eq!(back.visits().collect::<Vec<_>>(), saved);
+    assert_eq!(back.visited_of(TypeSet::of(&BuildingType::ALL)), 1);
+    assert_eq!(back.visits_of(TypeSet::of(&BuildingType::ALL)), 5);
+}
+
 /// Every step's location is of a type allowed in that local hour (the test city has
 /// every type, so the uniform fallback never fires), and the condensed diary merges
 /// consecutive equal entries with durations summing to the whole window.

@@ -18,7 +18,7 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{WriterProperties, WriterPropertiesPtr};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::TypePtr;
+use parquet::schema::types::{ColumnPath, TypePtr};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -271,7 +271,9 @@ impl Sharing {
     /// The shareable columns of `schema` and their scratch file's schema, if it has any.
     fn new(schema: &SchemaRef, props: &WriterProperties) -> Result<Option<Sharing>, ParquetError> {
         let columns: Vec<usize> = SHAREABLE.iter().filter_map(|n| schema.index_of(n).ok()).collect();
-        if columns.is_empty() {
+        let bloom =
+            |i: &usize| props.bloom_filter_properties(&ColumnPath::from(schema.field(*i).name().as_str())).is_some();
+        if columns.is_empty() || columns.iter().any(bloom) {
             return Ok(None);
         }
         let sub = schema.project(&columns).map_err(|e| ParquetError::General(e.to_string()))?;
@@ -428,8 +430,20 @@ mod tests {
 
     /// Writes `batches` to a file of its own with `encoder`, sharing or not.
     fn write(dir: &std::path::Path, name: &str, encoder: &Encoder, share: bool, batches: &[RecordBatch]) -> Vec<u8> {
+        write_with(dir, name, encoder, share, batches, props())
+    }
+
+    /// [`write`] with other writer properties.
+    fn write_with(
+        dir: &std::path::Path,
+        name: &str,
+        encoder: &Encoder,
+        share: bool,
+        batches: &[RecordBatch],
+        props: WriterProperties,
+    ) -> Vec<u8> {
         let path = dir.join(name);
-        let mut part = ParquetPart::create(File::create(&path).unwrap(), schema(), props(), share).unwrap();
+        let mut part = ParquetPart::create(File::create(&path).unwrap(), schema(), props, share).unwrap();
         for b in batches {
             part.submit(encoder, b).unwrap();
         }
@@ -468,6 +482,31 @@ mod tests {
                     .collect();
                 assert_eq!(values(&rows), values(bs), "file {n} reads back its own rows");
             }
+        }
+    }
+
+    /// A bloom filter on a shareable column turns sharing off (a shared chunk would
+    /// carry none): the files are still those encoded alone, filters included.
+    #[test]
+    fn a_bloom_filter_turns_sharing_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_bloom = || {
+            let mut b = props().into_builder();
+            b = b.set_column_bloom_filter_enabled(ColumnPath::from("timestamp"), true);
+            b.build()
+        };
+        let shared = Encoder::new(2);
+        let a = write_with(dir.path(), "a", &shared, true, &[batch(1500, 0, 1.0)], with_bloom());
+        let b = write_with(dir.path(), "b", &shared, true, &[batch(1500, 0, 2.0)], with_bloom());
+        assert_eq!(shared.reused_row_groups(), 0);
+        let alone = write_with(dir.path(), "b-alone", &Encoder::new(2), false, &[batch(1500, 0, 2.0)], with_bloom());
+        assert_eq!(b, alone);
+        for file in [a, b] {
+            let reader = parquet::file::serialized_reader::SerializedFileReader::new(Bytes::from(file)).unwrap();
+            let meta = parquet::file::reader::FileReader::metadata(&reader);
+            let ts =
+                meta.file_metadata().schema_descr().columns().iter().position(|c| c.name() == "timestamp").unwrap();
+            assert!(meta.row_groups().iter().all(|rg| rg.column(ts).bloom_filter_offset().is_some()));
         }
     }
 }

@@ -522,8 +522,9 @@ impl DatasetWriter {
         }
         // The homes row once, with an agent's last piece.
         if sel.homes && !out.continues {
+            // Not in `buffered_parts`: the homes rows belong to no day a run streaming
+            // in time is done with, so they fill whole batches (not one per cohort).
             let date = self.opts.start_date;
-            self.buffered_parts.insert((date, (OutputKind::Homes, 0, date)));
             let part = self.partition((OutputKind::Homes, 0, date));
             part.buf().push_home(user, agent.home, agent.workplace);
             let len = part.len();

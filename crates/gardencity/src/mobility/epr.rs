@@ -90,9 +90,13 @@ impl EprState {
         self.visited_of_type = [0; BuildingType::COUNT];
         self.visits_of_type = [0; BuildingType::COUNT];
     }
-    /// Adds `n` visits to building `b`.
+    /// Adds `n` visits to building `b` (none for `n = 0`: a building with no visits
+    /// is not visited, whatever the initial counts say).
     #[inline]
     pub fn add(&mut self, b: BuildingIdx, n: u32) {
+        if n == 0 {
+            return;
+        }
         let kind = self.kinds[b.index()] as usize;
         if self.counts[b.index()] == 0 {
             self.visited.push(b);

@@ -114,11 +114,6 @@ impl Walker {
         }
     }
 
-    /// Whether the window is done.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
     /// The Unix time of the first tick not simulated yet.
     pub fn next_time(&self) -> i64 {
         self.t0 + (self.k + u64::from(self.started)) as i64 * self.tick
