@@ -156,6 +156,15 @@ pub enum SimError {
         /// The sink's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The sink failed to write out the records before a time (a run streaming in
+    /// time, at the end of a block).
+    #[error("writing out the records before Unix time {before}: {source}")]
+    SinkFlush {
+        /// The time (see [`OutputSink::flush_before`]).
+        before: i64,
+        /// The sink's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Counts of what a run produced.
@@ -558,10 +567,7 @@ impl<'a> Population<'a> {
                         stats.agents += u64::from(!o.continues);
                     }
                     if let Some(t) = written_before {
-                        sink.flush_before(t).map_err(|e| SimError::Sink {
-                            agent: outs.first().map(|o| o.agent.id.clone()).unwrap_or_default(),
-                            source: Box::new(e),
-                        })?;
+                        sink.flush_before(t).map_err(|e| SimError::SinkFlush { before: t, source: Box::new(e) })?;
                     }
                     progress(stats.agents);
                 }

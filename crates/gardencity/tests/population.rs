@@ -220,3 +220,37 @@ fn run_pieces(threads: usize, cfg: PopulationConfig) -> Vec<AgentOutput> {
     assert_eq!(stats.agents as usize, sink.0.iter().filter(|o| !o.continues).count());
     sink.0
 }
+
+/// A sink that fails to write out the days behind a block of time.
+struct FailingFlush(Collect);
+
+impl OutputSink for FailingFlush {
+    type Error = std::io::Error;
+    fn write_agent(&mut self, out: &AgentOutput) -> Result<(), Self::Error> {
+        self.0.write_agent(out)
+    }
+    fn flush_before(&mut self, _t: i64) -> Result<(), Self::Error> {
+        Err(std::io::Error::other("disk full"))
+    }
+}
+
+/// A sink's failure at the end of a block names the time it was writing out, not an
+/// agent (its rows are those of every agent of the cohort).
+#[test]
+fn a_failed_flush_names_the_block_end() {
+    let c = city();
+    let router = Router::new(&c);
+    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let mut cfg = config(3);
+    cfg.block_days = 1;
+    let pop = Population::new(&c, &router, &g, cfg).unwrap();
+    let mut sink = FailingFlush(Collect::default());
+    let err = pop.run(&mut sink, &|_| {}).unwrap_err();
+    match &err {
+        SimError::SinkFlush { before, .. } => assert!(*before > START && *before <= START + 86_400, "{err}"),
+        other => panic!("expected SinkFlush, got {other:?}"),
+    }
+    assert!(err.to_string().contains("disk full"), "{err}");
+    // The block's records were handed on before the flush.
+    assert_eq!(sink.0 .0.len(), 3);
+}
