@@ -529,22 +529,15 @@ fn default_phone_is_sparse_and_recorded() {
 #[test]
 fn an_interrupted_run_resumes_to_the_same_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let base = |seed: &str, out: &Path| -> Vec<String> {
-        ["simulate", "--agents", "20000", "--days", "2", "--seed", seed, "-q", "--outputs", "sparse,diaries,homes"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(["--checkpoint-agents".into(), "2000".into(), "--out".into(), out.display().to_string()])
-            .collect()
+    let base = |seed: &str, out: &Path| {
+        let args =
+            ["simulate", "--agents", "20000", "--days", "2", "--seed", seed, "-q", "--outputs", "sparse,diaries,homes"];
+        common::checkpointed(&args, 2000, out)
     };
-    let run = |args: &[String]| common::gardencity().args(args).env_remove("CI").output().unwrap();
+    let run = common::run_outside_ci;
     let whole = tmp.path().join("whole");
     assert!(run(&base("4", &whole)).status.success());
-    let without_manifest = |dir: &Path| {
-        let mut f = common::files_under(dir);
-        f.remove(Path::new("manifest.json"));
-        f
-    };
-    let expected = without_manifest(&whole);
+    let expected = common::files_without_manifest(&whole);
     assert!(expected.keys().filter(|p| p.starts_with("sparse")).count() >= 10, "files cut at checkpoints");
     let m_whole: serde_json::Value =
         serde_json::from_slice(&std::fs::read(whole.join("manifest.json")).unwrap()).unwrap();
@@ -589,9 +582,7 @@ fn an_interrupted_run_resumes_to_the_same_files() {
         again.push("--resume".into());
         let o = run(&again);
         assert!(o.status.success(), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
-        let got = without_manifest(&out);
-        assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{signal}: file names");
-        assert!(got == expected, "{signal}: the resumed files differ from the uninterrupted run's");
+        common::assert_same_files(&out, &expected, &format!("{signal}, resumed"));
         let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(m["counts"], m_whole["counts"], "{signal}");
         assert_eq!(m["dataset"], m_whole["dataset"], "{signal}");
@@ -630,34 +621,16 @@ fn a_signal_stops_long_agents_promptly() {
 #[test]
 fn a_run_streaming_in_time_resumes_to_the_same_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let base = |out: &Path| -> Vec<String> {
-        [
-            "simulate",
-            "--agents",
-            "3000",
-            "--days",
-            "10",
-            "--seed",
-            "8",
-            "-q",
-            "--outputs",
-            "sparse,diaries,destinations,homes",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(["--checkpoint-agents".into(), "1000".into(), "--out".into(), out.display().to_string()])
-        .collect()
+    let base = |out: &Path| {
+        let outputs = "sparse,diaries,destinations,homes";
+        let args = ["simulate", "--agents", "3000", "--days", "10", "--seed", "8", "-q", "--outputs", outputs];
+        common::checkpointed(&args, 1000, out)
     };
-    let run = |args: &[String]| common::gardencity().args(args).env_remove("CI").output().unwrap();
+    let run = common::run_outside_ci;
     let whole = tmp.path().join("whole");
     let o = run(&base(&whole));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let without_manifest = |dir: &Path| {
-        let mut f = common::files_under(dir);
-        f.remove(Path::new("manifest.json"));
-        f
-    };
-    let expected = without_manifest(&whole);
+    let expected = common::files_without_manifest(&whole);
     let out = tmp.path().join("killed");
     let child = common::gardencity().args(base(&out)).env_remove("CI").spawn().unwrap();
     let journal = out.join(".gardencity-resume.json");
@@ -680,7 +653,5 @@ fn a_run_streaming_in_time_resumes_to_the_same_files() {
     again.push("--resume".into());
     let o = run(&again);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let got = without_manifest(&out);
-    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "file names");
-    assert!(got == expected, "the resumed files differ from the uninterrupted run's");
+    common::assert_same_files(&out, &expected, "resumed");
 }

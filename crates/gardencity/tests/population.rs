@@ -26,6 +26,13 @@ fn city() -> City {
     random_city(&RandomCityParams { width: 30, height: 30, seed: 2, ..Default::default() }).unwrap()
 }
 
+/// A city with its router and gravity.
+fn world(c: City) -> (City, Router, Gravity) {
+    let router = Router::new(&c);
+    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    (c, router, g)
+}
+
 fn config(n: u64) -> PopulationConfig {
     let mut c = PopulationConfig::new(99, n, START, START + 2 * 86_400, chrono_tz::America::New_York);
     c.outputs = OutputSelection::all();
@@ -76,9 +83,7 @@ fn changing_sampling_leaves_trajectories_unchanged() {
 
 #[test]
 fn given_anchors_are_used_and_checked() {
-    let c = city();
-    let router = Router::new(&c);
-    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let (c, router, g) = world(city());
     let home = c.buildings_of_type(BuildingType::Home)[3];
     let work = c.buildings_of_type(BuildingType::Workplace)[1];
     let mut cfg = config(2);
@@ -98,9 +103,7 @@ fn given_anchors_are_used_and_checked() {
 
 #[test]
 fn bad_parameters_are_rejected() {
-    let c = city();
-    let router = Router::new(&c);
-    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let (c, router, g) = world(city());
     let mut cfg = config(1);
     cfg.end = cfg.start;
     assert!(Population::new(&c, &router, &g, cfg).is_err());
@@ -149,8 +152,7 @@ fn doors_on_separate_street_networks_are_refused_before_running() {
         ..Default::default()
     })
     .unwrap();
-    let router = Router::new(&c);
-    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let (c, router, g) = world(c);
     let err = Population::new(&c, &router, &g, config(2)).err().expect("refused");
     assert!(matches!(err, SimError::Disconnected { .. }), "{err}");
     assert!(err.to_string().contains("h-x2-y2"), "{err}");
@@ -210,9 +212,7 @@ fn blocks_of_time_give_the_whole_window_records() {
 
 /// The pieces a run hands on, in order; each agent counted once.
 fn run_pieces(threads: usize, cfg: PopulationConfig) -> Vec<AgentOutput> {
-    let c = city();
-    let router = Router::new(&c);
-    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let (c, router, g) = world(city());
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let pop = Population::new(&c, &router, &g, cfg).unwrap();
     let mut sink = Collect::default();
@@ -238,9 +238,7 @@ impl OutputSink for FailingFlush {
 /// agent (its rows are those of every agent of the cohort).
 #[test]
 fn a_failed_flush_names_the_block_end() {
-    let c = city();
-    let router = Router::new(&c);
-    let g = Gravity::hub_proxy(&c, GravityParams::default()).unwrap();
+    let (c, router, g) = world(city());
     let mut cfg = config(3);
     cfg.block_days = 1;
     let pop = Population::new(&c, &router, &g, cfg).unwrap();

@@ -41,3 +41,32 @@ pub fn files_under(dir: &std::path::Path) -> std::collections::BTreeMap<std::pat
     }
     out
 }
+
+/// Every file under `dir` but its manifest (a resumed run's manifest records the resume).
+pub fn files_without_manifest(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut f = files_under(dir);
+    f.remove(std::path::Path::new("manifest.json"));
+    f
+}
+
+/// `args`, then `--checkpoint-agents every --out out`: a run that checkpoints.
+pub fn checkpointed(args: &[&str], every: u64, out: &std::path::Path) -> Vec<String> {
+    let tail = ["--checkpoint-agents".to_string(), every.to_string(), "--out".into(), out.display().to_string()];
+    args.iter().map(|s| s.to_string()).chain(tail).collect()
+}
+
+/// Runs `gardencity args` outside CI (progress as a user sees it) and returns its output.
+pub fn run_outside_ci(args: &[String]) -> std::process::Output {
+    gardencity().args(args).env_remove("CI").output().unwrap()
+}
+
+/// Asserts that the files under `dir` but its manifest are `expected` (names, then bytes).
+pub fn assert_same_files(
+    dir: &std::path::Path,
+    expected: &std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
+    what: &str,
+) {
+    let got = files_without_manifest(dir);
+    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{what}: file names");
+    assert!(&got == expected, "{what}: the files differ from the uninterrupted run's");
+}
