@@ -39,12 +39,15 @@ one() {
   local line
   line=$("$b" simulate "$@" --out "$out/run" --overwrite -q 2>&1 | tail -n 1)
   rm -rf "$out/run"
-  local aw rss dense
+  local aw rss dense weeks entries
   aw=$(sed -n 's/.*: \([0-9]*\) agent-weeks\/s.*/\1/p' <<<"$line")
+  weeks=$(sed -n 's/.*(\([0-9.]*\) agent-weeks).*/\1/p' <<<"$line")
+  entries=$(sed -n 's/.* \([0-9]*\) diary entries).*/\1/p' <<<"$line")
   dense=$(sed -n 's/.* \([0-9]*\) dense pings\/s.*/\1/p' <<<"$line")
   rss=$(sed -n 's/.*peak RSS \([0-9]* [KMG]B\).*/\1/p' <<<"$line")
   [ -n "$aw" ] || { echo "$label: $line" >&2; return 1; }
-  printf '%s %s %s\n' "$aw" "$rss" "$dense"
+  # Diary entries per agent-week: the model's work (trips and stays) per week.
+  printf '%s %s %s %s\n' "$aw" "$(awk -v e="${entries:-0}" -v w="${weeks:-1}" 'BEGIN { printf "%.0f", e / w }')" "$rss" "$dense"
 }
 
 # case LABEL ARGS...: the new binary, then the old one when given, side by side.
@@ -53,14 +56,15 @@ case_() {
   shift
   local n o
   n=$(one "$bin" "$label" "$@")
-  read -r naw nrss nunit ndense <<<"$n"
+  read -r naw nent nrss nunit ndense <<<"$n"
   if [ -n "$old" ]; then
     o=$(one "$old" "$label" "$@")
-    read -r oaw orss ounit odense <<<"$o"
-    printf '%-34s new %6s agent-weeks/s %5s %s | old %6s agent-weeks/s %5s %s | new/old %s\n' "$label" \
-      "$naw" "$nrss" "$nunit" "$oaw" "$orss" "$ounit" "$(awk -v a="$naw" -v b="$oaw" 'BEGIN { printf "%.2f", a / b }')"
+    read -r oaw oent orss ounit odense <<<"$o"
+    printf '%-34s new %6s agent-weeks/s %5s %s %4s entries/aw | old %6s agent-weeks/s %5s %s %4s entries/aw | new/old %s\n' \
+      "$label" "$naw" "$nrss" "$nunit" "$nent" "$oaw" "$orss" "$ounit" "$oent" "$(awk -v a="$naw" -v b="$oaw" 'BEGIN { printf "%.2f", a / b }')"
   else
-    printf '%-34s %6s agent-weeks/s  peak RSS %5s %s  %s dense pings/s\n' "$label" "$naw" "$nrss" "$nunit" "$ndense"
+    printf '%-34s %6s agent-weeks/s  peak RSS %5s %s  %s dense pings/s  %s diary entries/agent-week\n' "$label" "$naw" \
+      "$nrss" "$nunit" "$ndense" "$nent"
   fi
 }
 
@@ -79,7 +83,8 @@ if [ -n "${BENCH_SCALE:-}" ]; then
     --outputs sparse,diaries,homes
   case_ "1 week per agent, 5200 agents" "${city[@]}" --agents 5200 --days 7 "${sampling[@]}" \
     --outputs sparse,diaries,homes
-  case_ "52 weeks per agent, 100 agents" "${city[@]}" --agents 100 --days 364 "${sampling[@]}" \
+  # 1,000 agents: with fewer, the year's 731 part files weigh on the cost per agent-week.
+  case_ "52 weeks per agent, 1000 agents" "${city[@]}" --agents 1000 --days 364 "${sampling[@]}" \
     --outputs sparse,diaries,homes
   bin_dense() { "$1" simulate "${city[@]}" --agents 2000 --days 7 --outputs dense --out "$out/run" --overwrite -q 2>&1 | tail -n 1; rm -rf "$out/run"; }
   echo "dense output, 2000 agents x 1 week:"
