@@ -220,8 +220,6 @@ struct AgentTrack<'o> {
     /// The earliest tick any sampler takes a ping at: runs ending at or before it feed
     /// no sampler (most runs, outside the bursts).
     due: u64,
-    /// Ticks handed on.
-    ticks: u64,
 }
 
 impl<'o> AgentTrack<'o> {
@@ -235,7 +233,7 @@ impl<'o> AgentTrack<'o> {
                 sparse[slot].reserve_exact(s.expected_pings_in(seconds));
             }
         }
-        AgentTrack { sparse, samplers, dense, due, ticks: 0 }
+        AgentTrack { sparse, samplers, dense, due }
     }
 
     fn feed(&mut self, first: u64, count: u64, ping: &Ping) {
@@ -251,7 +249,6 @@ impl<'o> AgentTrack<'o> {
 impl TrackSink for AgentTrack<'_> {
     #[inline]
     fn run(&mut self, first: u64, count: u64, tick: i64, ping: &Ping) {
-        self.ticks += count;
         if first + count > self.due {
             self.feed(first, count, ping);
         }
@@ -456,6 +453,7 @@ impl<'a> Population<'a> {
             }
             entry
         };
+        let ticks_before = sim.walker.ticks();
         let done = w
             .movement
             .advance(
@@ -482,7 +480,7 @@ impl<'a> Population<'a> {
             sim.tail = diary.pop();
             sim.epr.suspend(&w.epr);
         }
-        out.ticks = track.ticks;
+        out.ticks = sim.walker.ticks() - ticks_before;
         let mut sparse = std::mem::take(&mut track.sparse);
         if c.sweep.is_empty() {
             out.sparse = sparse.pop().unwrap_or_default();
@@ -629,13 +627,8 @@ impl<'a> Population<'a> {
             let advance = |w: &mut PooledWorker<'_, '_, '_>, sim: &mut AgentSim| {
                 self.advance_agent(w.worker.as_mut().expect("taken until dropped"), sim, until, cancel)
             };
-            let outs: Result<Vec<AgentOutput>, SimError> = if sims.len() == 1 {
-                // One agent (a long run's cohort): on this thread, no other woken.
-                let mut w = pool.take();
-                sims.iter_mut().map(|sim| advance(&mut w, sim)).collect()
-            } else {
-                sims.par_iter_mut().map_init(|| pool.take(), advance).collect()
-            };
+            let outs: Result<Vec<AgentOutput>, SimError> =
+                sims.par_iter_mut().map_init(|| pool.take(), advance).collect();
             let last = b + 1 == block_ends.len();
             let before = if last { None } else { sims.iter().map(AgentSim::next_record_time).min() };
             if !send(outs.map(|outs| (outs, before))) {

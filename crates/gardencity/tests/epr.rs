@@ -81,6 +81,11 @@ fn zero_initial_counts_visit_nothing_and_visits_restore() {
     assert_eq!(back.visits().collect::<Vec<_>>(), saved);
     assert_eq!(back.visited_of(TypeSet::of(&BuildingType::ALL)), 1);
     assert_eq!(back.visits_of(TypeSet::of(&BuildingType::ALL)), 5);
+    // The sums are kept by type: the home's visits are the homes', none are workplaces'.
+    assert_eq!(back.visits_of(TypeSet::of(&[BuildingType::Home])), 5);
+    assert_eq!(back.visited_of(TypeSet::of(&[BuildingType::Home])), 1);
+    assert_eq!(back.visits_of(TypeSet::of(&[BuildingType::Workplace])), 0);
+    assert_eq!(back.visited_of(TypeSet::of(&[BuildingType::Workplace])), 0);
 }
 
 /// Every step's location is of a type allowed in that local hour (the test city has
@@ -184,13 +189,13 @@ fn preferential_return_follows_counts() {
     let n = 100_000;
     let mut counts = [0f64; 3];
     for _ in 0..n {
-        let b = preferential_return(&c, &st, allowed, &mut rng).unwrap();
+        let b = preferential_return(&st, allowed, &mut rng).unwrap();
         counts[homes.iter().position(|&h| h == b).unwrap()] += 1.0;
     }
     let expect = [0.1, 0.3, 0.6];
     let chi2: f64 = counts.iter().zip(expect).map(|(o, e)| (o - e * n as f64).powi(2) / (e * n as f64)).sum();
     assert!(chi2 < 13.8, "chi-square {chi2} with 2 df (p = 0.001)");
-    assert_eq!(preferential_return(&c, &st, TypeSet::of(&[BuildingType::Park]), &mut rng), None);
+    assert_eq!(preferential_return(&st, TypeSet::of(&[BuildingType::Park]), &mut rng), None);
 }
 
 /// With no allowed type visited and nothing to explore, the step is uniform over all buildings.

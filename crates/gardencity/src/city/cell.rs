@@ -75,6 +75,14 @@ impl Point {
         let ny = if self.y == cy as f64 { 2 } else { 1 };
         (0..nx).flat_map(move |i| (0..ny).map(move |j| Cell::new(cx - i, cy - j)))
     }
+    /// Whether `f` holds for a block the point touches (see [`Point::touching_cells`]):
+    /// the block it lies in first, which settles most points (strictly inside a block)
+    /// in one test, then, on an edge or a corner, the blocks on the other side.
+    #[inline]
+    pub fn any_touching(self, mut f: impl FnMut(Cell) -> bool) -> bool {
+        let c = self.cell();
+        f(c) || ((self.x == c.x as f64 || self.y == c.y as f64) && self.touching_cells().skip(1).any(f))
+    }
     /// True when the point lies in the closed square of `cell`.
     #[inline]
     pub fn touches(self, cell: Cell) -> bool {

@@ -462,13 +462,7 @@ impl City {
     /// True when the point (block units) lies in the closed region of building `b`.
     #[inline]
     pub fn building_contains(&self, b: BuildingIdx, p: Point) -> bool {
-        // Most points lie strictly inside a block: one lookup. A point on an edge or a
-        // corner also belongs to the blocks on the other side.
-        let c = p.cell();
-        if self.building_at(c) == Some(b) {
-            return true;
-        }
-        (p.x == c.x as f64 || p.y == c.y as f64) && p.touching_cells().any(|c| self.building_at(c) == Some(b))
+        p.any_touching(|c| self.building_at(c) == Some(b))
     }
     /// Number of blocks in the grid (`width * height`).
     pub fn cell_count(&self) -> usize {

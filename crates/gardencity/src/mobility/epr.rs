@@ -116,6 +116,12 @@ impl EprState {
     pub fn visits_of(&self, allowed: TypeSet) -> u64 {
         allowed.iter().map(|t| self.visits_of_type[t as usize]).sum()
     }
+    /// The type of building `b` (kept here, a byte per building, for the scans of the
+    /// visited set).
+    #[inline]
+    pub fn kind(&self, b: BuildingIdx) -> BuildingType {
+        self.kinds[b.index()]
+    }
     /// The visit count of `b`.
     #[inline]
     pub fn count(&self, b: BuildingIdx) -> u32 {
@@ -226,7 +232,7 @@ pub fn epr_step(
     state: &mut EprState,
     rng: &mut SimRng,
 ) -> (BuildingIdx, StepKind, usize) {
-    let curr_type = city.building(curr).kind;
+    let curr_type = state.kind(curr);
     if allowed.contains(curr_type) && rng.random::<f64>() < p.stay_probs.get(curr_type) {
         return (curr, StepKind::Stay, 0);
     }
@@ -236,7 +242,7 @@ pub fn epr_step(
         if rng.random::<f64>() < p_explore { explorer.explore(curr, allowed, state.visited_bits(), rng) } else { None };
     let (next, kind) = match explored {
         Some(b) => (b, StepKind::Explore),
-        None => match preferential_return(city, state, allowed, rng) {
+        None => match preferential_return(state, allowed, rng) {
             Some(b) => (b, StepKind::Return),
             None => (BuildingIdx(rng.random_range(0..city.buildings().len()) as u32), StepKind::Uniform),
         },
@@ -346,14 +352,13 @@ pub fn destination_diary(
 
 /// An allowed visited building with probability proportional to its visit count
 /// (`None` when no allowed building was visited).
-pub fn preferential_return(city: &City, state: &EprState, allowed: TypeSet, rng: &mut SimRng) -> Option<BuildingIdx> {
+pub fn preferential_return(state: &EprState, allowed: TypeSet, rng: &mut SimRng) -> Option<BuildingIdx> {
     let total = state.visits_of(allowed);
     if total == 0 {
         return None;
     }
     let u = rng.random_range(0..total);
-    let allowed_count =
-        |b: &BuildingIdx| if allowed.contains(city.building(*b).kind) { state.count(*b) as u64 } else { 0 };
+    let allowed_count = |b: &BuildingIdx| if allowed.contains(state.kind(*b)) { state.count(*b) as u64 } else { 0 };
     roulette(u, state.visited().iter().copied(), allowed_count).map(|p| p.item)
 }
 

@@ -688,10 +688,7 @@ impl TrajectoryBuilder {
                 None => false,
             }
         };
-        // Most points lie strictly inside a block: one test. A point on an edge or a
-        // corner also belongs to the blocks on the other side.
-        let c = p.cell();
-        ok(c) || ((p.x == c.x as f64 || p.y == c.y as f64) && p.touching_cells().any(ok))
+        p.any_touching(ok)
     }
 
     /// The street cells of the current trip's path (for tests and diagnostics).
