@@ -31,7 +31,7 @@ TIMEFORMAT='%R %U %S'
 
 sweep() {
   rm -rf "$work/sweep"
-  "$bin" "${common[@]}" --sweep "$work/grid.toml" --out "$work/sweep"
+  "$bin" "${common[@]}" --sweep "$work/grid.toml" --out "$work/sweep" >"$work/sweep.log" 2>&1
 }
 
 separate() {
@@ -65,5 +65,6 @@ awk -v n="$agents" '
     printf "12 configurations, %d agents x 1 week, median of %d rounds: the sweep costs %.1fx less wall time, %.1fx less CPU time\n", \
       n, k, median(wr, k), median(cr, k)
   }' "$work/times"
-sweep
+# The last round's sweep: its summary (peak RSS) and its dataset.
+tail -n 1 "$work/sweep.log"
 du -sh "$work/sweep" | awk '{print "sweep dataset: " $1}'

@@ -202,7 +202,8 @@ def simulate(
     is required).
 
     ``resume=True`` continues the interrupted run in ``out`` (same arguments) from its
-    last checkpoint, taken every ``checkpoint_agents`` agents (default 100,000); the
+    last checkpoint, taken every ``checkpoint_agents`` agents (default 100,000; a run
+    longer than a week checkpoints at the first cohort's end past that count); the
     dataset then equals an uninterrupted run's, file for file.
 
     With ``out``, writes the dataset the CLI writes (hive-partitioned Parquet, manifest,

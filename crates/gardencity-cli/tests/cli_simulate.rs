@@ -550,18 +550,7 @@ fn an_interrupted_run_resumes_to_the_same_files() {
             .spawn()
             .unwrap();
         let journal = out.join(".gardencity-resume.json");
-        let t0 = std::time::Instant::now();
-        loop {
-            let agents = std::fs::read(&journal)
-                .ok()
-                .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
-                .and_then(|v| v["counts"]["agents"].as_u64())
-                .unwrap_or(0);
-            if agents >= 4000 || t0.elapsed().as_secs() > 60 {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
+        common::wait_for_checkpoint(&journal, 4000);
         std::process::Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
         let o = child.wait_with_output().unwrap();
         assert!(!o.status.success(), "{signal}: the run ended before it was interrupted");
@@ -633,22 +622,12 @@ fn a_run_streaming_in_time_resumes_to_the_same_files() {
     let expected = common::files_without_manifest(&whole);
     let out = tmp.path().join("killed");
     let child = common::gardencity().args(base(&out)).env_remove("CI").spawn().unwrap();
-    let journal = out.join(".gardencity-resume.json");
-    let t0 = std::time::Instant::now();
-    let mut checkpointed = 0;
-    while checkpointed == 0 && t0.elapsed().as_secs() < 60 {
-        checkpointed = std::fs::read(&journal)
-            .ok()
-            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["counts"]["agents"].as_u64())
-            .unwrap_or(0);
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    let checkpointed = common::wait_for_checkpoint(&out.join(".gardencity-resume.json"), 1);
     std::process::Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(!o.status.success(), "the run ended before it was interrupted");
-    // Checkpoints are at the ends of cohorts of 512 agents.
-    assert_eq!(checkpointed % 512, 0, "checkpointed after {checkpointed} agents");
+    // Checkpoints are at the ends of cohorts.
+    assert_eq!(checkpointed % gardencity::population::COHORT_AGENTS, 0, "checkpointed after {checkpointed} agents");
     let mut again = base(&out);
     again.push("--resume".into());
     let o = run(&again);

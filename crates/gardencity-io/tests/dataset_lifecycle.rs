@@ -535,3 +535,70 @@ fn a_failing_finish_takes_back_the_files_it_published() {
         assert!(!tmp.path().join("_SUCCESS").exists());
     }
 }
+
+/// A run streaming in time: each cohort's agents come in two pieces (before and from
+/// local midnight) with `flush_before(MIDNIGHT)` between, so every cohort adds a row
+/// group to the first date's file. With `max_open_row_groups` the files holding the
+/// most are closed early: no part file holds more than the bound allows, and the rows
+/// are those of the agents written whole.
+#[test]
+fn streamed_pieces_keep_every_row_within_the_open_row_group_bound() {
+    let city = city(0.0);
+    let n = 12;
+    let read_all = |dir: &Path| {
+        let mut pings = read_pings(dir, OutputKind::Sparse, &RowFilter::default()).unwrap();
+        pings.extend(read_pings(dir, OutputKind::Dense, &RowFilter::default()).unwrap());
+        let diary = read_diary(dir, OutputKind::Diary, &RowFilter::default()).unwrap();
+        let key = |p: &gardencity_io::dataset::PingRow| (p.user_id.clone(), p.timestamp, p.x.to_bits(), p.y.to_bits());
+        let mut pings: Vec<_> = pings.iter().map(key).collect();
+        pings.sort();
+        let mut diary: Vec<_> = diary.iter().map(|d| (d.user_id.clone(), d.timestamp, d.location.clone())).collect();
+        diary.sort();
+        (pings, diary)
+    };
+    let whole = tempfile::tempdir().unwrap();
+    let mut w = DatasetWriter::create(whole.path(), city.clone(), all_outputs()).unwrap();
+    for k in 0..n {
+        w.write_agent(&agent(&city, k)).unwrap();
+    }
+    w.finish(json!(null)).unwrap();
+
+    let bound = 2;
+    let streamed = tempfile::tempdir().unwrap();
+    let opts = DatasetOptions { max_open_row_groups: bound, ..all_outputs() };
+    let mut w = DatasetWriter::create(streamed.path(), city.clone(), opts).unwrap();
+    for cohort in (0..n).collect::<Vec<_>>().chunks(3) {
+        let outs: Vec<AgentOutput> = cohort.iter().map(|&k| agent(&city, k)).collect();
+        for o in &outs {
+            let mut first = o.clone();
+            first.sparse.retain(|p| p.timestamp < MIDNIGHT);
+            first.dense.retain(|p| p.timestamp < MIDNIGHT);
+            first.diary.retain(|e| e.timestamp < MIDNIGHT);
+            first.destinations.retain(|e| e.timestamp < MIDNIGHT);
+            first.continues = true;
+            w.write_agent(&first).unwrap();
+        }
+        w.flush_before(MIDNIGHT).unwrap();
+        for o in &outs {
+            let mut rest = o.clone();
+            rest.sparse.retain(|p| p.timestamp >= MIDNIGHT);
+            rest.dense.retain(|p| p.timestamp >= MIDNIGHT);
+            rest.diary.retain(|e| e.timestamp >= MIDNIGHT);
+            rest.destinations.retain(|e| e.timestamp >= MIDNIGHT);
+            w.write_agent(&rest).unwrap();
+        }
+    }
+    let summary = w.finish(json!(null)).unwrap();
+    assert_eq!(read_all(streamed.path()), read_all(whole.path()));
+    // Four cohorts each add a row group to the first date: past the bound, files close.
+    let first_date: Vec<_> =
+        summary.files[&OutputKind::Sparse].iter().filter(|f| f.contains("date=2024-01-01")).collect();
+    assert!(first_date.len() > 1, "the bound should have closed a file early: {first_date:?}");
+    for f in summary.files.values().flatten().filter(|f| f.ends_with(".parquet")) {
+        let file = fs::File::open(streamed.path().join(f)).unwrap();
+        let groups = parquet::file::reader::FileReader::num_row_groups(
+            &parquet::file::serialized_reader::SerializedFileReader::new(file).unwrap(),
+        );
+        assert!(groups <= bound + 1, "{f}: {groups} row groups");
+    }
+}

@@ -70,3 +70,20 @@ pub fn assert_same_files(
     assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{what}: file names");
     assert!(&got == expected, "{what}: the files differ from the uninterrupted run's");
 }
+
+/// Waits (up to a minute, polling) until the checkpoint journal `journal` records at
+/// least `min` agents; returns the agents it records then (0 if none by then).
+pub fn wait_for_checkpoint(journal: &std::path::Path, min: u64) -> u64 {
+    let t0 = std::time::Instant::now();
+    loop {
+        let agents = std::fs::read(journal)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["counts"]["agents"].as_u64())
+            .unwrap_or(0);
+        if agents >= min || t0.elapsed().as_secs() > 60 {
+            return agents;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}

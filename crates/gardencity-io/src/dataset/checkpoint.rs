@@ -1,6 +1,7 @@
 //! Checkpoints of a dataset being written, so that an interrupted run can be resumed.
 //!
-//! Every [`super::DatasetOptions::checkpoint_agents`] agents the writer closes every
+//! Every [`super::DatasetOptions::checkpoint_agents`] agents (for a run streaming in
+//! time, at the first cohort's end past that count) the writer closes every
 //! open part file (they stay hidden, `.part-NNNNN.ext.inprogress`) and records them in
 //! `OUT/.gardencity-resume.json` with its counts and the run's key. An interrupted run
 //! (a signal, an error, a killed process) keeps the checkpointed files and the journal;

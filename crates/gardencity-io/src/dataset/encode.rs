@@ -154,6 +154,7 @@ pub(crate) struct ParquetPart {
     factory: Arc<ArrowRowGroupWriterFactory>,
     /// Row groups given to the pool, oldest first.
     pending: VecDeque<mpsc::Receiver<Encoded>>,
+    /// Row groups given so far.
     row_groups: usize,
     /// Rows per row group at most (the properties' limit).
     max_rows: usize,
@@ -177,7 +178,7 @@ impl ParquetPart {
     /// neither); without them it is not used.
     pub fn create(file: File, schema: SchemaRef, props: WriterProperties, share: bool) -> Result<Self, ParquetError> {
         let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
-        let share = if share && props.offset_index_disabled() { Sharing::new(&schema, &props)? } else { None };
+        let share = if share { Sharing::new(&schema, &props)? } else { None };
         let (writer, factory) = ArrowWriter::try_new(file, schema, Some(props))?.into_serialized_writer()?;
         Ok(ParquetPart {
             writer,
@@ -187,6 +188,11 @@ impl ParquetPart {
             max_rows,
             share: share.map(Arc::new),
         })
+    }
+
+    /// Row groups given to the file so far (whose metadata it holds until finished).
+    pub fn row_groups(&self) -> usize {
+        self.row_groups
     }
 
     /// Gives `batch` as the file's next row groups (cut at the properties' row limit, as
@@ -268,12 +274,14 @@ impl ParquetPart {
 }
 
 impl Sharing {
-    /// The shareable columns of `schema` and their scratch file's schema, if it has any.
+    /// The shareable columns of `schema` and their scratch file's schema, if it has any
+    /// and `props` allow sharing (no offset index, no bloom filter on those columns: a
+    /// shared chunk carries neither).
     fn new(schema: &SchemaRef, props: &WriterProperties) -> Result<Option<Sharing>, ParquetError> {
         let columns: Vec<usize> = SHAREABLE.iter().filter_map(|n| schema.index_of(n).ok()).collect();
         let bloom =
             |i: &usize| props.bloom_filter_properties(&ColumnPath::from(schema.field(*i).name().as_str())).is_some();
-        if columns.is_empty() || columns.iter().any(bloom) {
+        if columns.is_empty() || !props.offset_index_disabled() || columns.iter().any(bloom) {
             return Ok(None);
         }
         let sub = schema.project(&columns).map_err(|e| ParquetError::General(e.to_string()))?;

@@ -230,7 +230,8 @@ pub struct DatasetOptions {
     /// Every this many agents, every open part file is closed and the files so far are
     /// recorded in a checkpoint (`.gardencity-resume.json`), from which an interrupted
     /// run is resumed ([`DatasetWriter::resume`]); 0: never. Files are cut at the same
-    /// agents whether a run is interrupted or not.
+    /// agents whether a run is interrupted or not. A run streaming in time checkpoints
+    /// only with no agent half written: at the first cohort's end past the count.
     pub checkpoint_agents: u64,
     /// The run's identity, stored in checkpoints: a resume must give the same.
     pub run_key: String,

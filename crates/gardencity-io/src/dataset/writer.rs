@@ -58,12 +58,20 @@ struct OpenFile {
     sink: Sink,
     tmp: PathBuf,
     rel: String,
-    /// Parquet row groups given to the file (whose metadata it holds until closed).
-    row_groups: usize,
     rows: usize,
     last_use: u64,
     /// The file's handle for early writeback (when the dataset is synced).
     writeback: Option<Tracked>,
+}
+
+impl OpenFile {
+    /// Parquet row groups given to the file (whose metadata it holds until closed).
+    fn row_groups(&self) -> usize {
+        match &self.sink {
+            Sink::Parquet(w) => w.row_groups(),
+            Sink::Csv(_) => 0,
+        }
+    }
 }
 
 /// One (output, configuration, date) partition. A long run has one per day and output,
@@ -166,7 +174,8 @@ pub struct DatasetWriter {
     /// Agents some of whose records are written and more are to come (a run streaming
     /// in time): no checkpoint while there are any.
     open_agents: BTreeSet<u64>,
-    /// The partitions holding buffered rows, by date.
+    /// The partitions holding buffered rows, by date (but the homes partition, which
+    /// [`OutputSink::flush_before`] leaves to fill whole batches).
     buffered_parts: BTreeSet<(NaiveDate, PartKey)>,
     /// Held for the whole run; released (after `_SUCCESS`, or after cleaning up) on drop.
     _lock: super::lock::DirLock,
@@ -628,12 +637,11 @@ impl DatasetWriter {
             let slice = batch.slice(offset, take);
             match &mut file.sink {
                 Sink::Parquet(w) => {
+                    let before = w.row_groups();
                     let pooled =
                         w.submit(&self.encoder, &slice).map_err(|e| DatasetError::parquet("writing", &file.tmp, e))?;
                     self.pending.extend(std::iter::repeat_n(key, pooled));
-                    let groups = take.div_ceil(self.opts.batch_rows);
-                    file.row_groups += groups;
-                    self.table_row_groups[t] += groups;
+                    self.table_row_groups[t] += w.row_groups() - before;
                 }
                 Sink::Csv(w) => write_csv_rows(w, &slice, &mut self.csv_days)
                     .map_err(|e| DatasetError::io("writing", &file.tmp, e))?,
@@ -668,7 +676,7 @@ impl DatasetWriter {
             .iter()
             .map(|&(_, k)| k)
             .filter(|&k| self.table(k.0, k.1) == t)
-            .filter_map(|k| Some((self.parts.get(&k)?.file.as_ref()?.row_groups, k)))
+            .filter_map(|k| Some((self.parts.get(&k)?.file.as_ref()?.row_groups(), k)))
             .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         match fullest {
             Some((_, key)) => self.close_file(key),
@@ -721,8 +729,7 @@ impl DatasetWriter {
             }
         };
         part.next_part += 1;
-        part.file =
-            Some(Box::new(OpenFile { sink, tmp, rel, rows: 0, row_groups: 0, last_use: self.clock, writeback }));
+        part.file = Some(Box::new(OpenFile { sink, tmp, rel, rows: 0, last_use: self.clock, writeback }));
         self.open.insert((self.clock, key));
         Ok(())
     }
@@ -745,7 +752,7 @@ impl DatasetWriter {
             let Some(file) = self.parts.get_mut(&key).and_then(|p| p.file.take()) else { continue };
             self.open.remove(&(file.last_use, key));
             let t = self.table(key.0, key.1);
-            self.table_row_groups[t] -= file.row_groups;
+            self.table_row_groups[t] -= file.row_groups();
             let OpenFile { sink, tmp, rel, .. } = *file;
             let f = match sink {
                 Sink::Parquet(w) => {
@@ -1137,7 +1144,7 @@ fn writer_properties(kind: OutputKind, batch_rows: usize) -> WriterProperties {
     // column, so page indexes would repeat them). Rows are in agent order and agents
     // roam the city, so a row group's coordinates, accuracies and durations span their
     // whole ranges, and ids (a seeded permutation of words) span the alphabet: their
-    // min and max would prune nothing and cost an eighth of the encoding.
+    // min and max would prune nothing and cost encoding time (the ids' alone 10%).
     for col in ["timestamp", "datetime"] {
         props = props.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::Chunk);
     }
