@@ -4,7 +4,11 @@ use super::days::DayCache;
 use super::Coordinates;
 use super::OutputKind;
 use arrow_array::builder::StringBuilder;
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
+use arrow_array::types::UInt32Type;
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+    UInt32Array,
+};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{Datelike, NaiveDate};
 use gardencity::records::{DiaryEntry, Ping};
@@ -129,15 +133,17 @@ impl RowBuffer {
         self.push_user(user, 1);
     }
 
-    /// Turns the buffered rows into a record batch of `schema`, emptying the buffer;
-    /// with `reserve`, the buffer keeps room for as many rows (a partition filling up
-    /// batch after batch), else it holds no memory. Building indices must be valid
+    /// Turns the buffered rows into a record batch of `schema`'s columns, emptying the
+    /// buffer; with `reserve`, the buffer keeps room for as many rows (a partition
+    /// filling up batch after batch), else it holds no memory. String columns come as
+    /// dictionaries (see [`coded_schema`]): user ids keyed by run, buildings by index
+    /// into `building_ids` (from [`building_ids`]); building indices must be valid
     /// (checked when rows are pushed).
     pub fn take_batch(
         &mut self,
         kind: OutputKind,
         schema: &SchemaRef,
-        city: &City,
+        building_ids: &ArrayRef,
         reserve: bool,
     ) -> Result<RecordBatch, ArrowError> {
         let tz = match schema.field_with_name("datetime").map(|f| f.data_type().clone()) {
@@ -146,23 +152,21 @@ impl RowBuffer {
         };
         // The next batch of a partition is most often as long as this one: its buffers
         // are reserved at once rather than grown.
-        let bytes = self.runs.iter().scan(0, |start, &(n, end)| Some(n * (end - std::mem::replace(start, end)))).sum();
-        let mut user = StringBuilder::with_capacity(self.len, bytes);
+        let mut keys = Vec::with_capacity(self.len);
+        let mut ids = StringBuilder::with_capacity(self.runs.len(), self.users.len());
         let mut start = 0;
-        for &(n, end) in &self.runs {
-            let id = &self.users[start..end];
-            for _ in 0..n {
-                user.append_value(id);
-            }
+        for (k, &(n, end)) in self.runs.iter().enumerate() {
+            ids.append_value(&self.users[start..end]);
+            keys.extend(std::iter::repeat_n(k as u32, n));
             start = end;
         }
-        let user: ArrayRef = Arc::new(user.finish());
-        let ids = |v: &[BuildingIdx]| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(v.iter().map(|&b| city.building(b).id.as_str())))
+        let user = DictionaryArray::<UInt32Type>::try_new(UInt32Array::from(keys), Arc::new(ids.finish()))?;
+        let user: ArrayRef = Arc::new(user);
+        let buildings = |keys: UInt32Array| -> Result<ArrayRef, ArrowError> {
+            Ok(Arc::new(DictionaryArray::<UInt32Type>::try_new(keys, Arc::clone(building_ids))?))
         };
-        let locs = |v: &[Option<BuildingIdx>]| -> ArrayRef {
-            Arc::new(StringArray::from_iter(v.iter().map(|b| b.map(|b| city.building(b).id.as_str()))))
-        };
+        let ids = |v: &[BuildingIdx]| buildings(v.iter().map(|b| b.0).collect());
+        let locs = |v: &[Option<BuildingIdx>]| buildings(v.iter().map(|b| b.map(|b| b.0)).collect());
         let datetime = |ts: &[i64]| -> ArrayRef {
             Arc::new(
                 TimestampMillisecondArray::from_iter_values(ts.iter().map(|&t| t * 1000)).with_timezone_opt(tz.clone()),
@@ -176,7 +180,7 @@ impl RowBuffer {
                 c.push(Arc::new(Int64Array::from(take_vec(&mut self.ts, reserve))));
                 c.push(f64a(&mut self.ha));
                 if kind == OutputKind::Dense {
-                    c.push(locs(&self.loc));
+                    c.push(locs(&self.loc)?);
                 }
                 c
             }
@@ -185,11 +189,11 @@ impl RowBuffer {
                     datetime(&self.ts),
                     Arc::new(Int64Array::from(take_vec(&mut self.ts, reserve))),
                     f64a(&mut self.duration),
-                    locs(&self.loc),
+                    locs(&self.loc)?,
                     user,
                 ]
             }
-            OutputKind::Homes => vec![user, ids(&self.home), ids(&self.work)],
+            OutputKind::Homes => vec![user, ids(&self.home)?, ids(&self.work)?],
         };
         reset(&mut self.runs, reserve);
         if reserve {
@@ -201,8 +205,54 @@ impl RowBuffer {
         reset(&mut self.home, reserve);
         reset(&mut self.work, reserve);
         self.len = 0;
-        RecordBatch::try_new(schema.clone(), columns)
+        RecordBatch::try_new(coded_schema(schema), columns)
     }
+}
+
+/// A city's building ids, by building index: the dictionary of building columns.
+pub(crate) fn building_ids(city: &City) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(city.buildings().iter().map(|b| b.id.as_str())))
+}
+
+/// `schema` with its string columns as dictionaries of `u32` keys: the batches of
+/// [`RowBuffer::take_batch`]. Files keep `schema` (strings); the Parquet writer encodes
+/// the dictionaries directly (see `dictionary.rs`).
+pub(crate) fn coded_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(coded_strings()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn coded_strings() -> DataType {
+    DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8))
+}
+
+/// A batch of [`RowBuffer::take_batch`] with its dictionaries expanded to strings: a
+/// batch of `schema`, as readers of the files see it.
+pub(crate) fn plain_strings(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.as_any().downcast_ref::<DictionaryArray<UInt32Type>>() {
+            Some(d) => {
+                let values = d.values().as_any().downcast_ref::<StringArray>().ok_or_else(not_strings)?;
+                let strings: StringArray = d.keys().iter().map(|k| k.map(|k| values.value(k as usize))).collect();
+                Ok(Arc::new(strings) as ArrayRef)
+            }
+            None => Ok(Arc::clone(c)),
+        })
+        .collect::<Result<Vec<_>, ArrowError>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+fn not_strings() -> ArrowError {
+    ArrowError::InvalidArgumentError("a dictionary column whose values are not strings".into())
 }
 
 /// Takes `v`'s values, leaving room for as many (`reserve`) or nothing.
@@ -288,6 +338,11 @@ pub(crate) fn write_csv_rows(w: &mut impl Write, batch: &RecordBatch, days: &mut
                 DataType::Utf8 => {
                     let a = col.as_any().downcast_ref::<StringArray>().ok_or_else(bad_column)?;
                     write_csv_str(w, a.value(row))?;
+                }
+                DataType::Dictionary(..) => {
+                    let a = col.as_any().downcast_ref::<DictionaryArray<UInt32Type>>().ok_or_else(bad_column)?;
+                    let values = a.values().as_any().downcast_ref::<StringArray>().ok_or_else(bad_column)?;
+                    write_csv_str(w, values.value(a.keys().value(row) as usize))?;
                 }
                 DataType::Float64 => {
                     let a = col.as_any().downcast_ref::<Float64Array>().ok_or_else(bad_column)?;

@@ -8,20 +8,25 @@
 //! for value, those of a recent row group of another file takes that row group's
 //! encoded chunks instead of encoding its own: the same bytes (encoding is a function
 //! of the values and the properties), encoded once.
+//!
+//! String columns given as Arrow dictionaries are encoded by [`super::dictionary`]
+//! (the file's schema says strings); the other columns by parquet's Arrow writer.
 
+use super::dictionary;
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use bytes::Bytes;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{WriterProperties, WriterPropertiesPtr};
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::{ColumnPath, TypePtr};
+use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
+use parquet::schema::types::{ColumnPath, SchemaDescPtr, TypePtr};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
+use std::io::Write;
 use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
 
 /// The columns files may share, when present (see the [module docs](self)).
@@ -39,8 +44,33 @@ const SHARED_CANDIDATES: usize = 16;
 
 /// One encoded column chunk of a row group: its own, or one of a [`SharedColumns`].
 enum Chunk {
-    Own(Box<ArrowColumnChunk>),
+    Own(Box<Piece>),
     Shared(Arc<SharedColumns>, usize),
+}
+
+/// A column chunk encoded by parquet's Arrow writer, or laid out by
+/// [`super::dictionary`] (its bytes, and its close result with offsets into them).
+enum Piece {
+    Writer(ArrowColumnChunk),
+    Laid(Bytes, ColumnCloseResult),
+}
+
+impl Piece {
+    fn append_to(self, row_group: &mut SerializedRowGroupWriter<'_, impl Write + Send>) -> Result<(), ParquetError> {
+        match self {
+            Piece::Writer(c) => c.append_to_row_group(row_group),
+            Piece::Laid(bytes, close) => row_group.append_column(&bytes, close),
+        }
+    }
+
+    /// Bytes and rows written.
+    fn size(&self) -> (u64, u64) {
+        let close = match self {
+            Piece::Writer(c) => c.close(),
+            Piece::Laid(_, close) => close,
+        };
+        (close.bytes_written, close.rows_written)
+    }
 }
 
 /// A row group's encoded column chunks, or why encoding failed.
@@ -161,6 +191,31 @@ pub(crate) struct ParquetPart {
     /// With sharing: the shareable columns' indices, and the schema and properties of
     /// the scratch file their chunks are laid out in.
     share: Option<Arc<Sharing>>,
+    /// The file's columns, for those encoded as dictionaries.
+    columns: Arc<FileColumns>,
+}
+
+/// A file's Parquet schema and properties.
+struct FileColumns {
+    descr: SchemaDescPtr,
+    props: WriterPropertiesPtr,
+}
+
+impl FileColumns {
+    /// Encodes column `c` of a row group, a dictionary array, by [`super::dictionary`]:
+    /// an error (naming the column) if the properties ask for what its chunks lack.
+    fn encode_dictionary(&self, c: usize, column: &ArrayRef) -> Result<Piece, ParquetError> {
+        let descr = self.descr.column(c);
+        if !dictionary::supported(&self.props, &descr) {
+            let name = descr.path().string();
+            return Err(ParquetError::General(format!(
+                "column {name}: a dictionary column needs zstd or no compression, and no statistics, \
+                 bloom filter or page index"
+            )));
+        }
+        let (bytes, close) = dictionary::encode_chunk(column.as_ref(), descr, &self.props)?;
+        Ok(Piece::Laid(bytes, close))
+    }
 }
 
 /// How a file's shareable columns are encoded once for several files.
@@ -179,6 +234,8 @@ impl ParquetPart {
     pub fn create(file: File, schema: SchemaRef, props: WriterProperties, share: bool) -> Result<Self, ParquetError> {
         let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
         let share = if share { Sharing::new(&schema, &props)? } else { None };
+        let descr = ArrowSchemaConverter::new().with_coerce_types(props.coerce_types()).convert(&schema)?;
+        let columns = Arc::new(FileColumns { descr: Arc::new(descr), props: Arc::new(props.clone()) });
         let (writer, factory) = ArrowWriter::try_new(file, schema, Some(props))?.into_serialized_writer()?;
         Ok(ParquetPart {
             writer,
@@ -187,6 +244,7 @@ impl ParquetPart {
             row_groups: 0,
             max_rows,
             share: share.map(Arc::new),
+            columns,
         })
     }
 
@@ -218,7 +276,7 @@ impl ParquetPart {
             (Arc::clone(sh), cols, encodes)
         });
         let small = batch.num_rows() < INLINE_ROWS;
-        let job = Job { factory: Arc::clone(&self.factory), index, batch, shared };
+        let job = Job { factory: Arc::clone(&self.factory), columns: Arc::clone(&self.columns), index, batch, shared };
         match encoder.pool() {
             Some(_) if small => {
                 // Encoded here (waking a pool thread costs more), appended in its turn.
@@ -255,7 +313,7 @@ impl ParquetPart {
         let mut row_group = self.writer.next_row_group()?;
         for chunk in chunks {
             match chunk {
-                Chunk::Own(c) => (*c).append_to_row_group(&mut row_group)?,
+                Chunk::Own(c) => c.append_to(&mut row_group)?,
                 Chunk::Shared(s, i) => {
                     let (bytes, close) = s.get(i)?;
                     row_group.append_column(&bytes, close)?;
@@ -291,12 +349,12 @@ impl Sharing {
 
     /// Lays the shareable columns' chunks out in a scratch file, so that each can be
     /// appended to any file: its bytes and its close result (offsets into those bytes).
-    fn lay_out(&self, chunks: Vec<ArrowColumnChunk>) -> Result<Vec<(Bytes, ColumnCloseResult)>, ParquetError> {
-        let sizes: Vec<(u64, u64)> = chunks.iter().map(|c| (c.close().bytes_written, c.close().rows_written)).collect();
+    fn lay_out(&self, chunks: Vec<Piece>) -> Result<Vec<(Bytes, ColumnCloseResult)>, ParquetError> {
+        let sizes: Vec<(u64, u64)> = chunks.iter().map(Piece::size).collect();
         let mut scratch = SerializedFileWriter::new(Vec::new(), Arc::clone(&self.schema), Arc::clone(&self.props))?;
         let mut row_group = scratch.next_row_group()?;
         for c in chunks {
-            c.append_to_row_group(&mut row_group)?;
+            c.append_to(&mut row_group)?;
         }
         let meta = row_group.close()?;
         let bytes = Bytes::from(scratch.into_inner()?);
@@ -323,6 +381,7 @@ impl Sharing {
 /// encodes its shareable columns) its own columns only.
 struct Job {
     factory: Arc<ArrowRowGroupWriterFactory>,
+    columns: Arc<FileColumns>,
     index: usize,
     batch: RecordBatch,
     /// The file's sharing, the shared columns, and whether this job encodes them.
@@ -345,32 +404,38 @@ impl Job {
     }
 
     fn encode(self) -> Encoded {
-        let Job { factory, index, batch, shared } = self;
+        let Job { factory, columns, index, batch, shared } = self;
         // The position among the shared columns of column `c`, if it is one.
         let shared_slot = |c: usize| shared.as_ref().and_then(|(sh, _, _)| sh.columns.iter().position(|&x| x == c));
         let encodes_shared = matches!(shared, None | Some((_, _, true)));
-        let mut writers = factory.create_column_writers(index)?;
-        let mut next = writers.iter_mut();
-        for (c, (field, column)) in batch.schema().fields().iter().zip(batch.columns()).enumerate() {
-            for leaf in compute_leaves(field, column)? {
-                let w = next.next().ok_or_else(|| ParquetError::General("more columns than the schema".into()))?;
-                if encodes_shared || shared_slot(c).is_none() {
-                    w.write(&leaf)?;
-                }
-            }
-        }
         // The schemas are flat: one leaf, one writer, per column.
+        let writers = factory.create_column_writers(index)?;
+        if writers.len() != batch.num_columns() {
+            return Err(ParquetError::General("a nested column in a dataset schema".into()));
+        }
         let mut out = Vec::with_capacity(writers.len());
         let mut to_share = Vec::new();
-        for (c, w) in writers.into_iter().enumerate() {
-            match (&shared, shared_slot(c)) {
-                (Some((_, cols, encodes)), Some(k)) => {
-                    if *encodes {
-                        to_share.push(w.close()?);
-                    }
-                    out.push(Chunk::Shared(Arc::clone(cols), k));
+        let schema = batch.schema();
+        for (c, ((field, column), mut w)) in schema.fields().iter().zip(batch.columns()).zip(writers).enumerate() {
+            let slot = shared.as_ref().zip(shared_slot(c)).map(|((_, cols, _), k)| (Arc::clone(cols), k));
+            if slot.is_some() && !encodes_shared {
+                out.extend(slot.map(|(cols, k)| Chunk::Shared(cols, k)));
+                continue;
+            }
+            let piece = if matches!(column.data_type(), DataType::Dictionary(..)) {
+                columns.encode_dictionary(c, column)?
+            } else {
+                for leaf in compute_leaves(field, column)? {
+                    w.write(&leaf)?;
                 }
-                _ => out.push(Chunk::Own(Box::new(w.close()?))),
+                Piece::Writer(w.close()?)
+            };
+            match slot {
+                Some((cols, k)) => {
+                    to_share.push(piece);
+                    out.push(Chunk::Shared(cols, k));
+                }
+                None => out.push(Chunk::Own(Box::new(piece))),
             }
         }
         if let Some((sh, cols, true)) = &shared {
@@ -383,7 +448,8 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
+    use arrow_array::types::UInt32Type;
+    use arrow_array::{DictionaryArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray, UInt32Array};
     use arrow_schema::{DataType, Field, Schema, TimeUnit};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::file::properties::EnabledStatistics;
@@ -398,13 +464,16 @@ mod tests {
     }
 
     /// A batch of `n` rows: ping times and users from `seed_t`, positions from `seed_x`.
+    /// Users come as the dataset writer gives them: a dictionary, keyed by run.
     fn batch(n: usize, seed_t: i64, seed_x: f64) -> RecordBatch {
         let ts: Vec<i64> = (0..n as i64).map(|i| 1_700_000_000 + seed_t + i * 61).collect();
-        let users: Vec<String> = (0..n).map(|i| format!("user_{}", (i / 7) as i64 + seed_t)).collect();
+        let users: Vec<String> = (0..n.div_ceil(7)).map(|r| format!("user_{}", r as i64 + seed_t)).collect();
+        let keys = UInt32Array::from_iter_values((0..n).map(|i| (i / 7) as u32));
+        let users = DictionaryArray::<UInt32Type>::try_new(keys, Arc::new(StringArray::from(users))).unwrap();
         RecordBatch::try_new(
-            schema(),
+            super::super::columns::coded_schema(&schema()),
             vec![
-                Arc::new(StringArray::from_iter_values(users)),
+                Arc::new(users),
                 Arc::new(Float64Array::from_iter_values((0..n).map(|i| seed_x + i as f64 * 0.37))),
                 Arc::new(TimestampMillisecondArray::from_iter_values(ts.iter().map(|t| t * 1000)).with_timezone("UTC")),
                 Arc::new(Int64Array::from(ts)),
@@ -417,6 +486,7 @@ mod tests {
     fn values(batches: &[RecordBatch]) -> (Vec<String>, Vec<f64>, Vec<i64>, Vec<i64>) {
         let mut v = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for b in batches {
+            let b = &super::super::columns::plain_strings(b, &schema()).unwrap();
             let col = |i: usize| b.column(i).as_any();
             let users = col(0).downcast_ref::<StringArray>().unwrap();
             v.0.extend(users.iter().map(|u| u.unwrap().to_string()));
@@ -430,6 +500,7 @@ mod tests {
     fn props() -> WriterProperties {
         WriterProperties::builder()
             .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_column_statistics_enabled(ColumnPath::from("user_id"), EnabledStatistics::None)
             .set_offset_index_disabled(true)
             .set_max_row_group_row_count(Some(1000))
             .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
@@ -516,5 +587,18 @@ mod tests {
                 meta.file_metadata().schema_descr().columns().iter().position(|c| c.name() == "timestamp").unwrap();
             assert!(meta.row_groups().iter().all(|rg| rg.column(ts).bloom_filter_offset().is_some()));
         }
+    }
+
+    /// Properties asking for what a dictionary column's chunks lack (statistics here)
+    /// are an error naming the column, not a file without them.
+    #[test]
+    fn a_dictionary_column_refuses_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats =
+            props().into_builder().set_column_statistics_enabled(ColumnPath::from("user_id"), EnabledStatistics::Chunk);
+        let path = dir.path().join("f");
+        let mut part = ParquetPart::create(File::create(&path).unwrap(), schema(), stats.build(), false).unwrap();
+        let e = part.submit(&Encoder::new(0), &batch(10, 0, 1.0)).unwrap_err();
+        assert!(e.to_string().contains("column user_id: a dictionary column needs"), "{e}");
     }
 }

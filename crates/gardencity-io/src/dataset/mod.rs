@@ -22,7 +22,8 @@
 //!
 //! Column types (Parquet): ids and buildings utf8 (`location` null for trips and
 //! travelling pings), `x`, `y`, `ha`, `duration` float64, `timestamp` int64 Unix
-//! seconds, `datetime` timestamp(ms) with the time zone; zstd-compressed, times
+//! seconds, `datetime` timestamp(ms) with the time zone; zstd-compressed, strings
+//! dictionary-encoded (written from their runs, not value by value), times
 //! delta-encoded, a sparse ping's `x`, `y` and `ha` split into byte streams, one row
 //! group per batch (encoded on [`DatasetOptions::encode_threads`] threads). Files
 //! are synced when closed, several at once, after an early writeback while the run
@@ -40,6 +41,7 @@ mod assemble;
 mod checkpoint;
 mod columns;
 mod days;
+mod dictionary;
 mod encode;
 mod error;
 mod layout;

@@ -1,11 +1,11 @@
 //! [`BatchSink`]: simulated agents as Arrow record batches in memory, with the same
 //! schemas, columns and coordinates as the dataset files (no `date` partitions).
 
-use super::columns::{schema, RowBuffer};
+use super::columns::{building_ids, plain_strings, schema, RowBuffer};
 use super::days::DayCache;
 use super::writer::check_agent;
 use super::{Coordinates, DatasetError, OutputKind, OutputSelection};
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use gardencity::records::{AgentOutput, OutputSink};
 use gardencity::City;
@@ -34,6 +34,8 @@ pub struct BatchSink<F> {
     outputs: OutputSelection,
     coordinates: Coordinates,
     schemas: [SchemaRef; 5],
+    /// The city's building ids, the dictionary of building columns.
+    building_ids: ArrayRef,
     buffers: [RowBuffer; 5],
     batch_rows: usize,
     emit: F,
@@ -66,6 +68,7 @@ where
         emit: F,
     ) -> Self {
         BatchSink {
+            building_ids: building_ids(&city),
             city,
             outputs,
             coordinates,
@@ -98,8 +101,10 @@ where
         if buf.len() == 0 {
             return Ok(());
         }
+        let schema = &self.schemas[kind.index()];
         let batch = buf
-            .take_batch(kind, &self.schemas[kind.index()], &self.city, true)
+            .take_batch(kind, schema, &self.building_ids, true)
+            .and_then(|b| plain_strings(&b, schema))
             .map_err(|source| DatasetError::Arrow { output: kind, path: "<memory>".into(), source })?;
         (self.emit)(kind, batch)
     }

@@ -1,12 +1,13 @@
 //! [`DatasetWriter`]: the hive-partitioned Parquet/CSV output sink.
 
 use super::checkpoint::{Checkpoint, CheckpointCounts, FileState, PartState, CHECKPOINT};
-use super::columns::{schema, write_csv_header, write_csv_rows, RowBuffer};
+use super::columns::{building_ids, schema, write_csv_header, write_csv_rows, RowBuffer};
 use super::days::DayCache;
 use super::encode::{Encoder, ParquetPart};
 use super::layout::{self, MANIFEST_TMP};
 use super::writeback::{self, Tracked, Writeback};
 use super::{Coordinates, DatasetError, DatasetFormat, DatasetOptions, OutputKind, OutputSelection};
+use arrow_array::ArrayRef;
 use arrow_schema::SchemaRef;
 use chrono::NaiveDate;
 use gardencity::records::{AgentOutput, DiaryEntry, OutputSink, Ping};
@@ -130,6 +131,8 @@ pub struct DatasetWriter {
     city: Arc<City>,
     opts: DatasetOptions,
     schemas: [SchemaRef; 5],
+    /// The city's building ids, the dictionary of building columns.
+    building_ids: ArrayRef,
     /// Parquet properties of each output.
     props: [WriterProperties; 5],
     /// Encodes and compresses the Parquet row groups.
@@ -298,6 +301,7 @@ impl DatasetWriter {
         let schemas = OutputKind::ALL.map(|k| schema(k, tz));
         let props = OutputKind::ALL.map(|k| writer_properties(k, opts.batch_rows));
         let n_sweep = opts.sweep.len();
+        let building_ids = building_ids(&city);
         DatasetWriter {
             out_dir,
             city,
@@ -306,6 +310,7 @@ impl DatasetWriter {
             encoder: Encoder::new(opts.encode_threads),
             writeback: Writeback::default(),
             pending: VecDeque::new(),
+            building_ids,
             opts,
             schemas,
             props,
@@ -612,7 +617,7 @@ impl DatasetWriter {
         let reserve = n >= self.opts.batch_rows;
         let batch = part
             .buf()
-            .take_batch(kind, &self.schemas[kind.index()], &self.city, reserve)
+            .take_batch(kind, &self.schemas[kind.index()], &self.building_ids, reserve)
             .map_err(|source| DatasetError::Arrow { output: kind, path: dir.clone(), source })?;
         if !reserve {
             part.buf = None;

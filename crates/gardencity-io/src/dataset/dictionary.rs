@@ -1,0 +1,357 @@
+//! String columns that come in runs (an agent's id over its rows, the building an agent
+//! stays in over its minutes), given as Arrow dictionaries and written as Parquet
+//! dictionary-encoded column chunks without looking at each value.
+//!
+//! parquet-rs encodes a string column by hashing every value into its dictionary; for
+//! dense pings that was over a third of the writing time. Here the rows arrive as
+//! dictionary keys (a building's index, a run's user), equal keys are gathered into
+//! runs, and each distinct key is looked up once: the chunk is a dictionary page of the
+//! distinct strings, in order of first appearance, and one data page of run-length
+//! coded indices (and, for a nullable column, definition levels). The bytes are a
+//! function of the column's values alone, whatever the keys and dictionary they came
+//! with: files that share encoded columns rely on it (see [`super::encode`]).
+
+use arrow_array::types::UInt32Type;
+use arrow_array::{Array, DictionaryArray, StringArray};
+use bytes::Bytes;
+use parquet::basic::{Compression, Encoding, EncodingMask, PageType};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// A slot not yet given (see [`SLOTS`]).
+const NO_SLOT: u32 = u32::MAX;
+
+thread_local! {
+    /// Per dictionary key, its slot in the chunk being encoded (`NO_SLOT` between
+    /// chunks): keys index a whole city's building ids, so the table is kept per thread
+    /// and only the entries a chunk used are reset.
+    static SLOTS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `props` let column `descr` be written by [`encode_chunk`]: it carries no
+/// statistics, bloom filter or page index, so none may be asked for.
+pub(crate) fn supported(props: &WriterProperties, descr: &ColumnDescPtr) -> bool {
+    let path = descr.path();
+    props.statistics_enabled(path) == EnabledStatistics::None
+        && props.bloom_filter_properties(path).is_none()
+        && props.offset_index_disabled()
+        && matches!(props.compression(path), Compression::ZSTD(_) | Compression::UNCOMPRESSED)
+}
+
+/// Encodes `array`, a `Dictionary(UInt32, Utf8)` array, as a column chunk of `descr`
+/// compressed as `props` say (zstd or none; see [`supported`]): its bytes, and its
+/// close result with offsets into them, ready to append to a row group.
+pub(crate) fn encode_chunk(
+    array: &dyn Array,
+    descr: ColumnDescPtr,
+    props: &WriterProperties,
+) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
+    let name = descr.path().string();
+    let dict = array
+        .as_any()
+        .downcast_ref::<DictionaryArray<UInt32Type>>()
+        .ok_or_else(|| ParquetError::General(format!("column {name}: not a dictionary of u32 keys")))?;
+    let values = dict
+        .values()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| ParquetError::General(format!("column {name}: dictionary values are not utf8")))?;
+    let nullable = descr.max_def_level() > 0;
+    if !nullable && dict.null_count() > 0 {
+        return Err(ParquetError::General(format!("column {name}: nulls in a required column")));
+    }
+    let runs = Runs::of(dict, values);
+    let codec = props.compression(descr.path());
+    let level = match codec {
+        Compression::ZSTD(l) => Some(l.compression_level()),
+        Compression::UNCOMPRESSED => None,
+        other => return Err(ParquetError::General(format!("column {name}: codec {other} not supported here"))),
+    };
+    let compress = |buf: Vec<u8>| -> Result<(Bytes, usize), ParquetError> {
+        let n = buf.len();
+        match level {
+            Some(l) => Ok((Bytes::from(zstd::bulk::compress(&buf, l)?), n)),
+            None => Ok((Bytes::from(buf), n)),
+        }
+    };
+    let rows = u32::try_from(dict.len()).map_err(|_| ParquetError::General(format!("column {name}: too many rows")))?;
+
+    // Data page (format v1): definition levels with their length, then the indices'
+    // bit width and their runs. A column of nulls only has no dictionary: its page is
+    // plain, with no values.
+    let mut data = Vec::new();
+    if nullable {
+        let mut levels = Vec::new();
+        rle(&mut levels, &runs.levels, 1);
+        data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+        data.extend_from_slice(&levels);
+    }
+    let with_dictionary = runs.distinct > 0;
+    let value_encoding = if with_dictionary {
+        let width = bit_width(runs.distinct - 1);
+        data.push(width);
+        rle(&mut data, &runs.indices, width);
+        props.dictionary_data_page_encoding()
+    } else {
+        Encoding::PLAIN
+    };
+
+    let mut sink = TrackedWrite::new(Vec::new());
+    let mut pages = SerializedPageWriter::new(&mut sink);
+    let mut stats = Vec::new();
+    let mut encodings = vec![Encoding::RLE, value_encoding];
+    let dict_spec = if with_dictionary {
+        let (buf, size) = compress(runs.dictionary)?;
+        let encoding = props.dictionary_page_encoding();
+        let page = Page::DictionaryPage { buf, num_values: runs.distinct, encoding, is_sorted: false };
+        stats.push(PageEncodingStats { page_type: PageType::DICTIONARY_PAGE, encoding, count: 1 });
+        encodings.push(encoding);
+        Some(pages.write_page(CompressedPage::new(page, size))?)
+    } else {
+        None
+    };
+    let (buf, size) = compress(data)?;
+    let page = Page::DataPage {
+        buf,
+        num_values: rows,
+        encoding: value_encoding,
+        def_level_encoding: Encoding::RLE,
+        rep_level_encoding: Encoding::RLE,
+        statistics: None,
+    };
+    stats.push(PageEncodingStats { page_type: PageType::DATA_PAGE, encoding: value_encoding, count: 1 });
+    let data_spec = pages.write_page(CompressedPage::new(page, size))?;
+    pages.close()?;
+    let bytes = Bytes::from(sink.into_inner()?);
+
+    let specs = dict_spec.iter().chain([&data_spec]);
+    let metadata = ColumnChunkMetaData::builder(descr)
+        .set_compression(codec)
+        .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
+        .set_page_encoding_stats(stats)
+        .set_total_compressed_size(specs.clone().map(|s| s.compressed_size as i64).sum())
+        .set_total_uncompressed_size(specs.map(|s| s.uncompressed_size as i64).sum())
+        .set_num_values(i64::from(rows))
+        .set_data_page_offset(data_spec.offset as i64)
+        .set_dictionary_page_offset(dict_spec.map(|s| s.offset as i64))
+        .build()?;
+    let close = ColumnCloseResult {
+        bytes_written: bytes.len() as u64,
+        rows_written: u64::from(rows),
+        metadata,
+        bloom_filter: None,
+        column_index: None,
+        offset_index: None,
+    };
+    Ok((bytes, close))
+}
+
+/// A column's runs: definition levels and dictionary indices, each as maximal runs of
+/// (value, length), and the dictionary page's plain values.
+struct Runs {
+    levels: Vec<(u32, u32)>,
+    indices: Vec<(u32, u32)>,
+    dictionary: Vec<u8>,
+    distinct: u32,
+}
+
+impl Runs {
+    /// Gathers the rows of `dict` into runs. A key is looked up once per run, a string
+    /// once per key: strings get slots in order of first appearance, so keys with equal
+    /// strings share one. (A dictionary array's valid keys index its values: Arrow
+    /// checks it when the array is made.)
+    fn of(dict: &DictionaryArray<UInt32Type>, values: &StringArray) -> Runs {
+        let mut runs = Runs { levels: Vec::new(), indices: Vec::new(), dictionary: Vec::new(), distinct: 0 };
+        let keys = dict.keys().values();
+        let nulls = dict.logical_nulls();
+        let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+        let mut by_text: HashMap<&str, u32> = HashMap::new();
+        SLOTS.with_borrow_mut(|slots| {
+            if slots.len() < values.len() {
+                slots.resize(values.len(), NO_SLOT);
+            }
+            let mut used = Vec::new();
+            let mut start = 0;
+            while start < keys.len() {
+                let is_valid = valid(start);
+                let mut end = start + 1;
+                if is_valid {
+                    let k = keys[start];
+                    while end < keys.len() && keys[end] == k && valid(end) {
+                        end += 1;
+                    }
+                    let slot = &mut slots[k as usize];
+                    if *slot == NO_SLOT {
+                        let text = values.value(k as usize);
+                        *slot = *by_text.entry(text).or_insert_with(|| {
+                            runs.dictionary.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                            runs.dictionary.extend_from_slice(text.as_bytes());
+                            runs.distinct += 1;
+                            runs.distinct - 1
+                        });
+                        used.push(k as usize);
+                    }
+                    push_run(&mut runs.indices, *slot, (end - start) as u32);
+                } else {
+                    while end < keys.len() && !valid(end) {
+                        end += 1;
+                    }
+                }
+                push_run(&mut runs.levels, u32::from(is_valid), (end - start) as u32);
+                start = end;
+            }
+            for k in used {
+                slots[k] = NO_SLOT;
+            }
+        });
+        runs
+    }
+}
+
+/// Appends `n` times `value` to maximal runs.
+fn push_run(runs: &mut Vec<(u32, u32)>, value: u32, n: u32) {
+    match runs.last_mut() {
+        Some((v, len)) if *v == value => *len += n,
+        _ => runs.push((value, n)),
+    }
+}
+
+/// Bits needed for values up to `max` (0 for a single value).
+fn bit_width(max: u32) -> u8 {
+    (32 - max.leading_zeros()) as u8
+}
+
+/// Appends `runs` in Parquet's RLE / bit-packing hybrid, as RLE runs only: a run's
+/// length shifted left once (ULEB128), then its value in whole bytes of `width` bits.
+fn rle(out: &mut Vec<u8>, runs: &[(u32, u32)], width: u8) {
+    let value_bytes = usize::from(width).div_ceil(8);
+    for &(value, len) in runs {
+        let mut header = u64::from(len) << 1;
+        while header >= 0x80 {
+            out.push((header as u8) | 0x80);
+            header >>= 7;
+        }
+        out.push(header as u8);
+        out.extend_from_slice(&value.to_le_bytes()[..value_bytes]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{RecordBatch, UInt32Array};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ArrowSchemaConverter;
+    use parquet::file::writer::SerializedFileWriter;
+    use std::sync::Arc;
+
+    fn props() -> WriterProperties {
+        WriterProperties::builder()
+            .set_statistics_enabled(EnabledStatistics::None)
+            .set_offset_index_disabled(true)
+            .set_compression(Compression::ZSTD(Default::default()))
+            .build()
+    }
+
+    /// A dictionary array of `keys` (None: null) into `values`.
+    fn dict(keys: &[Option<u32>], values: &[&str]) -> DictionaryArray<UInt32Type> {
+        DictionaryArray::try_new(UInt32Array::from(keys.to_vec()), Arc::new(StringArray::from(values.to_vec())))
+            .unwrap()
+    }
+
+    /// Writes `array` as the one column of a file through [`encode_chunk`], and returns
+    /// the file and the strings read back by parquet's Arrow reader.
+    fn round_trip(array: &DictionaryArray<UInt32Type>, nullable: bool) -> (Vec<u8>, Vec<Option<String>>) {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, nullable)]));
+        let props = Arc::new(props());
+        let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
+        let (bytes, close) = encode_chunk(array, descr.column(0), &props).unwrap();
+        // The Arrow schema in the metadata says utf8, as the dataset writer's does.
+        let mut file = SerializedFileWriter::new(Vec::new(), descr.root_schema_ptr(), props).unwrap();
+        let mut row_group = file.next_row_group().unwrap();
+        row_group.append_column(&bytes, close).unwrap();
+        row_group.close().unwrap();
+        let file = file.into_inner().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file.clone())).unwrap().build().unwrap();
+        let mut read = Vec::new();
+        for batch in reader {
+            let batch: RecordBatch = batch.unwrap();
+            let s = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            read.extend(s.iter().map(|v| v.map(str::to_string)));
+        }
+        (file, read)
+    }
+
+    fn expected(keys: &[Option<u32>], values: &[&str]) -> Vec<Option<String>> {
+        keys.iter().map(|k| k.map(|k| values[k as usize].to_string())).collect()
+    }
+
+    /// Runs, repeated strings under other keys, nulls at both ends and in the middle:
+    /// parquet's own reader gives the rows back.
+    #[test]
+    fn runs_and_nulls_read_back() {
+        let values = ["b-1", "b-2", "b-1", "street"];
+        let mut keys = vec![None, None];
+        keys.extend([Some(1); 5]);
+        keys.extend([Some(0), Some(2), Some(2), None, Some(3), Some(1), None]);
+        let (_, read) = round_trip(&dict(&keys, &values), true);
+        assert_eq!(read, expected(&keys, &values));
+    }
+
+    /// One value (bit width 0), nulls only (no dictionary page), and more than 256
+    /// distinct values (indices of two bytes) all read back.
+    #[test]
+    fn widths_and_edge_columns_read_back() {
+        let one = [Some(0); 1000];
+        assert_eq!(round_trip(&dict(&one, &["only"]), false).1, expected(&one, &["only"]));
+        let none = [None; 7];
+        assert_eq!(round_trip(&dict(&none, &["x"]), true).1, vec![None; 7]);
+        let names: Vec<String> = (0..700).map(|i| format!("user-{i}")).collect();
+        let values: Vec<&str> = names.iter().map(String::as_str).collect();
+        let keys: Vec<Option<u32>> = (0..3000u32).map(|i| Some((i * 7919) % 700)).collect();
+        assert_eq!(round_trip(&dict(&keys, &values), false).1, expected(&keys, &values));
+    }
+
+    /// The same strings under other keys and dictionaries give the same bytes; other
+    /// strings, other bytes.
+    #[test]
+    fn the_chunk_depends_on_the_values_alone() {
+        let a = dict(&[Some(0), Some(0), Some(1), None], &["p", "q"]);
+        let b = dict(&[Some(3), Some(1), Some(0), None], &["q", "p", "z", "p"]);
+        let c = dict(&[Some(0), Some(0), Some(1), None], &["p", "r"]);
+        let (fa, ra) = round_trip(&a, true);
+        let (fb, rb) = round_trip(&b, true);
+        assert_eq!(ra, rb);
+        assert_eq!(fa, fb);
+        assert_ne!(fa, round_trip(&c, true).0);
+    }
+
+    /// Nulls in a required column are an error, not a panic; the per-thread slots are
+    /// left clean for the next chunk.
+    #[test]
+    fn nulls_in_a_required_column_are_an_error() {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false)]));
+        let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
+        let nulls = dict(&[Some(0), None], &["a"]);
+        let e = encode_chunk(&nulls, descr.column(0), &props());
+        assert!(e.is_err_and(|e| e.to_string().contains("nulls in a required column")));
+        let keys = [Some(0), Some(1)];
+        assert_eq!(round_trip(&dict(&keys, &["b", "a"]), false).1, expected(&keys, &["b", "a"]));
+    }
+
+    #[test]
+    fn rle_runs_are_uleb128_headers_and_whole_bytes() {
+        let mut out = Vec::new();
+        rle(&mut out, &[(5, 3), (1, 200)], 9);
+        assert_eq!(out, vec![6, 5, 0, 0x90, 0x03, 1, 0]);
+        assert_eq!((bit_width(0), bit_width(1), bit_width(255), bit_width(256)), (0, 1, 8, 9));
+    }
+}
