@@ -9,12 +9,13 @@
 //! encoded chunks instead of encoding its own: the same bytes (encoding is a function
 //! of the values and the properties), encoded once.
 //!
-//! String columns given as Arrow dictionaries are encoded by [`super::dictionary`]
-//! (the file's schema says strings); the other columns by parquet's Arrow writer.
+//! String columns given as Arrow dictionaries (the file's schema says strings) and
+//! double columns are laid out by [`super::direct`]; the others are encoded by
+//! parquet's Arrow writer.
 
-use super::dictionary;
+use super::direct;
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
@@ -48,8 +49,8 @@ enum Chunk {
     Shared(Arc<SharedColumns>, usize),
 }
 
-/// A column chunk encoded by parquet's Arrow writer, or laid out by
-/// [`super::dictionary`] (its bytes, and its close result with offsets into them).
+/// A column chunk encoded by parquet's Arrow writer, or laid out by [`super::direct`]
+/// (its bytes, and its close result with offsets into them).
 enum Piece {
     Writer(ArrowColumnChunk),
     Laid(Bytes, ColumnCloseResult),
@@ -191,7 +192,7 @@ pub(crate) struct ParquetPart {
     /// With sharing: the shareable columns' indices, and the schema and properties of
     /// the scratch file their chunks are laid out in.
     share: Option<Arc<Sharing>>,
-    /// The file's columns, for those encoded as dictionaries.
+    /// The file's columns, for those laid out directly.
     columns: Arc<FileColumns>,
 }
 
@@ -202,19 +203,10 @@ struct FileColumns {
 }
 
 impl FileColumns {
-    /// Encodes column `c` of a row group, a dictionary array, by [`super::dictionary`]:
-    /// an error (naming the column) if the properties ask for what its chunks lack.
-    fn encode_dictionary(&self, c: usize, column: &ArrayRef) -> Result<Piece, ParquetError> {
-        let descr = self.descr.column(c);
-        if !dictionary::supported(&self.props, &descr) {
-            let name = descr.path().string();
-            return Err(ParquetError::General(format!(
-                "column {name}: a dictionary column needs zstd or no compression, and no statistics, \
-                 bloom filter or page index"
-            )));
-        }
-        let (bytes, close) = dictionary::encode_chunk(column.as_ref(), descr, &self.props)?;
-        Ok(Piece::Laid(bytes, close))
+    /// Column `c` of a row group laid out by [`super::direct`], if it is one it lays out.
+    fn lay_out(&self, c: usize, column: &ArrayRef) -> Result<Option<Piece>, ParquetError> {
+        let laid = direct::lay_out_column(column.as_ref(), self.descr.column(c), &self.props)?;
+        Ok(laid.map(|(bytes, close)| Piece::Laid(bytes, close)))
     }
 }
 
@@ -422,13 +414,14 @@ impl Job {
                 out.extend(slot.map(|(cols, k)| Chunk::Shared(cols, k)));
                 continue;
             }
-            let piece = if matches!(column.data_type(), DataType::Dictionary(..)) {
-                columns.encode_dictionary(c, column)?
-            } else {
-                for leaf in compute_leaves(field, column)? {
-                    w.write(&leaf)?;
+            let piece = match columns.lay_out(c, column)? {
+                Some(piece) => piece,
+                None => {
+                    for leaf in compute_leaves(field, column)? {
+                        w.write(&leaf)?;
+                    }
+                    Piece::Writer(w.close()?)
                 }
-                Piece::Writer(w.close()?)
             };
             match slot {
                 Some((cols, k)) => {

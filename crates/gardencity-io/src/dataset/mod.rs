@@ -41,7 +41,7 @@ mod assemble;
 mod checkpoint;
 mod columns;
 mod days;
-mod dictionary;
+mod direct;
 mod encode;
 mod error;
 mod layout;

@@ -1057,7 +1057,7 @@ pub(crate) fn check_agent(
         building,
         count: n_buildings,
     };
-    let mut check_ts = |output, ts: &dyn Fn(usize) -> i64, n: usize| match first_bad_time(days, ts, n) {
+    let bad_time = |output, found: Option<(usize, i64)>| match found {
         Some((row, timestamp)) => Err(DatasetError::BadTimestamp { agent: agent.id.clone(), output, row, timestamp }),
         None => Ok(()),
     };
@@ -1067,12 +1067,11 @@ pub(crate) fn check_agent(
         if !sel.contains(kind) {
             continue;
         }
-        check_ts(kind, &|i| rows[i].timestamp, rows.len())?;
-        for (i, p) in rows.iter().enumerate() {
-            if kind == OutputKind::Dense {
-                if let Some(b) = p.location.filter(|&b| b.index() >= n_buildings) {
-                    return Err(bad_building(kind, i, b));
-                }
+        bad_time(kind, first_bad_time(days, rows.iter().map(|p| p.timestamp)))?;
+        if kind == OutputKind::Dense {
+            let outside = |(i, p): (usize, &Ping)| p.location.filter(|b| b.index() >= n_buildings).map(|b| (i, b));
+            if let Some((i, b)) = rows.iter().enumerate().find_map(outside) {
+                return Err(bad_building(kind, i, b));
             }
         }
     }
@@ -1081,7 +1080,7 @@ pub(crate) fn check_agent(
         if !sel.contains(kind) {
             continue;
         }
-        check_ts(kind, &|i| rows[i].timestamp, rows.len())?;
+        bad_time(kind, first_bad_time(days, rows.iter().map(|e| e.timestamp)))?;
         for (i, e) in rows.iter().enumerate() {
             if let Some(b) = e.location.filter(|&b| b.index() >= n_buildings) {
                 return Err(bad_building(kind, i, b));
@@ -1098,18 +1097,15 @@ pub(crate) fn check_agent(
     Ok(())
 }
 
-/// The first of `n` timestamps (`ts(i)` the i-th) without a local date in `days`, with
-/// its row. Every time between two with a local date has one, so only the earliest and
-/// the latest are looked up unless one of them fails.
-fn first_bad_time(days: &mut DayCache, ts: &dyn Fn(usize) -> i64, n: usize) -> Option<(usize, i64)> {
-    if n == 0 {
+/// The first of `times` without a local date in `days`, with its row. Every time
+/// between two with a local date has one, so only the earliest and the latest are
+/// looked up unless one of them fails.
+fn first_bad_time(days: &mut DayCache, times: impl Iterator<Item = i64> + Clone) -> Option<(usize, i64)> {
+    let (lo, hi) = times.clone().fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    if lo > hi || (days.day(lo).is_some() && days.day(hi).is_some()) {
         return None;
     }
-    let (lo, hi) = (0..n).map(ts).fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
-    if days.day(lo).is_some() && days.day(hi).is_some() {
-        return None;
-    }
-    (0..n).map(|i| (i, ts(i))).find(|&(_, t)| days.day(t).is_none())
+    times.enumerate().find(|&(_, t)| days.day(t).is_none())
 }
 
 /// The soft limit on open files of this process (Linux `/proc/self/limits`), if known.

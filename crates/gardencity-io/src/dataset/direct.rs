@@ -1,19 +1,26 @@
-//! String columns that come in runs (an agent's id over its rows, the building an agent
-//! stays in over its minutes), given as Arrow dictionaries and written as Parquet
-//! dictionary-encoded column chunks without looking at each value.
+//! Column chunks laid out without parquet-rs's column writers: string columns that
+//! come in runs, and required double columns.
 //!
-//! parquet-rs encodes a string column by hashing every value into its dictionary; for
-//! dense pings that was over a third of the writing time. Here the rows arrive as
-//! dictionary keys (a building's index, a run's user), equal keys are gathered into
-//! runs, and each distinct key is looked up once: the chunk is a dictionary page of the
-//! distinct strings, in order of first appearance, and one data page of run-length
-//! coded indices (and, for a nullable column, definition levels). The bytes are a
-//! function of the column's values alone, whatever the keys and dictionary they came
-//! with: files that share encoded columns rely on it (see [`super::encode`]).
-
+//! - **Strings in runs** (an agent's id over its rows, the building an agent stays in
+//!   over its minutes) arrive as Arrow dictionaries. parquet-rs encodes a string column
+//!   by hashing every value into its dictionary: for dense pings that was over a third
+//!   of the writing time. Here equal keys are gathered into runs and each distinct key
+//!   is looked up once: the chunk is a dictionary page of the distinct strings, in order
+//!   of first appearance, and one data page of run-length coded indices (and, for a
+//!   nullable column, definition levels). The bytes are a function of the column's
+//!   values alone, whatever the keys and dictionary they came with: files that share
+//!   encoded columns rely on it (see [`super::encode`]).
+//! - **Doubles** (coordinates, accuracies, durations) are one data page of their plain
+//!   bytes, or of their byte streams split, compressed at once from the Arrow buffer:
+//!   parquet-rs copies them through an encoder buffer grown by doubling and a page
+//!   buffer (a tenth of the instructions of a dense run went to copying).
+//!
+//! Either way the chunk carries no statistics, bloom filter or page index: a column
+//! whose properties ask for one is left to parquet-rs (doubles) or refused (strings).
 use arrow_array::types::UInt32Type;
-use arrow_array::{Array, DictionaryArray, StringArray};
+use arrow_array::{Array, DictionaryArray, Float64Array, StringArray};
 use bytes::Bytes;
+use foldhash::fast::FixedState;
 use parquet::basic::{Compression, Encoding, EncodingMask, PageType};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
@@ -22,6 +29,7 @@ use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -33,11 +41,15 @@ thread_local! {
     /// chunks): keys index a whole city's building ids, so the table is kept per thread
     /// and only the entries a chunk used are reset.
     static SLOTS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+
+    /// This thread's zstd compressor and its level (a context costs more to make than a
+    /// small page to compress).
+    static ZSTD: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
 }
 
-/// Whether `props` let column `descr` be written by [`encode_chunk`]: it carries no
-/// statistics, bloom filter or page index, so none may be asked for.
-pub(crate) fn supported(props: &WriterProperties, descr: &ColumnDescPtr) -> bool {
+/// Whether `props` let column `descr` be laid out here: no statistics, bloom filter or
+/// page index asked for, and zstd or no compression.
+fn supported(props: &WriterProperties, descr: &ColumnDescPtr) -> bool {
     let path = descr.path();
     props.statistics_enabled(path) == EnabledStatistics::None
         && props.bloom_filter_properties(path).is_none()
@@ -45,19 +57,63 @@ pub(crate) fn supported(props: &WriterProperties, descr: &ColumnDescPtr) -> bool
         && matches!(props.compression(path), Compression::ZSTD(_) | Compression::UNCOMPRESSED)
 }
 
-/// Encodes `array`, a `Dictionary(UInt32, Utf8)` array, as a column chunk of `descr`
-/// compressed as `props` say (zstd or none; see [`supported`]): its bytes, and its
-/// close result with offsets into them, ready to append to a row group.
-pub(crate) fn encode_chunk(
-    array: &dyn Array,
+/// Lays out `column` as a chunk of `descr` compressed as `props` say, if it is one laid
+/// out here (see the [module docs](self)): its bytes, and its close result with offsets
+/// into them, ready to append to a row group. `None`: parquet-rs encodes it. A
+/// dictionary column whose properties ask for more than its chunk has is an error
+/// naming it.
+pub(crate) fn lay_out_column(
+    column: &dyn Array,
+    descr: ColumnDescPtr,
+    props: &WriterProperties,
+) -> Result<Option<(Bytes, ColumnCloseResult)>, ParquetError> {
+    let name = || descr.path().string();
+    let ok = supported(props, &descr);
+    if let Some(dict) = column.as_any().downcast_ref::<DictionaryArray<UInt32Type>>() {
+        if !ok {
+            return Err(ParquetError::General(format!(
+                "column {}: a dictionary column needs zstd or no compression, and no statistics, bloom filter or \
+                 page index",
+                name()
+            )));
+        }
+        return dictionary_chunk(dict, descr, props).map(Some);
+    }
+    let Some(doubles) = column.as_any().downcast_ref::<Float64Array>() else { return Ok(None) };
+    let path = descr.path();
+    let encoding = match props.encoding(path) {
+        None if !props.dictionary_enabled(path) => Encoding::PLAIN,
+        Some(e @ (Encoding::PLAIN | Encoding::BYTE_STREAM_SPLIT)) => e,
+        _ => return Ok(None),
+    };
+    if !ok || descr.max_def_level() > 0 || doubles.null_count() > 0 {
+        return Ok(None);
+    }
+    let values = doubles.values();
+    let data = if encoding == Encoding::BYTE_STREAM_SPLIT {
+        // Byte `b` of every value, then byte `b + 1`...
+        let mut streams = vec![0u8; values.len() * 8];
+        for (i, v) in values.iter().enumerate() {
+            for (b, byte) in v.to_le_bytes().into_iter().enumerate() {
+                streams[b * values.len() + i] = byte;
+            }
+        }
+        Cow::Owned(streams)
+    } else if cfg!(target_endian = "little") {
+        Cow::Borrowed(doubles.values().inner().as_slice())
+    } else {
+        Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+    };
+    lay_out(descr, props, None, &data, encoding, values.len()).map(Some)
+}
+
+/// A dictionary column's chunk: dictionary page and data page of runs.
+fn dictionary_chunk(
+    dict: &DictionaryArray<UInt32Type>,
     descr: ColumnDescPtr,
     props: &WriterProperties,
 ) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
     let name = descr.path().string();
-    let dict = array
-        .as_any()
-        .downcast_ref::<DictionaryArray<UInt32Type>>()
-        .ok_or_else(|| ParquetError::General(format!("column {name}: not a dictionary of u32 keys")))?;
     let values = dict
         .values()
         .as_any()
@@ -68,21 +124,6 @@ pub(crate) fn encode_chunk(
         return Err(ParquetError::General(format!("column {name}: nulls in a required column")));
     }
     let runs = Runs::of(dict, values);
-    let codec = props.compression(descr.path());
-    let level = match codec {
-        Compression::ZSTD(l) => Some(l.compression_level()),
-        Compression::UNCOMPRESSED => None,
-        other => return Err(ParquetError::General(format!("column {name}: codec {other} not supported here"))),
-    };
-    let compress = |buf: Vec<u8>| -> Result<(Bytes, usize), ParquetError> {
-        let n = buf.len();
-        match level {
-            Some(l) => Ok((Bytes::from(zstd::bulk::compress(&buf, l)?), n)),
-            None => Ok((Bytes::from(buf), n)),
-        }
-    };
-    let rows = u32::try_from(dict.len()).map_err(|_| ParquetError::General(format!("column {name}: too many rows")))?;
-
     // Data page (format v1): definition levels with their length, then the indices'
     // bit width and their runs. A column of nulls only has no dictionary: its page is
     // plain, with no values.
@@ -93,40 +134,72 @@ pub(crate) fn encode_chunk(
         data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
         data.extend_from_slice(&levels);
     }
-    let with_dictionary = runs.distinct > 0;
-    let value_encoding = if with_dictionary {
+    let (dictionary, encoding) = if runs.distinct > 0 {
         let width = bit_width(runs.distinct - 1);
         data.push(width);
         rle(&mut data, &runs.indices, width);
-        props.dictionary_data_page_encoding()
+        (Some((runs.dictionary, runs.distinct)), props.dictionary_data_page_encoding())
     } else {
-        Encoding::PLAIN
+        (None, Encoding::PLAIN)
     };
+    lay_out(descr, props, dictionary, &data, encoding, dict.len())
+}
+
+/// A column chunk of `rows` rows: a dictionary page of `dictionary` (plain values and
+/// their count) if any, then one data page of `data` in `encoding`, each compressed as
+/// `props` say.
+fn lay_out(
+    descr: ColumnDescPtr,
+    props: &WriterProperties,
+    dictionary: Option<(Vec<u8>, u32)>,
+    data: &[u8],
+    encoding: Encoding,
+    rows: usize,
+) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
+    let name = descr.path().string();
+    let codec = props.compression(descr.path());
+    let level = match codec {
+        Compression::ZSTD(l) => Some(l.compression_level()),
+        Compression::UNCOMPRESSED => None,
+        other => return Err(ParquetError::General(format!("column {name}: codec {other} not supported here"))),
+    };
+    let compress = |buf: &[u8]| -> Result<(Bytes, usize), ParquetError> {
+        let Some(level) = level else { return Ok((Bytes::copy_from_slice(buf), buf.len())) };
+        ZSTD.with_borrow_mut(|z| {
+            if z.as_ref().is_none_or(|(l, _)| *l != level) {
+                *z = Some((level, zstd::bulk::Compressor::new(level)?));
+            }
+            let (_, c) = z.as_mut().ok_or_else(|| ParquetError::General("no zstd compressor".into()))?;
+            Ok((Bytes::from(c.compress(buf)?), buf.len()))
+        })
+    };
+    let rows = u32::try_from(rows).map_err(|_| ParquetError::General(format!("column {name}: too many rows")))?;
 
     let mut sink = TrackedWrite::new(Vec::new());
     let mut pages = SerializedPageWriter::new(&mut sink);
     let mut stats = Vec::new();
-    let mut encodings = vec![Encoding::RLE, value_encoding];
-    let dict_spec = if with_dictionary {
-        let (buf, size) = compress(runs.dictionary)?;
-        let encoding = props.dictionary_page_encoding();
-        let page = Page::DictionaryPage { buf, num_values: runs.distinct, encoding, is_sorted: false };
-        stats.push(PageEncodingStats { page_type: PageType::DICTIONARY_PAGE, encoding, count: 1 });
-        encodings.push(encoding);
-        Some(pages.write_page(CompressedPage::new(page, size))?)
-    } else {
-        None
+    let mut encodings = vec![Encoding::RLE, encoding];
+    let dict_spec = match dictionary {
+        Some((values, count)) => {
+            let (buf, size) = compress(&values)?;
+            let encoding = props.dictionary_page_encoding();
+            let page = Page::DictionaryPage { buf, num_values: count, encoding, is_sorted: false };
+            stats.push(PageEncodingStats { page_type: PageType::DICTIONARY_PAGE, encoding, count: 1 });
+            encodings.push(encoding);
+            Some(pages.write_page(CompressedPage::new(page, size))?)
+        }
+        None => None,
     };
     let (buf, size) = compress(data)?;
     let page = Page::DataPage {
         buf,
         num_values: rows,
-        encoding: value_encoding,
+        encoding,
         def_level_encoding: Encoding::RLE,
         rep_level_encoding: Encoding::RLE,
         statistics: None,
     };
-    stats.push(PageEncodingStats { page_type: PageType::DATA_PAGE, encoding: value_encoding, count: 1 });
+    stats.push(PageEncodingStats { page_type: PageType::DATA_PAGE, encoding, count: 1 });
     let data_spec = pages.write_page(CompressedPage::new(page, size))?;
     pages.close()?;
     let bytes = Bytes::from(sink.into_inner()?);
@@ -172,7 +245,7 @@ impl Runs {
         let keys = dict.keys().values();
         let nulls = dict.logical_nulls();
         let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
-        let mut by_text: HashMap<&str, u32> = HashMap::new();
+        let mut by_text: HashMap<&str, u32, FixedState> = HashMap::default();
         SLOTS.with_borrow_mut(|slots| {
             if slots.len() < values.len() {
                 slots.resize(values.len(), NO_SLOT);
@@ -246,15 +319,19 @@ fn rle(out: &mut Vec<u8>, runs: &[(u32, u32)], width: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{RecordBatch, UInt32Array};
+    use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
     use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ArrowSchemaConverter;
     use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::types::ColumnPath;
     use std::sync::Arc;
 
+    /// The dataset writer's kind of properties: no statistics, zstd, doubles without a
+    /// dictionary.
     fn props() -> WriterProperties {
         WriterProperties::builder()
+            .set_dictionary_enabled(false)
             .set_statistics_enabled(EnabledStatistics::None)
             .set_offset_index_disabled(true)
             .set_compression(Compression::ZSTD(Default::default()))
@@ -267,27 +344,34 @@ mod tests {
             .unwrap()
     }
 
-    /// Writes `array` as the one column of a file through [`encode_chunk`], and returns
+    /// Writes `array` as the one column of a file through [`dictionary_chunk`], and returns
     /// the file and the strings read back by parquet's Arrow reader.
     fn round_trip(array: &DictionaryArray<UInt32Type>, nullable: bool) -> (Vec<u8>, Vec<Option<String>>) {
-        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, nullable)]));
-        let props = Arc::new(props());
+        let (file, column) = write_and_read(array, DataType::Utf8, nullable, props());
+        let s = column.as_any().downcast_ref::<StringArray>().unwrap();
+        (file, s.iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    /// Writes `array` as the one column, of type `ty`, of a file through
+    /// [`lay_out_column`] with `props`; returns the file and the column read back by
+    /// parquet's Arrow reader.
+    fn write_and_read(array: &dyn Array, ty: DataType, nullable: bool, props: WriterProperties) -> (Vec<u8>, ArrayRef) {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", ty, nullable)]));
+        let props = Arc::new(props);
         let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
-        let (bytes, close) = encode_chunk(array, descr.column(0), &props).unwrap();
-        // The Arrow schema in the metadata says utf8, as the dataset writer's does.
+        let (bytes, close) = lay_out_column(array, descr.column(0), &props).unwrap().expect("laid out here");
+        // The Arrow schema in the metadata is the file's, as the dataset writer's is.
         let mut file = SerializedFileWriter::new(Vec::new(), descr.root_schema_ptr(), props).unwrap();
         let mut row_group = file.next_row_group().unwrap();
         row_group.append_column(&bytes, close).unwrap();
         row_group.close().unwrap();
         let file = file.into_inner().unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file.clone())).unwrap().build().unwrap();
-        let mut read = Vec::new();
-        for batch in reader {
-            let batch: RecordBatch = batch.unwrap();
-            let s = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-            read.extend(s.iter().map(|v| v.map(str::to_string)));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file.clone())).unwrap();
+        let batches: Vec<RecordBatch> = reader.with_batch_size(1 << 20).build().unwrap().map(Result::unwrap).collect();
+        match batches.as_slice() {
+            [b] => (file, Arc::clone(b.column(0))),
+            _ => panic!("{} batches", batches.len()),
         }
-        (file, read)
     }
 
     fn expected(keys: &[Option<u32>], values: &[&str]) -> Vec<Option<String>> {
@@ -334,6 +418,53 @@ mod tests {
         assert_ne!(fa, round_trip(&c, true).0);
     }
 
+    /// Doubles, plain or as split byte streams, read back bit for bit (0.0 and -0.0, a
+    /// NaN), and their pages are those parquet-rs writes.
+    #[test]
+    fn doubles_read_back_bit_for_bit() {
+        let values: Vec<f64> = [1.5, -0.0, 0.0, f64::NAN, 1e300, -2.25].iter().cycle().take(1000).copied().collect();
+        let array = Float64Array::from(values.clone());
+        for encoding in [Encoding::PLAIN, Encoding::BYTE_STREAM_SPLIT] {
+            let props = props().into_builder().set_column_encoding(ColumnPath::from("s"), encoding).build();
+            let (file, read) = write_and_read(&array, DataType::Float64, false, props.clone());
+            let read = read.as_any().downcast_ref::<Float64Array>().unwrap();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(read.values()), bits(&values), "{encoding}");
+            // parquet-rs's own writer gives the same data page.
+            let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Float64, false)]));
+            let mut theirs = parquet::arrow::ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props)).unwrap();
+            theirs.write(&RecordBatch::try_new(schema, vec![Arc::new(array.clone())]).unwrap()).unwrap();
+            let theirs = theirs.into_inner().unwrap();
+            let page = |f: &[u8]| {
+                let r = parquet::file::serialized_reader::SerializedFileReader::new(Bytes::from(f.to_vec())).unwrap();
+                let mut pages =
+                    parquet::file::reader::FileReader::get_row_group(&r, 0).unwrap().get_column_page_reader(0).unwrap();
+                let p = pages.get_next_page().unwrap().unwrap();
+                (p.encoding(), p.buffer().clone())
+            };
+            assert!(page(&file) == page(&theirs), "{encoding}: not parquet-rs's page");
+        }
+    }
+
+    /// Doubles with nulls, statistics or a dictionary asked for are left to parquet-rs.
+    #[test]
+    fn doubles_that_need_more_are_left_to_parquet() {
+        let descr = |nullable| {
+            let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Float64, nullable)]));
+            ArrowSchemaConverter::new().convert(&schema).unwrap().column(0)
+        };
+        let values = Float64Array::from(vec![1.0, 2.0]);
+        let path = ColumnPath::from("s");
+        let stats = props().into_builder().set_column_statistics_enabled(path.clone(), EnabledStatistics::Chunk);
+        let dictionary = props().into_builder().set_column_dictionary_enabled(path, true);
+        for p in [stats.build(), dictionary.build()] {
+            assert!(lay_out_column(&values, descr(false), &p).unwrap().is_none());
+        }
+        let with_null = Float64Array::from(vec![Some(1.0), None]);
+        assert!(lay_out_column(&with_null, descr(true), &props()).unwrap().is_none());
+        assert!(lay_out_column(&values, descr(false), &props()).unwrap().is_some());
+    }
+
     /// Nulls in a required column are an error, not a panic; the per-thread slots are
     /// left clean for the next chunk.
     #[test]
@@ -341,7 +472,7 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false)]));
         let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
         let nulls = dict(&[Some(0), None], &["a"]);
-        let e = encode_chunk(&nulls, descr.column(0), &props());
+        let e = dictionary_chunk(&nulls, descr.column(0), &props());
         assert!(e.is_err_and(|e| e.to_string().contains("nulls in a required column")));
         let keys = [Some(0), Some(1)];
         assert_eq!(round_trip(&dict(&keys, &["b", "a"]), false).1, expected(&keys, &["b", "a"]));
