@@ -438,6 +438,11 @@ impl<'a> Population<'a> {
             u64::MAX => (c.end - sim.walker.next_time()) as f64,
             _ => (until as i64 * tick + c.start - sim.walker.next_time()) as f64,
         };
+        if c.outputs.dense {
+            // A ping per tick to the block's end (a stay running past it adds a few):
+            // reserved at once rather than grown by copying.
+            out.dense.reserve(seconds.max(0.0) as usize / tick.max(1) as usize + 1);
+        }
         let dense = c.outputs.dense.then_some(&mut out.dense);
         let mut track = AgentTrack::new(&mut sim.samplers, configs, dense, seconds.max(0.0));
         sim.epr.resume(&mut w.epr);
