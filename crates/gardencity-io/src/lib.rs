@@ -7,3 +7,4 @@ pub mod dataset;
 pub mod gpkg;
 pub mod snapshot;
 pub mod untrusted;
+mod varint;

@@ -139,15 +139,11 @@ impl Enc {
     fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
-    fn var(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
+    fn var(&mut self, v: u64) {
+        crate::varint::uleb128(&mut self.0, v);
     }
     fn zig(&mut self, v: i64) {
-        self.var(((v << 1) ^ (v >> 63)) as u64);
+        self.var(crate::varint::zigzag(v));
     }
     fn f64(&mut self, v: f64) {
         self.0.extend_from_slice(&v.to_bits().to_le_bytes());

@@ -216,7 +216,7 @@ pub(crate) fn building_ids(city: &City) -> ArrayRef {
 
 /// `schema` with its string columns as dictionaries of `u32` keys: the batches of
 /// [`RowBuffer::take_batch`]. Files keep `schema` (strings); the Parquet writer encodes
-/// the dictionaries directly (see `dictionary.rs`).
+/// the dictionaries directly (see `direct.rs`).
 pub(crate) fn coded_schema(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
@@ -229,6 +229,7 @@ pub(crate) fn coded_schema(schema: &SchemaRef) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
+/// A string column as a dictionary of `u32` keys.
 fn coded_strings() -> DataType {
     DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8))
 }
@@ -242,7 +243,11 @@ pub(crate) fn plain_strings(batch: &RecordBatch, schema: &SchemaRef) -> Result<R
         .map(|c| match c.as_any().downcast_ref::<DictionaryArray<UInt32Type>>() {
             Some(d) => {
                 let values = d.values().as_any().downcast_ref::<StringArray>().ok_or_else(not_strings)?;
-                let strings: StringArray = d.keys().iter().map(|k| k.map(|k| values.value(k as usize))).collect();
+                // A row is null if its key or its value is.
+                let nulls = d.logical_nulls();
+                let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+                let keys = d.keys().values().iter().enumerate();
+                let strings: StringArray = keys.map(|(i, &k)| valid(i).then(|| values.value(k as usize))).collect();
                 Ok(Arc::new(strings) as ArrayRef)
             }
             None => Ok(Arc::clone(c)),
@@ -251,6 +256,7 @@ pub(crate) fn plain_strings(batch: &RecordBatch, schema: &SchemaRef) -> Result<R
     RecordBatch::try_new(schema.clone(), columns)
 }
 
+/// The error of a dictionary column whose values are not strings.
 fn not_strings() -> ArrowError {
     ArrowError::InvalidArgumentError("a dictionary column whose values are not strings".into())
 }

@@ -21,6 +21,7 @@
 //! The chunks carry no bloom filter or page index, and only those statistics: a column
 //! whose properties ask for more is left to parquet-rs (doubles, times) or refused
 //! (strings).
+use crate::varint::{uleb128, zigzag};
 use arrow_array::types::UInt32Type;
 use arrow_array::{Array, DictionaryArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
 use arrow_schema::{DataType, TimeUnit};
@@ -31,7 +32,7 @@ use parquet::column::page::{CompressedPage, Page, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::statistics::{Statistics, ValueStatistics};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
@@ -53,13 +54,18 @@ thread_local! {
     static ZSTD: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
 }
 
-/// Whether `props` let column `descr` be laid out here: no bloom filter or page index
-/// asked for, statistics only as `stats` allows (by chunk, or none), and zstd or no
-/// compression.
-fn supported(props: &WriterProperties, descr: &ColumnDescPtr, stats: bool) -> bool {
+/// Whether `props` let column `descr` (of `rows` rows) be laid out here: a flat column
+/// (no repetition, at most one level of nulls) in format 1.0 pages, one page of at most
+/// the properties' rows, no bloom filter or page index asked for, statistics only as
+/// `stats` allows (by chunk, or none), and zstd or no compression.
+fn supported(props: &WriterProperties, descr: &ColumnDescPtr, rows: usize, stats: bool) -> bool {
     let path = descr.path();
     let statistics = props.statistics_enabled(path);
-    (statistics == EnabledStatistics::None || (stats && statistics == EnabledStatistics::Chunk))
+    descr.max_rep_level() == 0
+        && descr.max_def_level() <= 1
+        && props.writer_version() == WriterVersion::PARQUET_1_0
+        && rows <= props.data_page_row_count_limit()
+        && (statistics == EnabledStatistics::None || (stats && statistics == EnabledStatistics::Chunk))
         && props.bloom_filter_properties(path).is_none()
         && props.offset_index_disabled()
         && matches!(props.compression(path), Compression::ZSTD(_) | Compression::UNCOMPRESSED)
@@ -68,28 +74,33 @@ fn supported(props: &WriterProperties, descr: &ColumnDescPtr, stats: bool) -> bo
 /// Lays out `column` as a chunk of `descr` compressed as `props` say, if it is one laid
 /// out here (see the [module docs](self)): its bytes, and its close result with offsets
 /// into them, ready to append to a row group. `None`: parquet-rs encodes it. A
-/// dictionary column whose properties ask for more than its chunk has is an error
-/// naming it.
+/// dictionary column (always written with its dictionary) whose properties ask for
+/// more than its chunk has is an error naming it.
 pub(crate) fn lay_out_column(
     column: &dyn Array,
     descr: ColumnDescPtr,
     props: &WriterProperties,
 ) -> Result<Option<(Bytes, ColumnCloseResult)>, ParquetError> {
     let name = || descr.path().string();
+    let rows = column.len();
+    // A page header counts values in an i32.
+    if i32::try_from(rows).is_err() {
+        return Err(ParquetError::General(format!("column {}: {rows} rows in one row group", name())));
+    }
     if let Some(dict) = column.as_any().downcast_ref::<DictionaryArray<UInt32Type>>() {
-        if !supported(props, &descr, false) {
+        if !supported(props, &descr, rows, false) {
             return Err(ParquetError::General(format!(
-                "column {}: a dictionary column needs zstd or no compression, and no statistics, bloom filter or \
-                 page index",
+                "column {}: a dictionary column needs format 1.0 pages of all its rows, zstd or no compression, \
+                 and no statistics, bloom filter or page index",
                 name()
             )));
         }
         return dictionary_chunk(dict, descr, props).map(Some);
     }
-    if descr.max_def_level() > 0 || column.null_count() > 0 {
+    let path = descr.path();
+    if descr.max_def_level() > 0 || column.null_count() > 0 || props.dictionary_enabled(path) {
         return Ok(None);
     }
-    let path = descr.path();
     let encoding = props.encoding(path);
     let times = match column.data_type() {
         DataType::Int64 => column.as_any().downcast_ref::<Int64Array>().map(|a| a.values()),
@@ -99,13 +110,14 @@ pub(crate) fn lay_out_column(
         _ => None,
     };
     if let Some(times) = times {
-        if encoding != Some(Encoding::DELTA_BINARY_PACKED) || !supported(props, &descr, true) {
+        if encoding != Some(Encoding::DELTA_BINARY_PACKED) || !supported(props, &descr, rows, true) {
             return Ok(None);
         }
         let statistics = (props.statistics_enabled(path) == EnabledStatistics::Chunk).then(|| {
             let (min, max) = times.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+            let (min, max) = if times.is_empty() { (None, None) } else { (Some(min), Some(max)) };
             Statistics::Int64(
-                ValueStatistics::new(Some(min), Some(max), None, Some(0), false)
+                ValueStatistics::new(min, max, None, Some(0), false)
                     .with_backwards_compatible_min_max(descr.sort_order().is_signed()),
             )
         });
@@ -116,11 +128,11 @@ pub(crate) fn lay_out_column(
     }
     let Some(doubles) = column.as_any().downcast_ref::<Float64Array>() else { return Ok(None) };
     let encoding = match encoding {
-        None if !props.dictionary_enabled(path) => Encoding::PLAIN,
-        Some(e @ (Encoding::PLAIN | Encoding::BYTE_STREAM_SPLIT)) => e,
+        None | Some(Encoding::PLAIN) => Encoding::PLAIN,
+        Some(Encoding::BYTE_STREAM_SPLIT) => Encoding::BYTE_STREAM_SPLIT,
         _ => return Ok(None),
     };
-    if !supported(props, &descr, false) {
+    if !supported(props, &descr, rows, false) {
         return Ok(None);
     }
     let values = doubles.values();
@@ -155,7 +167,8 @@ fn dictionary_chunk(
         .downcast_ref::<StringArray>()
         .ok_or_else(|| ParquetError::General(format!("column {name}: dictionary values are not utf8")))?;
     let nullable = descr.max_def_level() > 0;
-    if !nullable && dict.null_count() > 0 {
+    // Rows whose key or value is null (what the runs leave out).
+    if !nullable && dict.logical_null_count() > 0 {
         return Err(ParquetError::General(format!("column {name}: nulls in a required column")));
     }
     let runs = Runs::of(dict, values);
@@ -217,7 +230,8 @@ fn lay_out(
     };
     let rows = u32::try_from(rows).map_err(|_| ParquetError::General(format!("column {name}: too many rows")))?;
 
-    let mut sink = TrackedWrite::new(Vec::new());
+    let room = dictionary.as_ref().map_or(0, |(d, _)| d.len()) + data.len() + 256;
+    let mut sink = TrackedWrite::new(Vec::with_capacity(room));
     let mut pages = SerializedPageWriter::new(&mut sink);
     let mut stats = Vec::new();
     let mut encodings = vec![Encoding::RLE, encoding];
@@ -327,19 +341,6 @@ fn pack_bits(out: &mut Vec<u8>, values: &[u64], width: u32) {
     debug_assert_eq!(bits, 0);
 }
 
-/// ULEB128, as parquet's varints are.
-fn uleb128(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
 /// A column's runs: definition levels and dictionary indices, each as maximal runs of
 /// (value, length), and the dictionary page's plain values.
 struct Runs {
@@ -364,7 +365,9 @@ impl Runs {
             if slots.len() < values.len() {
                 slots.resize(values.len(), NO_SLOT);
             }
-            let mut used = Vec::new();
+            // The slots given in this chunk, reset when done (a panic included), so the
+            // next chunk of this thread starts from a clean table.
+            let mut given = Given { slots, keys: Vec::new() };
             let mut start = 0;
             while start < keys.len() {
                 let is_valid = valid(start);
@@ -374,18 +377,16 @@ impl Runs {
                     while end < keys.len() && keys[end] == k && valid(end) {
                         end += 1;
                     }
-                    let slot = &mut slots[k as usize];
-                    if *slot == NO_SLOT {
+                    let slot = given.slot(k as usize, || {
                         let text = values.value(k as usize);
-                        *slot = *by_text.entry(text).or_insert_with(|| {
+                        *by_text.entry(text).or_insert_with(|| {
                             runs.dictionary.extend_from_slice(&(text.len() as u32).to_le_bytes());
                             runs.dictionary.extend_from_slice(text.as_bytes());
                             runs.distinct += 1;
                             runs.distinct - 1
-                        });
-                        used.push(k as usize);
-                    }
-                    push_run(&mut runs.indices, *slot, (end - start) as u32);
+                        })
+                    });
+                    push_run(&mut runs.indices, slot, (end - start) as u32);
                 } else {
                     while end < keys.len() && !valid(end) {
                         end += 1;
@@ -394,11 +395,33 @@ impl Runs {
                 push_run(&mut runs.levels, u32::from(is_valid), (end - start) as u32);
                 start = end;
             }
-            for k in used {
-                slots[k] = NO_SLOT;
-            }
         });
         runs
+    }
+}
+
+/// The per-thread slot table of one chunk, and the keys given a slot in it.
+struct Given<'a> {
+    slots: &'a mut Vec<u32>,
+    keys: Vec<usize>,
+}
+
+impl Given<'_> {
+    /// Key `k`'s slot, given by `new` at its first appearance.
+    fn slot(&mut self, k: usize, new: impl FnOnce() -> u32) -> u32 {
+        if self.slots[k] == NO_SLOT {
+            self.slots[k] = new();
+            self.keys.push(k);
+        }
+        self.slots[k]
+    }
+}
+
+impl Drop for Given<'_> {
+    fn drop(&mut self) {
+        for &k in &self.keys {
+            self.slots[k] = NO_SLOT;
+        }
     }
 }
 
@@ -542,6 +565,7 @@ mod tests {
             // parquet-rs's own writer gives the same data page.
             let theirs = parquet_rs_file(Arc::new(array.clone()), DataType::Float64, props);
             assert!(first_page(&file) == first_page(&theirs), "{encoding}: not parquet-rs's page");
+            assert_eq!(chunk_layout(&file), chunk_layout(&theirs), "{encoding}");
         }
     }
 
@@ -611,6 +635,7 @@ mod tests {
                         parquet::file::reader::FileReader::metadata(&r).row_group(0).column(0).statistics().cloned()
                     };
                     assert_eq!(chunk_stats(&file), chunk_stats(&theirs), "{ty} {stats:?}");
+                    assert_eq!(chunk_layout(&file), chunk_layout(&theirs), "{ty} {stats:?}");
                     assert_eq!(chunk_stats(&file).is_some(), stats == EnabledStatistics::Chunk);
                 }
             }
@@ -625,6 +650,23 @@ mod tests {
         w.into_inner().unwrap()
     }
 
+    /// What a file's first column chunk says of its pages: encodings, page encoding
+    /// statistics, compressed and uncompressed sizes, values, and where its data starts.
+    fn chunk_layout(file: &[u8]) -> String {
+        let r = parquet::file::serialized_reader::SerializedFileReader::new(Bytes::from(file.to_vec())).unwrap();
+        let c = parquet::file::reader::FileReader::metadata(&r).row_group(0).column(0).clone();
+        let offset = c.data_page_offset() - c.byte_range().0 as i64;
+        format!(
+            "{:?} {:?} {} {} {} {offset} {:?}",
+            c.encodings().collect::<Vec<_>>(),
+            c.page_encoding_stats(),
+            c.compressed_size(),
+            c.uncompressed_size(),
+            c.num_values(),
+            c.compression()
+        )
+    }
+
     /// The encoding and (decompressed) bytes of a file's first page.
     fn first_page(file: &[u8]) -> (Encoding, Bytes) {
         let r = parquet::file::serialized_reader::SerializedFileReader::new(Bytes::from(file.to_vec())).unwrap();
@@ -633,17 +675,53 @@ mod tests {
         (page.encoding(), page.buffer().clone())
     }
 
-    /// Nulls in a required column are an error, not a panic; the per-thread slots are
-    /// left clean for the next chunk.
+    /// Nulls in a required column are an error, not a panic, whether keys or values
+    /// are null; in a nullable column a null value reads back as a null row.
     #[test]
-    fn nulls_in_a_required_column_are_an_error() {
+    fn null_keys_and_null_values() {
         let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false)]));
         let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
-        let nulls = dict(&[Some(0), None], &["a"]);
-        let e = dictionary_chunk(&nulls, descr.column(0), &props());
-        assert!(e.is_err_and(|e| e.to_string().contains("nulls in a required column")));
-        let keys = [Some(0), Some(1)];
-        assert_eq!(round_trip(&dict(&keys, &["b", "a"]), false).1, expected(&keys, &["b", "a"]));
+        let null_value = DictionaryArray::<UInt32Type>::try_new(
+            UInt32Array::from(vec![0, 1, 1, 0]),
+            Arc::new(StringArray::from(vec![Some("a"), None])),
+        )
+        .unwrap();
+        for array in [dict(&[Some(0), None], &["a"]), null_value.clone()] {
+            let e = dictionary_chunk(&array, descr.column(0), &props());
+            assert!(e.is_err_and(|e| e.to_string().contains("nulls in a required column")));
+        }
+        let want = vec![Some("a".to_string()), None, None, Some("a".to_string())];
+        assert_eq!(round_trip(&null_value, true).1, want);
+    }
+
+    /// Chunks one after the other on a thread, keyed into one large dictionary (as
+    /// buildings are), each start from clean slots: every one reads back.
+    #[test]
+    fn successive_chunks_of_one_dictionary_read_back() {
+        let names: Vec<String> = (0..5000).map(|i| format!("b-{i}")).collect();
+        let values: Vec<&str> = names.iter().map(String::as_str).collect();
+        for round in 0..4u32 {
+            let keys: Vec<Option<u32>> = (0..600u32).map(|i| Some((i * 37 + round * 911) % 5000)).collect();
+            assert_eq!(round_trip(&dict(&keys, &values), false).1, expected(&keys, &values), "round {round}");
+        }
+    }
+
+    /// An empty time column has statistics without a minimum or maximum, as parquet-rs
+    /// writes them.
+    #[test]
+    fn an_empty_time_column_has_no_min_or_max() {
+        let path = ColumnPath::from("s");
+        let props = props()
+            .into_builder()
+            .set_column_encoding(path.clone(), Encoding::DELTA_BINARY_PACKED)
+            .set_column_statistics_enabled(path, EnabledStatistics::Chunk)
+            .build();
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Int64, false)]));
+        let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
+        let (_, close) =
+            lay_out_column(&Int64Array::from(Vec::<i64>::new()), descr.column(0), &props).unwrap().unwrap();
+        let stats = close.metadata.statistics().expect("statistics");
+        assert!(stats.min_bytes_opt().is_none() && stats.max_bytes_opt().is_none());
     }
 
     #[test]

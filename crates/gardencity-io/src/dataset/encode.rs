@@ -9,9 +9,9 @@
 //! encoded chunks instead of encoding its own: the same bytes (encoding is a function
 //! of the values and the properties), encoded once.
 //!
-//! String columns given as Arrow dictionaries (the file's schema says strings) and
-//! double columns are laid out by [`super::direct`]; the others are encoded by
-//! parquet's Arrow writer.
+//! String columns given as Arrow dictionaries (the file's schema says strings), double
+//! columns and delta-packed times are laid out by [`super::direct`] when the properties
+//! allow; the others are encoded by parquet's Arrow writer.
 
 use super::direct;
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -400,28 +400,43 @@ impl Job {
         // The position among the shared columns of column `c`, if it is one.
         let shared_slot = |c: usize| shared.as_ref().and_then(|(sh, _, _)| sh.columns.iter().position(|&x| x == c));
         let encodes_shared = matches!(shared, None | Some((_, _, true)));
+        // The columns this row group encodes: laid out directly when they can be, the
+        // others by parquet-rs's writers (made only if some column needs them: each
+        // makes its own compressor).
+        let mine = |c: usize| encodes_shared || shared_slot(c).is_none();
+        let laid: Vec<Option<Piece>> = batch
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(c, column)| if mine(c) { columns.lay_out(c, column) } else { Ok(None) })
+            .collect::<Result<_, _>>()?;
+        let needs_writers = laid.iter().enumerate().any(|(c, p)| mine(c) && p.is_none());
+        let mut writers = match needs_writers {
+            true => factory.create_column_writers(index)?.into_iter().map(Some).collect(),
+            false => Vec::new(),
+        };
         // The schemas are flat: one leaf, one writer, per column.
-        let writers = factory.create_column_writers(index)?;
-        if writers.len() != batch.num_columns() {
+        if needs_writers && writers.len() != batch.num_columns() {
             return Err(ParquetError::General("a nested column in a dataset schema".into()));
         }
-        let mut out = Vec::with_capacity(writers.len());
+        let mut out = Vec::with_capacity(batch.num_columns());
         let mut to_share = Vec::new();
         let schema = batch.schema();
-        for (c, ((field, column), mut w)) in schema.fields().iter().zip(batch.columns()).zip(writers).enumerate() {
+        for (c, ((field, column), laid)) in schema.fields().iter().zip(batch.columns()).zip(laid).enumerate() {
             let slot = shared.as_ref().zip(shared_slot(c)).map(|((_, cols, _), k)| (Arc::clone(cols), k));
-            if slot.is_some() && !encodes_shared {
+            if !mine(c) {
                 out.extend(slot.map(|(cols, k)| Chunk::Shared(cols, k)));
                 continue;
             }
-            let piece = match columns.lay_out(c, column)? {
-                Some(piece) => piece,
-                None => {
+            let piece = match (laid, writers.get_mut(c).and_then(Option::take)) {
+                (Some(piece), _) => piece,
+                (None, Some(mut w)) => {
                     for leaf in compute_leaves(field, column)? {
                         w.write(&leaf)?;
                     }
                     Piece::Writer(w.close()?)
                 }
+                (None, None) => return Err(ParquetError::General("no writer for a column".into())),
             };
             match slot {
                 Some((cols, k)) => {
