@@ -9,25 +9,23 @@
 //! encoded chunks instead of encoding its own: the same bytes (encoding is a function
 //! of the values and the properties), encoded once.
 //!
-//! String columns given as Arrow dictionaries (the file's schema says strings), double
-//! columns and delta-packed times are laid out by [`super::direct`] when the properties
-//! allow; the others are encoded by parquet's Arrow writer.
+//! Every column chunk is laid out by [`super::direct`] (strings given as Arrow
+//! dictionaries, doubles, delta-packed times); parquet's Arrow writer only starts the
+//! file (its schema, with the Arrow schema in the metadata) and writes the footer.
 
 use super::direct;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
-use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
+use parquet::arrow::ArrowWriter;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{WriterProperties, WriterPropertiesPtr};
-use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
-use parquet::schema::types::{ColumnPath, SchemaDescPtr, TypePtr};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnDescPtr;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::Write;
 use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
 
 /// The columns files may share, when present (see the [module docs](self)).
@@ -43,35 +41,14 @@ const INLINE_ROWS: usize = 2048;
 /// finds its twins among the last few (each kept one holds about 2 MB).
 const SHARED_CANDIDATES: usize = 16;
 
+/// A column chunk laid out by [`super::direct`]: its bytes, and its close result with
+/// offsets into them.
+type Laid = (Bytes, ColumnCloseResult);
+
 /// One encoded column chunk of a row group: its own, or one of a [`SharedColumns`].
 enum Chunk {
-    Own(Box<Piece>),
+    Own(Box<Laid>),
     Shared(Arc<SharedColumns>, usize),
-}
-
-/// A column chunk encoded by parquet's Arrow writer, or laid out by [`super::direct`]
-/// (its bytes, and its close result with offsets into them).
-enum Piece {
-    Writer(ArrowColumnChunk),
-    Laid(Bytes, ColumnCloseResult),
-}
-
-impl Piece {
-    fn append_to(self, row_group: &mut SerializedRowGroupWriter<'_, impl Write + Send>) -> Result<(), ParquetError> {
-        match self {
-            Piece::Writer(c) => c.append_to_row_group(row_group),
-            Piece::Laid(bytes, close) => row_group.append_column(&bytes, close),
-        }
-    }
-
-    /// Bytes and rows written.
-    fn size(&self) -> (u64, u64) {
-        let close = match self {
-            Piece::Writer(c) => c.close(),
-            Piece::Laid(_, close) => close,
-        };
-        (close.bytes_written, close.rows_written)
-    }
 }
 
 /// A row group's encoded column chunks, or why encoding failed.
@@ -79,7 +56,7 @@ type Encoded = Result<Vec<Chunk>, ParquetError>;
 
 /// Shared columns once encoded: each column's bytes and close result (offsets into the
 /// bytes), or why encoding failed.
-type SharedOutcome = Result<Vec<(Bytes, ColumnCloseResult)>, String>;
+type SharedOutcome = Result<Vec<Laid>, String>;
 
 /// Encoded shareable columns of one row group: the values they were encoded from (to
 /// compare), and, once encoded, each column's bytes and close result.
@@ -104,7 +81,7 @@ impl SharedColumns {
     }
 
     /// Waits until the columns are encoded; returns column `i`.
-    fn get(&self, i: usize) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
+    fn get(&self, i: usize) -> Result<Laid, ParquetError> {
         let poisoned = || ParquetError::General("an encoding thread stopped".into());
         let mut slot = self.encoded.lock().map_err(|_| poisoned())?;
         while slot.is_none() {
@@ -182,60 +159,40 @@ impl Encoder {
 /// One Parquet part file being written.
 pub(crate) struct ParquetPart {
     writer: SerializedFileWriter<File>,
-    factory: Arc<ArrowRowGroupWriterFactory>,
     /// Row groups given to the pool, oldest first.
     pending: VecDeque<mpsc::Receiver<Encoded>>,
     /// Row groups given so far.
     row_groups: usize,
     /// Rows per row group at most (the properties' limit).
     max_rows: usize,
-    /// With sharing: the shareable columns' indices, and the schema and properties of
-    /// the scratch file their chunks are laid out in.
-    share: Option<Arc<Sharing>>,
-    /// The file's columns, for those laid out directly.
+    /// With sharing: the shareable columns' indices.
+    share: Option<Arc<[usize]>>,
+    /// The file's columns and properties.
     columns: Arc<FileColumns>,
 }
 
-/// A file's Parquet schema and properties.
+/// A file's Parquet columns and properties.
 struct FileColumns {
-    descr: SchemaDescPtr,
-    props: WriterPropertiesPtr,
-}
-
-impl FileColumns {
-    /// Column `c` of a row group laid out by [`super::direct`], if it is one it lays out.
-    fn lay_out(&self, c: usize, column: &ArrayRef) -> Result<Option<Piece>, ParquetError> {
-        let laid = direct::lay_out_column(column.as_ref(), self.descr.column(c), &self.props)?;
-        Ok(laid.map(|(bytes, close)| Piece::Laid(bytes, close)))
-    }
-}
-
-/// How a file's shareable columns are encoded once for several files.
-struct Sharing {
-    columns: Vec<usize>,
-    schema: TypePtr,
+    descr: Vec<ColumnDescPtr>,
     props: WriterPropertiesPtr,
 }
 
 impl ParquetPart {
     /// Starts a Parquet file of `schema` (the Arrow schema is kept in its metadata);
     /// with `share`, its `user_id`, `datetime` and `timestamp` columns may be shared
-    /// with other files of the same encoder (see the [module docs](self)). Sharing
-    /// needs properties without page indexes or bloom filters (a shared chunk carries
-    /// neither); without them it is not used.
+    /// with other files of the same encoder (see the [module docs](self)).
     pub fn create(file: File, schema: SchemaRef, props: WriterProperties, share: bool) -> Result<Self, ParquetError> {
         let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
-        let share = if share { Sharing::new(&schema, &props)? } else { None };
-        let descr = ArrowSchemaConverter::new().with_coerce_types(props.coerce_types()).convert(&schema)?;
-        let columns = Arc::new(FileColumns { descr: Arc::new(descr), props: Arc::new(props.clone()) });
-        let (writer, factory) = ArrowWriter::try_new(file, schema, Some(props))?.into_serialized_writer()?;
+        let share = share.then(|| SHAREABLE.iter().filter_map(|n| schema.index_of(n).ok()).collect::<Arc<[usize]>>());
+        let (writer, _) = ArrowWriter::try_new(file, schema, Some(props))?.into_serialized_writer()?;
+        let descr = writer.schema_descr().columns().to_vec();
+        let columns = Arc::new(FileColumns { descr, props: Arc::clone(writer.properties()) });
         Ok(ParquetPart {
             writer,
-            factory: Arc::new(factory),
             pending: VecDeque::new(),
             row_groups: 0,
             max_rows,
-            share: share.map(Arc::new),
+            share: share.filter(|s| !s.is_empty()),
             columns,
         })
     }
@@ -261,14 +218,13 @@ impl ParquetPart {
     /// Gives `batch` as the file's next row group: encoded on the encoder's pool (then
     /// pending until appended; `true`) or, without one, at once.
     fn submit_row_group(&mut self, encoder: &Encoder, batch: RecordBatch) -> Result<bool, ParquetError> {
-        let index = self.row_groups;
         self.row_groups += 1;
         let shared = self.share.as_ref().map(|sh| {
-            let (cols, encodes) = encoder.shared_for(sh.columns.iter().map(|&c| Arc::clone(batch.column(c))).collect());
+            let (cols, encodes) = encoder.shared_for(sh.iter().map(|&c| Arc::clone(batch.column(c))).collect());
             (Arc::clone(sh), cols, encodes)
         });
         let small = batch.num_rows() < INLINE_ROWS;
-        let job = Job { factory: Arc::clone(&self.factory), columns: Arc::clone(&self.columns), index, batch, shared };
+        let job = Job { columns: Arc::clone(&self.columns), batch, shared };
         match encoder.pool() {
             Some(_) if small => {
                 // Encoded here (waking a pool thread costs more), appended in its turn.
@@ -305,7 +261,10 @@ impl ParquetPart {
         let mut row_group = self.writer.next_row_group()?;
         for chunk in chunks {
             match chunk {
-                Chunk::Own(c) => c.append_to(&mut row_group)?,
+                Chunk::Own(laid) => {
+                    let (bytes, close) = *laid;
+                    row_group.append_column(&bytes, close)?;
+                }
                 Chunk::Shared(s, i) => {
                     let (bytes, close) = s.get(i)?;
                     row_group.append_column(&bytes, close)?;
@@ -323,61 +282,14 @@ impl ParquetPart {
     }
 }
 
-impl Sharing {
-    /// The shareable columns of `schema` and their scratch file's schema, if it has any
-    /// and `props` allow sharing (no offset index, no bloom filter on those columns: a
-    /// shared chunk carries neither).
-    fn new(schema: &SchemaRef, props: &WriterProperties) -> Result<Option<Sharing>, ParquetError> {
-        let columns: Vec<usize> = SHAREABLE.iter().filter_map(|n| schema.index_of(n).ok()).collect();
-        let bloom =
-            |i: &usize| props.bloom_filter_properties(&ColumnPath::from(schema.field(*i).name().as_str())).is_some();
-        if columns.is_empty() || !props.offset_index_disabled() || columns.iter().any(bloom) {
-            return Ok(None);
-        }
-        let sub = schema.project(&columns).map_err(|e| ParquetError::General(e.to_string()))?;
-        let descr = ArrowSchemaConverter::new().with_coerce_types(props.coerce_types()).convert(&sub)?;
-        Ok(Some(Sharing { columns, schema: descr.root_schema_ptr(), props: Arc::new(props.clone()) }))
-    }
-
-    /// Lays the shareable columns' chunks out in a scratch file, so that each can be
-    /// appended to any file: its bytes and its close result (offsets into those bytes).
-    fn lay_out(&self, chunks: Vec<Piece>) -> Result<Vec<(Bytes, ColumnCloseResult)>, ParquetError> {
-        let sizes: Vec<(u64, u64)> = chunks.iter().map(Piece::size).collect();
-        let mut scratch = SerializedFileWriter::new(Vec::new(), Arc::clone(&self.schema), Arc::clone(&self.props))?;
-        let mut row_group = scratch.next_row_group()?;
-        for c in chunks {
-            c.append_to(&mut row_group)?;
-        }
-        let meta = row_group.close()?;
-        let bytes = Bytes::from(scratch.into_inner()?);
-        Ok(meta
-            .columns()
-            .iter()
-            .zip(sizes)
-            .map(|(m, (bytes_written, rows_written))| {
-                let close = ColumnCloseResult {
-                    bytes_written,
-                    rows_written,
-                    metadata: m.clone(),
-                    bloom_filter: None,
-                    column_index: None,
-                    offset_index: None,
-                };
-                (bytes.clone(), close)
-            })
-            .collect())
-    }
-}
-
 /// A row group to encode: every column, or (when another file's row group already
 /// encodes its shareable columns) its own columns only.
 struct Job {
-    factory: Arc<ArrowRowGroupWriterFactory>,
     columns: Arc<FileColumns>,
-    index: usize,
     batch: RecordBatch,
-    /// The file's sharing, the shared columns, and whether this job encodes them.
-    shared: Option<(Arc<Sharing>, Arc<SharedColumns>, bool)>,
+    /// The file's shareable columns, the shared columns, and whether this job encodes
+    /// them.
+    shared: Option<(Arc<[usize]>, Arc<SharedColumns>, bool)>,
 }
 
 impl Job {
@@ -396,58 +308,33 @@ impl Job {
     }
 
     fn encode(self) -> Encoded {
-        let Job { factory, columns, index, batch, shared } = self;
-        // The position among the shared columns of column `c`, if it is one.
-        let shared_slot = |c: usize| shared.as_ref().and_then(|(sh, _, _)| sh.columns.iter().position(|&x| x == c));
-        let encodes_shared = matches!(shared, None | Some((_, _, true)));
-        // The columns this row group encodes: laid out directly when they can be, the
-        // others by parquet-rs's writers (made only if some column needs them: each
-        // makes its own compressor).
-        let mine = |c: usize| encodes_shared || shared_slot(c).is_none();
-        let laid: Vec<Option<Piece>> = batch
-            .columns()
-            .iter()
-            .enumerate()
-            .map(|(c, column)| if mine(c) { columns.lay_out(c, column) } else { Ok(None) })
-            .collect::<Result<_, _>>()?;
-        let needs_writers = laid.iter().enumerate().any(|(c, p)| mine(c) && p.is_none());
-        let mut writers = match needs_writers {
-            true => factory.create_column_writers(index)?.into_iter().map(Some).collect(),
-            false => Vec::new(),
-        };
-        // The schemas are flat: one leaf, one writer, per column.
-        if needs_writers && writers.len() != batch.num_columns() {
-            return Err(ParquetError::General("a nested column in a dataset schema".into()));
+        let Job { columns, batch, shared } = self;
+        let FileColumns { descr, props } = columns.as_ref();
+        if descr.len() != batch.num_columns() {
+            return Err(ParquetError::General("a batch of another schema than its file".into()));
         }
         let mut out = Vec::with_capacity(batch.num_columns());
         let mut to_share = Vec::new();
-        let schema = batch.schema();
-        for (c, ((field, column), laid)) in schema.fields().iter().zip(batch.columns()).zip(laid).enumerate() {
-            let slot = shared.as_ref().zip(shared_slot(c)).map(|((_, cols, _), k)| (Arc::clone(cols), k));
-            if !mine(c) {
-                out.extend(slot.map(|(cols, k)| Chunk::Shared(cols, k)));
-                continue;
-            }
-            let piece = match (laid, writers.get_mut(c).and_then(Option::take)) {
-                (Some(piece), _) => piece,
-                (None, Some(mut w)) => {
-                    for leaf in compute_leaves(field, column)? {
-                        w.write(&leaf)?;
-                    }
-                    Piece::Writer(w.close()?)
-                }
-                (None, None) => return Err(ParquetError::General("no writer for a column".into())),
-            };
+        for (c, (column, descr)) in batch.columns().iter().zip(descr).enumerate() {
+            // The position among the shared columns of column `c`, if it is one.
+            let slot = shared.as_ref().and_then(|(sh, cols, encodes)| {
+                sh.iter().position(|&x| x == c).map(|k| (Arc::clone(cols), k, *encodes))
+            });
             match slot {
-                Some((cols, k)) => {
-                    to_share.push(piece);
+                Some((cols, k, encodes)) => {
+                    if encodes {
+                        to_share.push(direct::lay_out_column(column.as_ref(), Arc::clone(descr), props)?);
+                    }
                     out.push(Chunk::Shared(cols, k));
                 }
-                None => out.push(Chunk::Own(Box::new(piece))),
+                None => {
+                    let laid = direct::lay_out_column(column.as_ref(), Arc::clone(descr), props)?;
+                    out.push(Chunk::Own(Box::new(laid)));
+                }
             }
         }
-        if let Some((sh, cols, true)) = &shared {
-            cols.set(Ok(sh.lay_out(to_share)?));
+        if let Some((_, cols, true)) = &shared {
+            cols.set(Ok(to_share));
         }
         Ok(out)
     }
@@ -461,6 +348,7 @@ mod tests {
     use arrow_schema::{DataType, Field, Schema, TimeUnit};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::file::properties::EnabledStatistics;
+    use parquet::schema::types::ColumnPath;
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -505,14 +393,9 @@ mod tests {
         v
     }
 
+    /// The dataset writer's properties for sparse pings, in row groups of 1,000.
     fn props() -> WriterProperties {
-        WriterProperties::builder()
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_column_statistics_enabled(ColumnPath::from("user_id"), EnabledStatistics::None)
-            .set_offset_index_disabled(true)
-            .set_max_row_group_row_count(Some(1000))
-            .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
-            .build()
+        super::super::writer::writer_properties(crate::dataset::OutputKind::Sparse, 1000)
     }
 
     /// Writes `batches` to a file of its own with `encoder`, sharing or not.
@@ -572,29 +455,16 @@ mod tests {
         }
     }
 
-    /// A bloom filter on a shareable column turns sharing off (a shared chunk would
-    /// carry none): the files are still those encoded alone, filters included.
+    /// A bloom filter asked for (which no laid-out chunk carries) is an error naming
+    /// the column, not a file without it.
     #[test]
-    fn a_bloom_filter_turns_sharing_off() {
+    fn a_bloom_filter_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let with_bloom = || {
-            let mut b = props().into_builder();
-            b = b.set_column_bloom_filter_enabled(ColumnPath::from("timestamp"), true);
-            b.build()
-        };
-        let shared = Encoder::new(2);
-        let a = write_with(dir.path(), "a", &shared, true, &[batch(1500, 0, 1.0)], with_bloom());
-        let b = write_with(dir.path(), "b", &shared, true, &[batch(1500, 0, 2.0)], with_bloom());
-        assert_eq!(shared.reused_row_groups(), 0);
-        let alone = write_with(dir.path(), "b-alone", &Encoder::new(2), false, &[batch(1500, 0, 2.0)], with_bloom());
-        assert_eq!(b, alone);
-        for file in [a, b] {
-            let reader = parquet::file::serialized_reader::SerializedFileReader::new(Bytes::from(file)).unwrap();
-            let meta = parquet::file::reader::FileReader::metadata(&reader);
-            let ts =
-                meta.file_metadata().schema_descr().columns().iter().position(|c| c.name() == "timestamp").unwrap();
-            assert!(meta.row_groups().iter().all(|rg| rg.column(ts).bloom_filter_offset().is_some()));
-        }
+        let bloom = props().into_builder().set_column_bloom_filter_enabled(ColumnPath::from("timestamp"), true);
+        let path = dir.path().join("f");
+        let mut part = ParquetPart::create(File::create(&path).unwrap(), schema(), bloom.build(), true).unwrap();
+        let e = part.submit(&Encoder::new(0), &batch(10, 0, 1.0)).unwrap_err();
+        assert!(e.to_string().contains("column timestamp: times need"), "{e}");
     }
 
     /// Properties asking for what a dictionary column's chunks lack (statistics here)

@@ -1122,7 +1122,7 @@ fn unreachable_ts() -> Result<std::convert::Infallible, DatasetError> {
 }
 
 /// The Parquet properties of one output's part files: zstd, one row group per batch.
-fn writer_properties(kind: OutputKind, batch_rows: usize) -> WriterProperties {
+pub(crate) fn writer_properties(kind: OutputKind, batch_rows: usize) -> WriterProperties {
     let mut props = WriterProperties::builder();
     // Dictionaries pay off for the repeated ids only; for coordinates and times they
     // are built and then abandoned (half of the write time in the benchmark).
