@@ -437,14 +437,17 @@ impl<'a> Population<'a> {
         let seconds = match until {
             u64::MAX => (c.end - sim.walker.next_time()) as f64,
             _ => (until as i64 * tick + c.start - sim.walker.next_time()) as f64,
-        };
+        }
+        .max(0.0);
         if c.outputs.dense {
-            // A ping per tick to the block's end (a stay running past it adds a few):
-            // reserved at once rather than grown by copying.
-            out.dense.reserve(seconds.max(0.0) as usize / tick.max(1) as usize + 1);
+            // A ping per tick to the block's end, reserved at once rather than grown by
+            // copying; a block runs on to the end of the stay or trip in progress at its
+            // last tick, hence the slack (an eighth: a night at home in a week).
+            let ticks = seconds as usize / tick.max(1) as usize;
+            out.dense.reserve(ticks + ticks / 8 + 64);
         }
         let dense = c.outputs.dense.then_some(&mut out.dense);
-        let mut track = AgentTrack::new(&mut sim.samplers, configs, dense, seconds.max(0.0));
+        let mut track = AgentTrack::new(&mut sim.samplers, configs, dense, seconds);
         sim.epr.resume(&mut w.epr);
         let mut diary: Vec<DiaryEntry> = sim.tail.take().into_iter().collect();
         let destinations = &mut out.destinations;
