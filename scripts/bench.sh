@@ -2,7 +2,8 @@
 # End-to-end benchmark of `gardencity simulate` on the reference workload:
 # dt = 1 min, sparse sampling beta_start 300, beta_durations 55, beta_ping 7,
 # ha 11.5/15, with sparse pings, diaries and homes written as Parquet.
-# Prints agent-weeks/s, dense and sparse pings/s and peak RSS for each run.
+# Prints agent-weeks/s, diary entries per agent-week and peak RSS for each run, and
+# dense pings/s for the dense case.
 #
 #   bash scripts/bench.sh [AGENT_COUNTS...]        (default: 1000 10000 100000)
 #   OLD_BIN=/path/to/old/gardencity bash scripts/bench.sh ...
@@ -45,9 +46,9 @@ one() {
   entries=$(sed -n 's/.* \([0-9]*\) diary entries).*/\1/p' <<<"$line")
   dense=$(sed -n 's/.* \([0-9]*\) dense pings\/s.*/\1/p' <<<"$line")
   rss=$(sed -n 's/.*peak RSS \([0-9]* [KMG]B\).*/\1/p' <<<"$line")
-  [ -n "$aw" ] || { echo "$label: $line" >&2; return 1; }
+  [ -n "$aw" ] && [ -n "$weeks" ] && [ -n "$entries" ] || { echo "$label: unparsed summary: $line" >&2; return 1; }
   # Diary entries per agent-week: the model's work (trips and stays) per week.
-  printf '%s %s %s %s\n' "$aw" "$(awk -v e="${entries:-0}" -v w="${weeks:-1}" 'BEGIN { printf "%.0f", e / w }')" "$rss" "$dense"
+  printf '%s %s %s %s\n' "$aw" "$(awk -v e="$entries" -v w="$weeks" 'BEGIN { printf "%.0f", e / w }')" "$rss" "$dense"
 }
 
 # case LABEL ARGS...: the new binary, then the old one when given, side by side.

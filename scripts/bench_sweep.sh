@@ -31,7 +31,8 @@ TIMEFORMAT='%R %U %S'
 
 sweep() {
   rm -rf "$work/sweep"
-  "$bin" "${common[@]}" --sweep "$work/grid.toml" --out "$work/sweep" >"$work/sweep.log" 2>&1
+  "$bin" "${common[@]}" --sweep "$work/grid.toml" --out "$work/sweep" >"$work/sweep.log" 2>&1 ||
+    { cat "$work/sweep.log" >&2; exit 1; }
 }
 
 separate() {

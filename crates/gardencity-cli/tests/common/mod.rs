@@ -72,7 +72,7 @@ pub fn assert_same_files(
 }
 
 /// Waits (up to a minute, polling) until the checkpoint journal `journal` records at
-/// least `min` agents; returns the agents it records then (0 if none by then).
+/// least `min` agents, and returns the agents it records; panics if none does by then.
 pub fn wait_for_checkpoint(journal: &std::path::Path, min: u64) -> u64 {
     let t0 = std::time::Instant::now();
     loop {
@@ -81,9 +81,10 @@ pub fn wait_for_checkpoint(journal: &std::path::Path, min: u64) -> u64 {
             .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
             .and_then(|v| v["counts"]["agents"].as_u64())
             .unwrap_or(0);
-        if agents >= min || t0.elapsed().as_secs() > 60 {
+        if agents >= min {
             return agents;
         }
+        assert!(t0.elapsed().as_secs() <= 60, "no checkpoint of {min} agents in {} within a minute", journal.display());
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
